@@ -1,0 +1,252 @@
+package assert
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
+	celparser "github.com/google/cel-go/parser"
+)
+
+// Suite is a configuration whose expressions are all compiled and type
+// checked; it can be evaluated over any number of runs, concurrently.
+type Suite struct {
+	Config *Config
+	checks []*check
+}
+
+type check struct {
+	a          Assertion
+	where      cel.Program
+	expect     cel.Program
+	observed   []observedProg
+	categories []string // statistics the expectation uses, for offenders
+}
+
+type observedProg struct {
+	text string
+	unit string
+	prog cel.Program
+}
+
+// Load reads, validates and compiles a configuration file. Every problem
+// is reported at once as a *ConfigError with file:line:col positions.
+func Load(path string) (*Suite, error) {
+	data, err := readConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return LoadBytes(path, data)
+}
+
+// LoadBytes is Load on the text of a file named path.
+func LoadBytes(path string, data []byte) (*Suite, error) {
+	cfg, diags := parseConfig(path, data)
+	if cfg == nil {
+		return nil, &ConfigError{Diagnostics: sortDiags(diags)}
+	}
+	s, cdiags, err := compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	diags = append(diags, cdiags...)
+	if len(diags) > 0 {
+		return nil, &ConfigError{Diagnostics: sortDiags(diags)}
+	}
+	return s, nil
+}
+
+// Compile type-checks every expression of cfg.
+func Compile(cfg *Config) (*Suite, error) {
+	s, diags, err := compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(diags) > 0 {
+		return nil, &ConfigError{Diagnostics: sortDiags(diags)}
+	}
+	return s, nil
+}
+
+func compile(cfg *Config) (*Suite, []Diagnostic, error) {
+	wenv, err := whereEnv()
+	if err != nil {
+		return nil, nil, fmt.Errorf("internal: where environment: %w", err)
+	}
+	eenv, err := expectEnv(false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("internal: expect environment: %w", err)
+	}
+	tenv, err := expectEnv(true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("internal: expect environment: %w", err)
+	}
+	s := &Suite{Config: cfg}
+	var diags []Diagnostic
+	popts := []cel.ProgramOption{cel.CostLimit(cfg.CostLimit)}
+	for _, a := range cfg.Assertions {
+		c := &check{a: a}
+		if strings.TrimSpace(a.Where) != "" {
+			ast, d := compileExpr(wenv, a.Where, a.wherePos, "where")
+			diags = append(diags, d...)
+			if ast != nil {
+				if c.where, err = wenv.Program(ast, popts...); err != nil {
+					diags = append(diags, Diagnostic{a.WherePos, "where: " + err.Error()})
+				}
+			}
+		}
+		env := eenv
+		if a.EachTrace {
+			env = tenv
+		}
+		ast, d := compileExpr(env, a.Expect, a.expectPos, "expect")
+		if !a.EachTrace {
+			for i := range d {
+				if strings.Contains(d[i].Message, "undeclared reference to 'trace'") {
+					d[i].Message += " (trace is defined only with `each: trace`)"
+				}
+				if strings.Contains(d[i].Message, "undeclared reference to 'span'") {
+					d[i].Message += " (expect sees the selected spans as `spans`; `span` is for where)"
+				}
+			}
+		}
+		diags = append(diags, d...)
+		if ast != nil {
+			if c.expect, err = env.Program(ast, popts...); err != nil {
+				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
+			}
+			c.observed, c.categories = observedOf(env, ast, popts)
+		}
+		s.checks = append(s.checks, c)
+	}
+	return s, diags, nil
+}
+
+// compileExpr compiles one expression and checks it yields a bool; errors
+// are positioned in the YAML file.
+func compileExpr(env *cel.Env, text string, pos exprPos, what string) (*cel.Ast, []Diagnostic) {
+	ast, iss := env.Compile(text)
+	if iss != nil && iss.Err() != nil {
+		var diags []Diagnostic
+		for _, e := range iss.Errors() {
+			diags = append(diags, Diagnostic{
+				Pos:     pos.at(e.Location.Line(), e.Location.Column()),
+				Message: fmt.Sprintf("%s: %s", what, e.Message),
+			})
+		}
+		return nil, diags
+	}
+	t := ast.OutputType()
+	if !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
+		return nil, []Diagnostic{{Pos: pos.start, Message: fmt.Sprintf("%s must be a bool expression (a comparison such as `latency.p95 < 1500`), but %q is %s", what, text, t)}}
+	}
+	return ast, nil
+}
+
+var (
+	statIdents  = map[string]string{"count": "", "cost": "cost", "errors": "errors", "error_rate": "errors"}
+	statObjects = map[string]string{"latency": "latency", "tokens": "tokens", "retrieval": "retrieval", "trace": ""}
+	aggFuncs    = map[string]bool{"percentile": true, "sum": true, "avg": true, "min": true, "max": true}
+)
+
+// observedOf finds the statistics an expectation reads (latency.p95,
+// tokens.total, cost, percentile(...), …) and compiles each on its own, so
+// results can show the observed values next to the verdict.
+func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observedProg, []string) {
+	native := ast.NativeRep()
+	info := native.SourceInfo()
+	var texts []string
+	var cats []string
+	addCat := func(c string) {
+		if c != "" && !contains(cats, c) {
+			cats = append(cats, c)
+		}
+	}
+	skip := map[int64]bool{}
+	var visit func(e celast.Expr)
+	visit = func(e celast.Expr) {
+		if skip[e.ID()] {
+			return
+		}
+		switch e.Kind() {
+		case celast.SelectKind:
+			root, ok := selectRoot(e)
+			if !ok {
+				return
+			}
+			cat, isObj := statObjects[root]
+			if !isObj {
+				return
+			}
+			addCat(cat)
+			markSkip(e, skip)
+			if t, err := celparser.Unparse(e, info); err == nil {
+				texts = appendUnique(texts, t)
+			}
+		case celast.IdentKind:
+			name := e.AsIdent()
+			if cat, ok := statIdents[name]; ok {
+				addCat(cat)
+				texts = appendUnique(texts, name)
+			}
+		case celast.CallKind:
+			call := e.AsCall()
+			if aggFuncs[call.FunctionName()] && !call.IsMemberFunction() {
+				markSkip(e, skip)
+				if t, err := celparser.Unparse(e, info); err == nil {
+					texts = appendUnique(texts, t)
+				}
+			}
+			if call.FunctionName() == operators.Index {
+				return
+			}
+		}
+	}
+	celast.PreOrderVisit(native.Expr(), celast.NewExprVisitor(visit))
+	var out []observedProg
+	for _, t := range texts {
+		a, iss := env.Compile(t)
+		if iss != nil && iss.Err() != nil {
+			continue
+		}
+		p, err := env.Program(a, popts...)
+		if err != nil {
+			continue
+		}
+		out = append(out, observedProg{text: t, unit: unitOf(t), prog: p})
+	}
+	return out, cats
+}
+
+func selectRoot(e celast.Expr) (string, bool) {
+	for e.Kind() == celast.SelectKind {
+		e = e.AsSelect().Operand()
+	}
+	if e.Kind() == celast.IdentKind {
+		return e.AsIdent(), true
+	}
+	return "", false
+}
+
+func markSkip(e celast.Expr, skip map[int64]bool) {
+	celast.PreOrderVisit(e, celast.NewExprVisitor(func(x celast.Expr) { skip[x.ID()] = true }))
+}
+
+func appendUnique(list []string, s string) []string {
+	if contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+func unitOf(text string) string {
+	switch {
+	case strings.HasPrefix(text, "latency."), strings.HasSuffix(text, "duration_ms"):
+		return "ms"
+	case text == "cost", strings.HasSuffix(text, ".cost"):
+		return "USD"
+	}
+	return ""
+}

@@ -1,0 +1,114 @@
+package assert
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// diagnostics compiles text and returns the error lines.
+func diagnostics(t *testing.T, text string) []string {
+	t.Helper()
+	_, err := LoadBytes("llmcheck.yaml", []byte(text))
+	require.Error(t, err)
+	return strings.Split(err.Error(), "\n")
+}
+
+func TestConfigErrorsPointIntoTheFile(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "broken YAML",
+			yaml: "assertions:\n  - name: a\n    expect: \"x\n",
+			want: []string{"llmcheck.yaml:3:1: invalid YAML: found unexpected end of stream"},
+		},
+		{
+			name: "unknown keys with did-you-mean",
+			yaml: "assertion:\n  - name: a\nassertions:\n  - name: a\n    expct: count > 0\n    expect: count > 0\n",
+			want: []string{
+				`llmcheck.yaml:1:1: unknown key "assertion" (did you mean "assertions"?)`,
+				`llmcheck.yaml:5:5: unknown key "expct" (did you mean "expect"?)`,
+			},
+		},
+		{
+			name: "CEL syntax error at its column",
+			yaml: "assertions:\n  - name: a\n    expect: latency.p95 < < 1500\n",
+			want: []string{"llmcheck.yaml:3:27: expect: Syntax error"},
+		},
+		{
+			name: "CEL error in a quoted string",
+			yaml: "assertions:\n  - name: a\n    expect: \"latency.p95x < 1500\"\n",
+			want: []string{"llmcheck.yaml:3:21: expect: undefined field 'p95x'"},
+		},
+		{
+			name: "CEL error in a block scalar",
+			yaml: "assertions:\n  - name: a\n    expect: |\n      count > 0 &&\n        nope > 1\n",
+			want: []string{"llmcheck.yaml:5:9: expect: undeclared reference to 'nope'"},
+		},
+		{
+			name: "all errors in one pass",
+			yaml: "assertions:\n  - name: a\n    where: span.nme == \"x\"\n    expect: latency.p95 < 1\n  - name: a\n    expect: tokens.totl > 1\n  - name: c\n    expect: latency.p95\n",
+			want: []string{
+				"llmcheck.yaml:3:16: where: undefined field 'nme'",
+				`llmcheck.yaml:5:5: duplicate assertion name "a" (first at line 2)`,
+				"llmcheck.yaml:6:19: expect: undefined field 'totl'",
+				"llmcheck.yaml:8:13: expect must be a bool expression",
+			},
+		},
+		{
+			name: "trace outside each: trace",
+			yaml: "assertions:\n  - name: a\n    expect: trace.cost < 1\n",
+			want: []string{"undeclared reference to 'trace'", "defined only with `each: trace`"},
+		},
+		{
+			name: "missing expect and name",
+			yaml: "assertions:\n  - where: span.name == \"x\"\n",
+			want: []string{"llmcheck.yaml:2:5: assertion without a name", "has no expect"},
+		},
+		{
+			name: "bad values",
+			yaml: "pricing:\n  m: {input: -1, output: cheap}\nretrieval: {k: 0}\nassertions:\n  - name: a\n    expect: count > 0\n    each: span\n    severity: meh\n",
+			want: []string{"2:14: pricing.m.input: a price cannot be negative", `2:26: expected a number, got "cheap"`, "3:16: retrieval.k must be at least 1", `7:11: each: only`, `8:15: severity: expected warn or error`},
+		},
+		{
+			name: "empty file",
+			yaml: "",
+			want: []string{"empty file"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := strings.Join(diagnostics(t, tt.yaml), "\n")
+			for _, w := range tt.want {
+				assert.Contains(t, got, w)
+			}
+		})
+	}
+}
+
+func TestGoldenFileRelativeToConfig(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "golden.yaml"), []byte("\"What is  the Refund policy?\": [doc-1, doc-2]\nsecond: doc-9\n"), 0o644))
+	path := filepath.Join(dir, "llmcheck.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("retrieval:\n  ground_truth: golden.yaml\n  k: 3\nassertions:\n  - name: a\n    expect: count > 0\n"), 0o644))
+	cfg, err := LoadConfig(path)
+	require.NoError(t, err)
+	assert.Equal(t, 3, cfg.Retrieval.K)
+	assert.Equal(t, map[string][]string{"what is the refund policy?": {"doc-1", "doc-2"}, "second": {"doc-9"}}, cfg.Retrieval.Golden)
+
+	require.NoError(t, os.WriteFile(path, []byte("retrieval:\n  ground_truth: missing.yaml\nassertions:\n  - name: a\n    expect: count > 0\n"), 0o644))
+	_, err = LoadConfig(path)
+	require.ErrorContains(t, err, "llmcheck.yaml:2:17: retrieval.ground_truth:")
+}
+
+func TestMissingConfig(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "llmcheck.yaml"))
+	require.ErrorContains(t, err, "file not found (create one with `llmcheck init`)")
+}

@@ -1,0 +1,404 @@
+package assert
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// Type names of the CEL objects.
+const (
+	tSpan      = "llmcheck.Span"
+	tTrace     = "llmcheck.Trace"
+	tTokens    = "llmcheck.Tokens"
+	tLatency   = "llmcheck.Latency"
+	tRetrieval = "llmcheck.Retrieval"
+	tDocument  = "llmcheck.Document"
+	tEvent     = "llmcheck.Event"
+)
+
+var (
+	spanT      = cel.ObjectType(tSpan)
+	traceT     = cel.ObjectType(tTrace)
+	tokensT    = cel.ObjectType(tTokens)
+	latencyT   = cel.ObjectType(tLatency)
+	retrievalT = cel.ObjectType(tRetrieval)
+	documentT  = cel.ObjectType(tDocument)
+	eventT     = cel.ObjectType(tEvent)
+	attrsT     = cel.MapType(cel.StringType, cel.DynType)
+)
+
+func errVal(format string, args ...any) ref.Val { return types.NewErr(format, args...) }
+
+func timeVal(ns uint64) ref.Val {
+	return types.Timestamp{Time: time.Unix(0, int64(ns)).UTC()}
+}
+
+// ---- Span ----
+
+func spanOf(v any) *entry { return v.(*entry) }
+
+var spanObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, traceObj *objType
+
+var theProvider *provider
+
+func init() {
+	initSpan()
+	initTokens()
+	initLatency()
+	initRetrieval()
+	initDocs()
+	initTrace()
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj)
+}
+
+func initSpan() {
+	spanObj = newObjType(tSpan,
+		field{"name", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Name) }, "span name"},
+		field{"service", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Service) }, "resource service.name"},
+		field{"kind", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Kind) }, "internal, server, client, producer, consumer, unspecified"},
+		field{"status", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Status) }, "unset, ok, error"},
+		field{"status_message", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.StatusMessage) }, "status message"},
+		field{"is_error", cel.BoolType, func(v any) ref.Val { return types.Bool(spanOf(v).s.IsError()) }, "status is error"},
+		field{"is_root", cel.BoolType, func(v any) ref.Val { return types.Bool(spanOf(v).s.IsRoot()) }, "span has no parent"},
+		field{"trace_id", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.TraceID) }, "hex trace id"},
+		field{"span_id", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.SpanID) }, "hex span id"},
+		field{"parent_id", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.ParentSpanID) }, "hex parent span id, empty for a root"},
+		field{"start", cel.TimestampType, func(v any) ref.Val { return timeVal(spanOf(v).s.StartUnixNano) }, "start time"},
+		field{"end", cel.TimestampType, func(v any) ref.Val { return timeVal(spanOf(v).s.EndUnixNano) }, "end time"},
+		field{"duration_ms", cel.DoubleType, func(v any) ref.Val { return types.Double(spanOf(v).s.DurationMS) }, "duration in milliseconds"},
+		field{"attrs", attrsT, func(v any) ref.Val { return types.NewStringInterfaceMap(theProvider, spanOf(v).s.Attrs) }, "span attributes as recorded"},
+		field{"resource", attrsT, func(v any) ref.Val { return types.NewStringInterfaceMap(theProvider, spanOf(v).s.Resource) }, "resource attributes as recorded"},
+		field{"scope", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Scope) }, "instrumentation scope name"},
+		field{"events", cel.ListType(eventT), func(v any) ref.Val {
+			s := spanOf(v).s
+			vals := make([]ref.Val, len(s.Events))
+			for i := range s.Events {
+				vals[i] = obj{eventObj, &s.Events[i]}
+			}
+			return types.NewRefValList(theProvider, vals)
+		}, "span events"},
+		field{"operation", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Operation) }, "chat, embeddings, retrieval, execute_tool, invoke_agent, …"},
+		field{"model", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Model) }, "response model, else request model"},
+		field{"provider", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Provider) }, "openai, anthropic, …"},
+		field{"convention", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Convention) }, "gen_ai, openllmetry, openinference"},
+		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, spanTokens(spanOf(v).s)} }, "token counts"},
+		field{"cost", cel.DoubleType, func(v any) ref.Val {
+			e := spanOf(v)
+			if e.costErr != nil {
+				return errVal("span %q: %v", e.s.Name, e.costErr)
+			}
+			if !e.costOK {
+				return errVal("span %q (%s) reports no tokens and no cost", e.s.Name, e.s.SpanID)
+			}
+			return types.Double(e.cost)
+		}, "USD: reported on the span, else tokens × pricing"},
+		field{"documents", cel.ListType(documentT), func(v any) ref.Val {
+			s := spanOf(v).s
+			vals := make([]ref.Val, len(s.Documents))
+			for i := range s.Documents {
+				vals[i] = obj{documentObj, &s.Documents[i]}
+			}
+			return types.NewRefValList(theProvider, vals)
+		}, "retrieved documents in rank order"},
+		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
+	)
+}
+
+// ---- Tokens ----
+
+// tokenVals holds token counts with presence; index order input, output,
+// total, cached, cache_write, reasoning.
+type tokenVals struct {
+	v    [6]int64
+	has  [6]bool
+	what string // "span \"chat x\"" or "selected spans"
+}
+
+var tokenNames = [6]string{"input", "output", "total", "cached", "cache_write", "reasoning"}
+
+func spanTokens(s *span.Span) *tokenVals {
+	t := s.Tokens
+	any := t.Any()
+	return &tokenVals{
+		v:    [6]int64{t.Input, t.Output, t.Total, t.Cached, t.CacheWrite, t.Reasoning},
+		has:  [6]bool{t.HasInput, t.HasOutput, t.HasTotal, t.HasCached || (any && t.Cached != 0), any, any},
+		what: fmt.Sprintf("span %q (%s)", s.Name, s.SpanID),
+	}
+}
+
+func (t *tokenVals) add(s *span.Span) {
+	o := spanTokens(s)
+	for i := range t.v {
+		if o.has[i] {
+			t.v[i] += o.v[i]
+			t.has[i] = true
+		}
+	}
+}
+
+func tokenField(i int) field {
+	return field{tokenNames[i], cel.IntType, func(v any) ref.Val {
+		t := v.(*tokenVals)
+		if !t.has[i] {
+			if t.what == "" {
+				return errVal("tokens.%s: no selected span reports %s tokens", tokenNames[i], tokenNames[i])
+			}
+			return errVal("tokens.%s: %s reports no %s tokens", tokenNames[i], t.what, tokenNames[i])
+		}
+		return types.Int(t.v[i])
+	}, tokenNames[i] + " tokens"}
+}
+
+func initTokens() {
+	tokensObj = newObjType(tTokens, tokenField(0), tokenField(1), tokenField(2), tokenField(3), tokenField(4), tokenField(5))
+}
+
+// ---- Latency ----
+
+type latencyVal struct {
+	l   Latency
+	err error
+}
+
+func latencyField(name string, get func(l *Latency) float64) field {
+	return field{name, cel.DoubleType, func(v any) ref.Val {
+		lv := v.(*latencyVal)
+		if lv.err != nil {
+			return errVal("latency.%s: %v", name, lv.err)
+		}
+		return types.Double(get(&lv.l))
+	}, name + " of span durations (ms)"}
+}
+
+func initLatency() {
+	latencyObj = newObjType(tLatency,
+		latencyField("p50", func(l *Latency) float64 { return l.P50 }),
+		latencyField("p90", func(l *Latency) float64 { return l.P90 }),
+		latencyField("p95", func(l *Latency) float64 { return l.P95 }),
+		latencyField("p99", func(l *Latency) float64 { return l.P99 }),
+		latencyField("min", func(l *Latency) float64 { return l.Min }),
+		latencyField("max", func(l *Latency) float64 { return l.Max }),
+		latencyField("avg", func(l *Latency) float64 { return l.Avg }),
+	)
+}
+
+// ---- Retrieval ----
+
+type retrievalVal struct {
+	r   Retrieval
+	err error
+}
+
+func retrievalField(name string, get func(r *Retrieval) float64) field {
+	return field{name, cel.DoubleType, func(v any) ref.Val {
+		rv := v.(*retrievalVal)
+		if rv.err != nil {
+			return errVal("retrieval.%s: %v", name, rv.err)
+		}
+		return types.Double(get(&rv.r))
+	}, name + " at k"}
+}
+
+func initRetrieval() {
+	retrievalObj = newObjType(tRetrieval,
+		retrievalField("hit_rate", func(r *Retrieval) float64 { return r.HitRate }),
+		retrievalField("mrr", func(r *Retrieval) float64 { return r.MRR }),
+		retrievalField("recall", func(r *Retrieval) float64 { return r.Recall }),
+		retrievalField("precision", func(r *Retrieval) float64 { return r.Precision }),
+		retrievalField("ndcg", func(r *Retrieval) float64 { return r.NDCG }),
+		field{"queries", cel.IntType, func(v any) ref.Val { return types.Int(v.(*retrievalVal).r.Queries) }, "queries with ground truth"},
+		field{"without_ground_truth", cel.IntType, func(v any) ref.Val { return types.Int(v.(*retrievalVal).r.WithoutGroundTruth) }, "retrieval spans left out"},
+		field{"k", cel.IntType, func(v any) ref.Val { return types.Int(v.(*retrievalVal).r.K) }, "the k of the metrics"},
+	)
+}
+
+// ---- Document, Event ----
+
+func initDocs() {
+	documentObj = newObjType(tDocument,
+		field{"id", cel.StringType, func(v any) ref.Val { return types.String(v.(*span.Document).ID) }, "document id"},
+		field{"score", cel.DoubleType, func(v any) ref.Val {
+			d := v.(*span.Document)
+			if !d.HasScore {
+				return errVal("document %q has no score", d.ID)
+			}
+			return types.Double(d.Score)
+		}, "retrieval score"},
+		field{"rank", cel.IntType, func(v any) ref.Val { return types.Int(v.(*span.Document).Rank) }, "1-based rank"},
+	)
+
+	eventObj = newObjType(tEvent,
+		field{"name", cel.StringType, func(v any) ref.Val { return types.String(v.(*span.Event).Name) }, "event name"},
+		field{"time", cel.TimestampType, func(v any) ref.Val { return timeVal(v.(*span.Event).TimeUnixNano) }, "event time"},
+		field{"attrs", attrsT, func(v any) ref.Val { return types.NewStringInterfaceMap(theProvider, v.(*span.Event).Attrs) }, "event attributes"},
+	)
+}
+
+// ---- Trace ----
+
+func initTrace() {
+	traceObj = newObjType(tTrace,
+		field{"id", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.ID) }, "hex trace id"},
+		field{"name", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.Root.Name) }, "root span name"},
+		field{"root", spanT, func(v any) ref.Val { tv := v.(*traceVal); return obj{spanObj, tv.rc.entryOf(tv.t.Root)} }, "root span"},
+		field{"duration_ms", cel.DoubleType, func(v any) ref.Val { return types.Double(v.(*traceVal).t.DurationMS) }, "first start to last end (ms)"},
+		field{"start", cel.TimestampType, func(v any) ref.Val { return timeVal(v.(*traceVal).t.StartUnixNano) }, "trace start"},
+		field{"spans", cel.ListType(spanT), func(v any) ref.Val { return v.(*traceVal).all().spansList() }, "all spans of the trace"},
+		field{"count", cel.IntType, func(v any) ref.Val { return types.Int(len(v.(*traceVal).t.Spans)) }, "number of spans"},
+		field{"errors", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().errors()) }, "spans with error status"},
+		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, v.(*traceVal).all().tokens()} }, "token totals of the trace"},
+		field{"cost", cel.DoubleType, func(v any) ref.Val { return v.(*traceVal).all().costVal() }, "USD cost of the trace"},
+		field{"llm_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().countOps(llmOps...)) }, "chat/completion spans"},
+		field{"tool_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().countOps(span.OpExecuteTool)) }, "execute_tool spans"},
+		field{"retrievals", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().countOps(span.OpRetrieval)) }, "retrieval spans"},
+	)
+}
+
+var llmOps = []string{span.OpChat, span.OpTextCompletion, span.OpGenerateContent}
+
+// ---- functions ----
+
+func numbers(fn string, l ref.Val) ([]float64, bool, ref.Val) {
+	lister, ok := l.(traits.Lister)
+	if !ok {
+		return nil, false, errVal("%s: expected a list, got %s", fn, l.Type().TypeName())
+	}
+	n := int(lister.Size().(types.Int))
+	out := make([]float64, 0, n)
+	allInt := true
+	it := lister.Iterator()
+	for i := 0; it.HasNext() == types.True; i++ {
+		v := it.Next()
+		switch x := v.(type) {
+		case types.Int:
+			out = append(out, float64(x))
+		case types.Uint:
+			out = append(out, float64(x))
+		case types.Double:
+			allInt = false
+			out = append(out, float64(x))
+		case *types.Err:
+			return nil, false, x
+		default:
+			return nil, false, errVal("%s: element %d is %s, not a number (convert it with double(...) or int(...))", fn, i, v.Type().TypeName())
+		}
+	}
+	if len(out) == 0 {
+		return nil, false, errVal("%s of an empty list: no values to aggregate", fn)
+	}
+	return out, allInt, nil
+}
+
+func listFunctions() []cel.EnvOption {
+	T := cel.TypeParamType("T")
+	listT := cel.ListType(T)
+	agg := func(name string, result *cel.Type, fn func(xs []float64, allInt bool) ref.Val, doc string) cel.EnvOption {
+		return cel.Function(name,
+			cel.Overload(name+"_list", []*cel.Type{listT}, result,
+				cel.UnaryBinding(func(l ref.Val) ref.Val {
+					xs, allInt, err := numbers(name, l)
+					if err != nil {
+						return err
+					}
+					return fn(xs, allInt)
+				})),
+			cel.FunctionDocs(doc))
+	}
+	num := func(x float64, allInt bool) ref.Val {
+		if allInt {
+			return types.Int(int64(x))
+		}
+		return types.Double(x)
+	}
+	return []cel.EnvOption{
+		agg("sum", T, func(xs []float64, allInt bool) ref.Val {
+			var s float64
+			for _, x := range xs {
+				s += x
+			}
+			return num(s, allInt)
+		}, "sum(list) — sum of a list of numbers; error on an empty list"),
+		agg("avg", cel.DoubleType, func(xs []float64, _ bool) ref.Val {
+			var s float64
+			for _, x := range xs {
+				s += x
+			}
+			return types.Double(s / float64(len(xs)))
+		}, "avg(list) — mean; error on an empty list"),
+		agg("min", T, func(xs []float64, allInt bool) ref.Val {
+			m := math.Inf(1)
+			for _, x := range xs {
+				m = math.Min(m, x)
+			}
+			return num(m, allInt)
+		}, "min(list) — smallest value; error on an empty list"),
+		agg("max", T, func(xs []float64, allInt bool) ref.Val {
+			m := math.Inf(-1)
+			for _, x := range xs {
+				m = math.Max(m, x)
+			}
+			return num(m, allInt)
+		}, "max(list) — largest value; error on an empty list"),
+		cel.Function("percentile",
+			cel.Overload("percentile_list_double", []*cel.Type{listT, cel.DoubleType}, cel.DoubleType,
+				cel.BinaryBinding(func(l, q ref.Val) ref.Val {
+					xs, _, err := numbers("percentile", l)
+					if err != nil {
+						return err
+					}
+					p, e := Percentile(xs, float64(q.(types.Double)))
+					if e != nil {
+						return errVal("%v", e)
+					}
+					return types.Double(p)
+				})),
+			cel.FunctionDocs("percentile(list, q) — q-quantile (0 ≤ q ≤ 1) by linear interpolation (type 7)")),
+	}
+}
+
+// newEnv builds a CEL environment with the given variables.
+func newEnv(vars ...cel.EnvOption) (*cel.Env, error) {
+	opts := []cel.EnvOption{
+		cel.CustomTypeProvider(theProvider),
+		cel.CustomTypeAdapter(theProvider),
+		cel.CrossTypeNumericComparisons(true),
+		cel.DefaultUTCTimeZone(true),
+		cel.EnableMacroCallTracking(),
+	}
+	opts = append(opts, listFunctions()...)
+	opts = append(opts, vars...)
+	return cel.NewEnv(opts...)
+}
+
+func whereEnv() (*cel.Env, error) {
+	return newEnv(cel.Variable("span", spanT))
+}
+
+// aggregate variables visible to expect.
+var aggregateVars = []cel.EnvOption{
+	cel.Variable("spans", cel.ListType(spanT)),
+	cel.Variable("count", cel.IntType),
+	cel.Variable("traces", cel.ListType(traceT)),
+	cel.Variable("latency", latencyT),
+	cel.Variable("tokens", tokensT),
+	cel.Variable("cost", cel.DoubleType),
+	cel.Variable("errors", cel.IntType),
+	cel.Variable("error_rate", cel.DoubleType),
+	cel.Variable("retrieval", retrievalT),
+}
+
+func expectEnv(eachTrace bool) (*cel.Env, error) {
+	vars := append([]cel.EnvOption{}, aggregateVars...)
+	if eachTrace {
+		vars = append(vars, cel.Variable("trace", traceT))
+	}
+	return newEnv(vars...)
+}

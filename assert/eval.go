@@ -1,0 +1,399 @@
+package assert
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
+
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// maxOffenders bounds the worst spans/traces listed per result.
+const maxOffenders = 5
+
+// Evaluate runs every assertion of the suite over run.
+func (s *Suite) Evaluate(run *span.Run) *Results {
+	rc := newRunCtx(s.Config, run)
+	res := &Results{
+		Version: SchemaVersion,
+		Status:  Pass,
+		Config:  s.Config.Path,
+		Spans:   len(run.Spans),
+		Traces:  len(run.Traces),
+	}
+	selections := map[string]selection{}
+	for _, c := range s.checks {
+		sel, ok := selections[c.a.Where]
+		if !ok {
+			sel = rc.selectSpans(c.where)
+			selections[c.a.Where] = sel
+		}
+		r := c.evaluate(rc, sel)
+		if r.Status == Fail || r.Status == Error {
+			res.Status = Fail
+		}
+		res.Assertions = append(res.Assertions, r)
+	}
+	return res
+}
+
+type selection struct {
+	spans []*entry
+	err   error
+}
+
+// selectSpans evaluates a where predicate over every span of the run.
+func (rc *runCtx) selectSpans(where cel.Program) selection {
+	if where == nil {
+		all := make([]*entry, len(rc.entries))
+		for i := range rc.entries {
+			all[i] = &rc.entries[i]
+		}
+		return selection{spans: all}
+	}
+	var out []*entry
+	act := &spanActivation{}
+	for i := range rc.entries {
+		act.e = &rc.entries[i]
+		v, _, err := where.Eval(act)
+		if err != nil {
+			s := act.e.s
+			return selection{err: fmt.Errorf("where: span %q (trace %s, span %s): %v", s.Name, s.TraceID, s.SpanID, err)}
+		}
+		b, ok := v.(types.Bool)
+		if !ok {
+			return selection{err: fmt.Errorf("where: expected a bool, got %s", v.Type().TypeName())}
+		}
+		if b {
+			out = append(out, act.e)
+		}
+	}
+	return selection{spans: out}
+}
+
+func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
+	a := c.a
+	r = Result{
+		Name:     a.Name,
+		Where:    a.Where,
+		Expect:   a.Expect,
+		Severity: "error",
+		Position: a.Pos,
+		Observed: []Observed{},
+	}
+	if a.EachTrace {
+		r.Each = "trace"
+	}
+	if a.Warn {
+		r.Severity = "warn"
+	}
+	defer func() {
+		if a.Warn && (r.Status == Fail || r.Status == Error) {
+			r.Status = Warn
+		}
+	}()
+	if sel.err != nil {
+		r.Status, r.Message = Error, sel.err.Error()
+		return r
+	}
+	g := &group{rc: rc, spans: sel.spans, k: rc.cfg.Retrieval.K}
+	if a.K > 0 {
+		g.k = a.K
+	}
+	r.Spans, r.Traces = len(g.spans), len(g.traces())
+	if len(g.spans) == 0 {
+		if a.AllowEmpty {
+			r.Status, r.Skipped = Pass, true
+			r.Message = "no spans matched; allowed by allow_empty: true"
+			return r
+		}
+		r.Status, r.Failed = Fail, true
+		if a.Where != "" {
+			r.Message = fmt.Sprintf("no spans matched where: %s (a check over no data fails; set allow_empty: true if that is expected)", a.Where)
+		} else {
+			r.Message = "no spans were recorded (a check over no data fails)"
+		}
+		return r
+	}
+	if a.EachTrace {
+		c.evaluateTraces(rc, g, &r)
+		return r
+	}
+	ok, err := evalBool(c.expect, g)
+	r.Observed = c.observe(g)
+	if g.costDone {
+		r.CostSource = g.costSrc
+	}
+	switch {
+	case err != nil:
+		r.Status, r.Message = Error, err.Error()
+	case ok:
+		r.Status, r.Message = Pass, summary(r.Observed, len(g.spans))
+	default:
+		r.Status, r.Failed, r.Message = Fail, true, summary(r.Observed, len(g.spans))
+	}
+	if r.Status != Pass {
+		r.Offenders = offenders(g, c.categories)
+	}
+	return r
+}
+
+func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
+	var failed, errored int
+	var firstBad *Row
+	byTrace := map[string][]*entry{}
+	for _, e := range g.spans {
+		byTrace[e.s.TraceID] = append(byTrace[e.s.TraceID], e)
+	}
+	var costSrc string
+	for _, t := range g.traces() {
+		tg := &group{rc: rc, spans: byTrace[t.ID], k: g.k}
+		act := traceActivation{group: tg, tv: rc.traces[t]}
+		ok, err := evalBool(c.expect, act)
+		row := Row{TraceID: t.ID, Name: t.Root.Name, Spans: len(tg.spans), Observed: c.observe(act)}
+		switch {
+		case err != nil:
+			row.Status, row.Message = Error, err.Error()
+			errored++
+		case ok:
+			row.Status, row.Message = Pass, summary(row.Observed, len(tg.spans))
+		default:
+			row.Status, row.Message = Fail, summary(row.Observed, len(tg.spans))
+			failed++
+		}
+		if tg.costDone && costSrc == "" {
+			costSrc = tg.costSrc
+		}
+		r.Rows = append(r.Rows, row)
+		if row.Status != Pass && firstBad == nil {
+			firstBad = &r.Rows[len(r.Rows)-1]
+		}
+	}
+	r.CostSource = costSrc
+	n := len(r.Rows)
+	switch {
+	case failed > 0:
+		r.Status, r.Failed = Fail, true
+		r.Message = fmt.Sprintf("%d of %d traces failed", failed, n)
+	case errored > 0:
+		r.Status = Error
+		r.Message = fmt.Sprintf("%d of %d traces could not be evaluated", errored, n)
+	default:
+		r.Status = Pass
+		r.Message = fmt.Sprintf("all %d traces passed", n)
+	}
+	if errored > 0 && failed > 0 {
+		r.Message += fmt.Sprintf(", %d could not be evaluated", errored)
+	}
+	if firstBad != nil {
+		r.Message += fmt.Sprintf("; first: %s (trace %s): %s", firstBad.Name, firstBad.TraceID, firstBad.Message)
+	}
+	// The worst traces: failed and errored rows, the first few by value.
+	for _, row := range r.Rows {
+		if row.Status == Pass || len(r.Offenders) >= maxOffenders {
+			continue
+		}
+		o := Offender{TraceID: row.TraceID, Name: row.Name, Metric: "trace"}
+		for _, ob := range row.Observed {
+			if f, ok := ob.Value.(float64); ok {
+				o.Metric, o.Value, o.Unit = ob.Expr, f, ob.Unit
+				break
+			}
+			if i, ok := ob.Value.(int64); ok {
+				o.Metric, o.Value, o.Unit = ob.Expr, float64(i), ob.Unit
+				break
+			}
+		}
+		r.Offenders = append(r.Offenders, o)
+	}
+}
+
+func evalBool(p cel.Program, act interpreter.Activation) (bool, error) {
+	v, _, err := p.Eval(act)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(types.Bool)
+	if !ok {
+		return false, fmt.Errorf("expect: expected a bool, got %s", v.Type().TypeName())
+	}
+	return bool(b), nil
+}
+
+func (c *check) observe(act interpreter.Activation) []Observed {
+	out := make([]Observed, 0, len(c.observed))
+	for _, o := range c.observed {
+		ob := Observed{Expr: o.text, Unit: o.unit}
+		v, _, err := o.prog.Eval(act)
+		if err != nil {
+			ob.Error = err.Error()
+		} else {
+			ob.Value = nativeValue(v)
+		}
+		out = append(out, ob)
+	}
+	return out
+}
+
+func nativeValue(v ref.Val) any {
+	switch x := v.(type) {
+	case types.Double:
+		return float64(x)
+	case types.Int:
+		return int64(x)
+	case types.Uint:
+		return int64(x)
+	case types.Bool:
+		return bool(x)
+	case types.String:
+		return string(x)
+	}
+	return fmt.Sprint(v.Value())
+}
+
+// summary is the human line of observed values: "latency.p95 = 1623.4 ms (412 spans)".
+func summary(obs []Observed, spans int) string {
+	parts := make([]string, 0, len(obs))
+	for _, o := range obs {
+		parts = append(parts, o.String())
+	}
+	suffix := fmt.Sprintf("(%d spans)", spans)
+	if spans == 1 {
+		suffix = "(1 span)"
+	}
+	if len(parts) == 0 {
+		return suffix
+	}
+	return strings.Join(parts, ", ") + " " + suffix
+}
+
+// String renders "expr = value unit" or "expr: error".
+func (o Observed) String() string {
+	if o.Error != "" {
+		return o.Expr + ": " + o.Error
+	}
+	return o.Expr + " = " + FormatValue(o.Value, o.Unit)
+}
+
+// FormatValue renders an observed value with its unit.
+func FormatValue(v any, unit string) string {
+	var s string
+	switch x := v.(type) {
+	case float64:
+		s = FormatFloat(x)
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case string:
+		s = strconv.Quote(x)
+	default:
+		s = fmt.Sprint(x)
+	}
+	switch unit {
+	case "":
+		return s
+	case "USD":
+		return "$" + s
+	default:
+		return s + " " + unit
+	}
+}
+
+// FormatFloat renders a float compactly: two decimals at or above 1, six
+// significant digits below.
+func FormatFloat(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	if math.Abs(f) >= 1 {
+		return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+	}
+	if f == 0 {
+		return "0"
+	}
+	decimals := 5 - int(math.Floor(math.Log10(math.Abs(f))))
+	scale := math.Pow(10, float64(decimals))
+	return strconv.FormatFloat(math.Round(f*scale)/scale, 'f', -1, 64)
+}
+
+// offenders lists the worst spans for the statistics an expression uses.
+func offenders(g *group, cats []string) []Offender {
+	if len(cats) == 0 {
+		return nil
+	}
+	type scored struct {
+		e *entry
+		v float64
+	}
+	var list []scored
+	metric, unit := "", ""
+	switch cats[0] {
+	case "latency":
+		metric, unit = "duration_ms", "ms"
+		for _, e := range g.spans {
+			list = append(list, scored{e, e.s.DurationMS})
+		}
+	case "tokens":
+		metric = "tokens.total"
+		for _, e := range g.spans {
+			if e.s.Tokens.HasTotal {
+				list = append(list, scored{e, float64(e.s.Tokens.Total)})
+			}
+		}
+	case "cost":
+		metric, unit = "cost", "USD"
+		for _, e := range g.spans {
+			if e.costOK {
+				list = append(list, scored{e, e.cost})
+			}
+		}
+	case "errors":
+		metric = "error"
+		for _, e := range g.spans {
+			if e.s.IsError() {
+				list = append(list, scored{e, 1})
+			}
+		}
+	case "retrieval":
+		metric = "reciprocal_rank"
+		for _, e := range g.spans {
+			if e.s.Operation != span.OpRetrieval && len(e.s.Documents) == 0 {
+				continue
+			}
+			rel, ok := g.rc.groundTruth(e.s)
+			if !ok || len(rel) == 0 {
+				continue
+			}
+			ids := make([]string, len(e.s.Documents))
+			for i, d := range e.s.Documents {
+				ids[i] = d.ID
+			}
+			// Lowest reciprocal rank first: negate so the sort below works.
+			list = append(list, scored{e, -ScoreQuery(ids, rel, g.k).RR})
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].v > list[j].v })
+	var out []Offender
+	for _, s := range list {
+		if len(out) == maxOffenders {
+			break
+		}
+		v := s.v
+		if metric == "reciprocal_rank" {
+			v = -v
+		}
+		out = append(out, Offender{TraceID: s.e.s.TraceID, SpanID: s.e.s.SpanID, Name: s.e.s.Name, Metric: metric, Value: v, Unit: unit})
+	}
+	return out
+}
+
+// Parent implementations for the activations.
+func (g *group) Parent() interpreter.Activation          { return nil }
+func (a *spanActivation) Parent() interpreter.Activation { return nil }
+func (a traceActivation) Parent() interpreter.Activation { return nil }

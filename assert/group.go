@@ -1,0 +1,351 @@
+package assert
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// RelevantIDsAttr is the span attribute a test sets (on the retrieval span
+// or any ancestor) to give the ids of the documents that should be found.
+const RelevantIDsAttr = "llmcheck.relevant_ids"
+
+// entry is a span plus what is derived from it once per run.
+type entry struct {
+	s            *span.Span
+	cost         float64
+	costOK       bool
+	costReported bool
+	costErr      error
+}
+
+// runCtx is one evaluation of a suite over a run.
+type runCtx struct {
+	cfg     *Config
+	run     *span.Run
+	entries []entry
+	index   map[*span.Span]int
+	traces  map[*span.Trace]*traceVal
+}
+
+func newRunCtx(cfg *Config, run *span.Run) *runCtx {
+	rc := &runCtx{
+		cfg:     cfg,
+		run:     run,
+		entries: make([]entry, len(run.Spans)),
+		index:   make(map[*span.Span]int, len(run.Spans)),
+		traces:  make(map[*span.Trace]*traceVal, len(run.Traces)),
+	}
+	for i, s := range run.Spans {
+		e := &rc.entries[i]
+		e.s = s
+		e.cost, e.costReported, e.costOK, e.costErr = spanCost(s, cfg.Pricing)
+		rc.index[s] = i
+	}
+	for _, t := range run.Traces {
+		rc.traces[t] = &traceVal{rc: rc, t: t}
+	}
+	return rc
+}
+
+func (rc *runCtx) entryOf(s *span.Span) *entry { return &rc.entries[rc.index[s]] }
+
+// groundTruth returns the relevant ids for a retrieval span: the
+// llmcheck.relevant_ids attribute on the span or its nearest ancestor,
+// else the golden file entry for its query text.
+func (rc *runCtx) groundTruth(s *span.Span) ([]string, bool) {
+	for cur, depth := s, 0; cur != nil && depth < 1000; cur, depth = rc.run.Parent(cur), depth+1 {
+		if v, ok := cur.Attrs[RelevantIDsAttr]; ok {
+			return stringList(v), true
+		}
+	}
+	if rc.cfg.Retrieval.Golden != nil && s.Query != "" {
+		ids, ok := rc.cfg.Retrieval.Golden[NormaliseQuery(s.Query)]
+		return ids, ok
+	}
+	return nil, false
+}
+
+func stringList(v any) []string {
+	switch x := v.(type) {
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	case string:
+		// A comma-separated string, for SDKs that cannot set array attributes.
+		var out []string
+		for _, p := range strings.Split(x, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	default:
+		return []string{fmt.Sprint(x)}
+	}
+}
+
+// group is a set of selected spans and the statistics computed over it,
+// each at most once.
+type group struct {
+	rc    *runCtx
+	spans []*entry
+	k     int
+
+	lat       *latencyVal
+	tok       *tokenVals
+	ret       *retrievalVal
+	costDone  bool
+	costV     ref.Val
+	costSrc   string
+	traceList []*span.Trace
+}
+
+func (g *group) latency() *latencyVal {
+	if g.lat == nil {
+		d := make([]float64, len(g.spans))
+		for i, e := range g.spans {
+			d[i] = e.s.DurationMS
+		}
+		l, err := Summarise(d)
+		if err != nil {
+			err = fmt.Errorf("no spans selected")
+		}
+		g.lat = &latencyVal{l: l, err: err}
+	}
+	return g.lat
+}
+
+func (g *group) tokens() *tokenVals {
+	if g.tok == nil {
+		g.tok = &tokenVals{}
+		for _, e := range g.spans {
+			g.tok.add(e.s)
+		}
+	}
+	return g.tok
+}
+
+func (g *group) errors() int {
+	n := 0
+	for _, e := range g.spans {
+		if e.s.IsError() {
+			n++
+		}
+	}
+	return n
+}
+
+func (g *group) errorRate() ref.Val {
+	if len(g.spans) == 0 {
+		return errVal("error_rate: no spans selected")
+	}
+	return types.Double(float64(g.errors()) / float64(len(g.spans)))
+}
+
+func (g *group) countOps(ops ...string) int {
+	n := 0
+	for _, e := range g.spans {
+		if slices.Contains(ops, e.s.Operation) {
+			n++
+		}
+	}
+	return n
+}
+
+// costVal sums span costs. It is an error when a span has tokens that
+// cannot be priced, or when no selected span has a cost at all.
+func (g *group) costVal() ref.Val {
+	if g.costDone {
+		return g.costV
+	}
+	g.costDone = true
+	var sum float64
+	reported, priced := 0, 0
+	var errs []string
+	for _, e := range g.spans {
+		switch {
+		case e.costErr != nil:
+			if msg := e.costErr.Error(); !slices.Contains(errs, msg) {
+				errs = append(errs, msg)
+			}
+		case e.costOK:
+			sum += e.cost
+			if e.costReported {
+				reported++
+			} else {
+				priced++
+			}
+		}
+	}
+	switch {
+	case len(errs) > 0:
+		sort.Strings(errs)
+		g.costV = errVal("cost: %s", strings.Join(errs, "; "))
+	case reported+priced == 0:
+		g.costV = errVal("cost: no selected span reports tokens or a cost")
+	default:
+		g.costV = types.Double(sum)
+	}
+	switch {
+	case reported > 0 && priced > 0:
+		g.costSrc = fmt.Sprintf("mixed: %d spans reported a cost, %d priced from pricing:", reported, priced)
+	case reported > 0:
+		g.costSrc = "reported on the spans (llm.cost.total)"
+	case priced > 0:
+		g.costSrc = "computed from pricing: (USD per 1M tokens)"
+	}
+	return g.costV
+}
+
+func (g *group) retrieval() *retrievalVal {
+	if g.ret != nil {
+		return g.ret
+	}
+	r := Retrieval{K: g.k}
+	var sum QueryMetrics
+	candidates := 0
+	for _, e := range g.spans {
+		s := e.s
+		if s.Operation != span.OpRetrieval && len(s.Documents) == 0 {
+			continue
+		}
+		candidates++
+		rel, ok := g.rc.groundTruth(s)
+		if !ok || len(rel) == 0 {
+			r.WithoutGroundTruth++
+			continue
+		}
+		ids := make([]string, len(s.Documents))
+		for i, d := range s.Documents {
+			ids[i] = d.ID
+		}
+		m := ScoreQuery(ids, rel, g.k)
+		sum.Hit += m.Hit
+		sum.RR += m.RR
+		sum.Recall += m.Recall
+		sum.Precision += m.Precision
+		sum.NDCG += m.NDCG
+		r.Queries++
+	}
+	g.ret = &retrievalVal{r: r}
+	switch {
+	case candidates == 0:
+		g.ret.err = fmt.Errorf("no retrieval spans selected")
+	case r.Queries == 0:
+		g.ret.err = fmt.Errorf("none of the %d retrieval spans has ground truth (set %s on the span or an ancestor, or retrieval.ground_truth in the config)", candidates, RelevantIDsAttr)
+	default:
+		n := float64(r.Queries)
+		g.ret.r.HitRate, g.ret.r.MRR, g.ret.r.Recall = sum.Hit/n, sum.RR/n, sum.Recall/n
+		g.ret.r.Precision, g.ret.r.NDCG = sum.Precision/n, sum.NDCG/n
+	}
+	return g.ret
+}
+
+func (g *group) traces() []*span.Trace {
+	if g.traceList == nil {
+		seen := map[string]bool{}
+		g.traceList = []*span.Trace{}
+		for _, e := range g.spans {
+			if !seen[e.s.TraceID] {
+				seen[e.s.TraceID] = true
+				g.traceList = append(g.traceList, g.rc.run.Trace(e.s.TraceID))
+			}
+		}
+	}
+	return g.traceList
+}
+
+func (g *group) spansList() ref.Val {
+	vals := make([]ref.Val, len(g.spans))
+	for i, e := range g.spans {
+		vals[i] = obj{spanObj, e}
+	}
+	return types.NewRefValList(theProvider, vals)
+}
+
+func (g *group) tracesList() ref.Val {
+	ts := g.traces()
+	vals := make([]ref.Val, len(ts))
+	for i, t := range ts {
+		vals[i] = obj{traceObj, g.rc.traces[t]}
+	}
+	return types.NewRefValList(theProvider, vals)
+}
+
+// ResolveName implements the CEL activation: variables are computed on
+// first use.
+func (g *group) ResolveName(name string) (any, bool) {
+	switch name {
+	case "spans":
+		return g.spansList(), true
+	case "count":
+		return types.Int(len(g.spans)), true
+	case "traces":
+		return g.tracesList(), true
+	case "latency":
+		return obj{latencyObj, g.latency()}, true
+	case "tokens":
+		t := g.tokens()
+		return obj{tokensObj, t}, true
+	case "cost":
+		return g.costVal(), true
+	case "errors":
+		return types.Int(g.errors()), true
+	case "error_rate":
+		return g.errorRate(), true
+	case "retrieval":
+		return obj{retrievalObj, g.retrieval()}, true
+	}
+	return nil, false
+}
+
+// traceVal is a trace as seen by expressions.
+type traceVal struct {
+	rc  *runCtx
+	t   *span.Trace
+	grp *group
+}
+
+func (tv *traceVal) all() *group {
+	if tv.grp == nil {
+		g := &group{rc: tv.rc, k: tv.rc.cfg.Retrieval.K}
+		for _, s := range tv.t.Spans {
+			g.spans = append(g.spans, tv.rc.entryOf(s))
+		}
+		tv.grp = g
+	}
+	return tv.grp
+}
+
+// traceActivation adds `trace` to a per-trace group.
+type traceActivation struct {
+	*group
+	tv *traceVal
+}
+
+func (a traceActivation) ResolveName(name string) (any, bool) {
+	if name == "trace" {
+		return obj{traceObj, a.tv}, true
+	}
+	return a.group.ResolveName(name)
+}
+
+// spanActivation binds `span` for where predicates.
+type spanActivation struct{ e *entry }
+
+func (a *spanActivation) ResolveName(name string) (any, bool) {
+	if name == "span" {
+		return obj{spanObj, a.e}, true
+	}
+	return nil, false
+}

@@ -1,0 +1,84 @@
+package assert
+
+// SchemaVersion is the version of the results.json schema (docs/results.md).
+const SchemaVersion = 1
+
+// Status is the verdict of one assertion (or of a whole run).
+type Status string
+
+const (
+	Pass  Status = "pass"
+	Fail  Status = "fail"
+	Error Status = "error" // the expression could not be evaluated
+	Warn  Status = "warn"  // a severity: warn assertion that did not pass
+)
+
+// Results is the outcome of evaluating a suite over a run.
+type Results struct {
+	Version    int      `json:"version"`
+	Status     Status   `json:"status"` // fail if any assertion failed or errored, else pass
+	Config     string   `json:"config,omitempty"`
+	Spans      int      `json:"spans"`
+	Traces     int      `json:"traces"`
+	Assertions []Result `json:"assertions"`
+}
+
+// Counts returns how many assertions have each status.
+func (r *Results) Counts() map[Status]int {
+	c := map[Status]int{}
+	for _, a := range r.Assertions {
+		c[a.Status]++
+	}
+	return c
+}
+
+// Result is the verdict of one assertion.
+type Result struct {
+	Name     string `json:"name"`
+	Where    string `json:"where,omitempty"`
+	Expect   string `json:"expect"`
+	Each     string `json:"each,omitempty"`
+	Severity string `json:"severity"` // error or warn
+	Status   Status `json:"status"`
+	// Failed is true when the expectation was false (also for warn), as
+	// opposed to not evaluable.
+	Failed bool `json:"failed,omitempty"`
+	// Skipped is true when nothing matched and allow_empty permitted it.
+	Skipped    bool       `json:"skipped,omitempty"`
+	Message    string     `json:"message"`
+	Spans      int        `json:"spans"`  // spans the where selected
+	Traces     int        `json:"traces"` // traces those spans belong to
+	Observed   []Observed `json:"observed"`
+	CostSource string     `json:"cost_source,omitempty"`
+	Offenders  []Offender `json:"offenders,omitempty"`
+	Rows       []Row      `json:"rows,omitempty"` // each: trace, one per trace
+	Position   Pos        `json:"position"`
+}
+
+// Observed is the value of one statistic or aggregate the expression used.
+type Observed struct {
+	Expr  string `json:"expr"`
+	Value any    `json:"value,omitempty"` // float64, int64, string or bool
+	Unit  string `json:"unit,omitempty"`  // ms, USD or empty
+	Error string `json:"error,omitempty"`
+}
+
+// Offender is one of the worst spans or traces behind a failure.
+type Offender struct {
+	TraceID string  `json:"trace_id"`
+	SpanID  string  `json:"span_id,omitempty"`
+	Name    string  `json:"name"`
+	Metric  string  `json:"metric"`
+	Value   float64 `json:"value"`
+	Unit    string  `json:"unit,omitempty"`
+}
+
+// Row is the verdict for one trace of an each: trace assertion.
+type Row struct {
+	TraceID  string     `json:"trace_id"`
+	Name     string     `json:"name"` // root span name
+	Status   Status     `json:"status"`
+	Message  string     `json:"message"`
+	Spans    int        `json:"spans"`
+	Observed []Observed `json:"observed"`
+}

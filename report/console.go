@@ -1,0 +1,171 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// ConsoleOptions control the human summary.
+type ConsoleOptions struct {
+	Color bool // ANSI colours (only on a terminal, never with NO_COLOR)
+	Quiet bool // only failures and the closing line
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
+)
+
+func paint(on bool, color, s string) string {
+	if !on {
+		return s
+	}
+	return color + s + ansiReset
+}
+
+// Console prints one line per assertion with the observed values, the worst
+// offenders under each failure, and a closing count line.
+func Console(w io.Writer, res *assert.Results, opts ConsoleOptions) {
+	for _, r := range res.Assertions {
+		mark, color := statusMark(r)
+		if opts.Quiet && r.Status == assert.Pass {
+			continue
+		}
+		fmt.Fprintf(w, "%s %s — %s\n", paint(opts.Color, color, mark), r.Name, oneLine(r.Message))
+		if r.Status == assert.Pass {
+			continue
+		}
+		if r.Status == assert.Error || (r.Status == assert.Warn && !r.Failed) {
+			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, fmt.Sprintf("%s: expect: %s", r.Position, r.Expect)))
+		}
+		for _, o := range r.Offenders {
+			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(o)))
+		}
+	}
+	fmt.Fprintln(w, CountLine(res))
+}
+
+func statusMark(r assert.Result) (string, string) {
+	switch {
+	case r.Skipped:
+		return "-", ansiDim
+	case r.Status == assert.Pass:
+		return "✓", ansiGreen
+	case r.Status == assert.Fail:
+		return "✗", ansiRed
+	case r.Status == assert.Error:
+		return "!", ansiRed
+	default:
+		return "⚠", ansiYellow
+	}
+}
+
+func offenderLine(o assert.Offender) string {
+	id := "trace " + o.TraceID
+	if o.SpanID != "" {
+		id += ", span " + o.SpanID
+	}
+	return fmt.Sprintf("%s (%s): %s = %s", o.Name, id, o.Metric, assert.FormatValue(o.Value, o.Unit))
+}
+
+// CountLine is the closing line: "3 passed, 1 failed (412 spans in 40 traces)".
+func CountLine(res *assert.Results) string {
+	c := res.Counts()
+	parts := []string{fmt.Sprintf("%d passed", c[assert.Pass]), fmt.Sprintf("%d failed", c[assert.Fail])}
+	if n := c[assert.Error]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d errors", n))
+	}
+	if n := c[assert.Warn]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d warnings", n))
+	}
+	return fmt.Sprintf("%s (%d spans in %d traces)", strings.Join(parts, ", "), res.Spans, res.Traces)
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// GroupStats summarises the spans of one operation and model.
+type GroupStats struct {
+	Operation, Model          string
+	Spans, Errors             int
+	P50, P95                  float64
+	InputTokens, OutputTokens int64
+}
+
+// Groups summarises a run per operation and model, largest first.
+func Groups(run *span.Run) []GroupStats {
+	type key struct{ op, model string }
+	idx := map[key]int{}
+	var out []GroupStats
+	durs := map[key][]float64{}
+	for _, s := range run.Spans {
+		op := s.Operation
+		if op == "" {
+			op = "(other)"
+		}
+		k := key{op, s.Model}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, GroupStats{Operation: op, Model: s.Model})
+		}
+		g := &out[i]
+		g.Spans++
+		if s.IsError() {
+			g.Errors++
+		}
+		g.InputTokens += s.Tokens.Input
+		g.OutputTokens += s.Tokens.Output
+		durs[k] = append(durs[k], s.DurationMS)
+	}
+	for k, i := range idx {
+		l, _ := assert.Summarise(durs[k])
+		out[i].P50, out[i].P95 = l.P50, l.P95
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Spans != out[j].Spans {
+			return out[i].Spans > out[j].Spans
+		}
+		return out[i].Operation+out[i].Model < out[j].Operation+out[j].Model
+	})
+	return out
+}
+
+// Recording tells the user what a run without assertions recorded and how
+// to add assertions.
+func Recording(w io.Writer, run *span.Run, tracePath string) {
+	fmt.Fprintf(w, "llmcheck: recorded %d spans in %d traces → %s\n", len(run.Spans), len(run.Traces), tracePath)
+	groups := Groups(run)
+	if len(groups) > 0 {
+		fmt.Fprintf(w, "  %-16s %-28s %7s %9s %9s %12s %12s %6s\n", "operation", "model", "spans", "p50 ms", "p95 ms", "in tokens", "out tokens", "errors")
+		for i, g := range groups {
+			if i == 20 {
+				fmt.Fprintf(w, "  … %d more groups\n", len(groups)-20)
+				break
+			}
+			model := g.Model
+			if model == "" {
+				model = "-"
+			}
+			fmt.Fprintf(w, "  %-16s %-28s %7d %9s %9s %12d %12d %6d\n", trunc(g.Operation, 16), trunc(model, 28), g.Spans,
+				assert.FormatFloat(g.P50), assert.FormatFloat(g.P95), g.InputTokens, g.OutputTokens, g.Errors)
+		}
+	}
+	fmt.Fprintf(w, "No assertions file, so nothing was checked. Write a starter llmcheck.yaml with budgets from this run:\n  llmcheck init --from %s\n", tracePath)
+}
+
+func trunc(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,104 @@
+// Package span owns the normalised span model: one flat, convention-neutral
+// view of every recorded OTLP span (timing, status, attributes, and the LLM
+// fields — operation, model, provider, tokens, retrieved documents, query,
+// reported cost — read from the GenAI semantic conventions, OpenLLMetry and
+// OpenInference), grouped into traces. Assertions, diffs and reports read
+// only this model, never the OTLP trees.
+package span
+
+// Operation names, following gen_ai.operation.name. Other conventions are
+// mapped onto these (REFERENCE.md §4); an unknown operation keeps its
+// lower-cased source value.
+const (
+	OpChat            = "chat"
+	OpGenerateContent = "generate_content"
+	OpTextCompletion  = "text_completion"
+	OpEmbeddings      = "embeddings"
+	OpRetrieval       = "retrieval"
+	OpRerank          = "rerank"
+	OpExecuteTool     = "execute_tool"
+	OpCreateAgent     = "create_agent"
+	OpInvokeAgent     = "invoke_agent"
+	OpInvokeWorkflow  = "invoke_workflow"
+	OpWorkflow        = "workflow"
+	OpTask            = "task"
+	OpChain           = "chain"
+)
+
+// Span is the normalised view of one OTLP span.
+//
+// Attribute values keep their OTLP types: string, bool, int64, float64,
+// []byte, []any (arrayValue) and map[string]any (kvlistValue).
+type Span struct {
+	TraceID      string // 32 lower-case hex digits
+	SpanID       string // 16 lower-case hex digits
+	ParentSpanID string // empty for a root span
+
+	Name    string
+	Service string // resource attribute service.name
+	Kind    string // unspecified, internal, server, client, producer, consumer
+	Status  string // unset, ok, error
+	// StatusMessage is the OTLP status message, if any.
+	StatusMessage string
+
+	StartUnixNano uint64
+	EndUnixNano   uint64
+	// DurationMS is (end − start) in milliseconds; 0 when end precedes start.
+	DurationMS float64
+
+	Attrs    map[string]any // span attributes as they came
+	Resource map[string]any // resource attributes as they came
+	Scope    string         // instrumentation scope name
+	Events   []Event
+
+	// LLM fields (empty/zero when the span carries none; see the Has* fields
+	// of Tokens and HasCost for presence).
+	Operation  string // chat, embeddings, retrieval, execute_tool, invoke_agent, …
+	Model      string // response model, else request model
+	Provider   string // openai, anthropic, … (lower-cased)
+	Tokens     Tokens
+	Documents  []Document // retrieved documents in rank order
+	Query      string     // retrieval query text
+	Cost       float64    // cost reported on the span (USD), if HasCost
+	HasCost    bool
+	Convention string // which convention supplied the LLM fields: gen_ai, openllmetry, openinference, or empty
+}
+
+// Tokens are the token counts of one span. Input includes cached input
+// tokens (GenAI semconv); Total is Input+Output when the span reports no
+// total.
+type Tokens struct {
+	Input      int64
+	Output     int64
+	Total      int64
+	Cached     int64 // cache reads, a subset of Input
+	CacheWrite int64
+	Reasoning  int64
+	// HasInput etc. say whether the span reported the value (a missing count
+	// is not a zero count).
+	HasInput, HasOutput, HasTotal, HasCached bool
+}
+
+// Any reports whether the span reported any token count.
+func (t Tokens) Any() bool { return t.HasInput || t.HasOutput || t.HasTotal }
+
+// Document is one retrieved document. Rank is 1-based.
+type Document struct {
+	ID       string
+	Score    float64
+	HasScore bool
+	Rank     int
+}
+
+// Event is one span event.
+type Event struct {
+	Name         string
+	TimeUnixNano uint64
+	Attrs        map[string]any
+}
+
+// IsError reports whether the span has error status.
+func (s *Span) IsError() bool { return s.Status == "error" }
+
+// IsRoot reports whether the span has no parent.
+func (s *Span) IsRoot() bool { return s.ParentSpanID == "" }
