@@ -1,0 +1,7 @@
+package rag
+
+// Internals for the external tests.
+var (
+	ExporterProtocol  = exporterProtocol
+	NewTracerProvider = newTracerProvider
+)

@@ -1,0 +1,460 @@
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// ReadOptions configures Read.
+type ReadOptions struct {
+	// Warn receives problems that do not stop the read, such as the
+	// incomplete last line an interrupted run leaves behind. Nil drops them.
+	Warn func(msg string)
+}
+
+// Read streams every TracesData in the files, in file order, calling fn once
+// per decoded batch (one line, document or record). Several files are one
+// run. The first error from fn stops the read and is returned unchanged.
+//
+// The format of each file is detected from its content, not its name:
+//   - gzip (magic 1f 8b), decompressed transparently, holding any of the
+//     formats below;
+//   - OTLP JSON lines: one TracesData (or ExportTraceServiceRequest) per
+//     line; blank lines are skipped and CRLF is accepted; lines may be of any
+//     length;
+//   - a single OTLP JSON document, possibly pretty-printed across many lines
+//     (recognised because its first non-blank line is not by itself a
+//     complete JSON value); several documents one after another are read in
+//     turn. Such a file is held in memory whole;
+//   - the Collector fileexporter's "format: proto": each TracesData prefixed
+//     by its length as a 4-byte big-endian integer.
+//
+// Empty files hold zero batches. A malformed line is an error naming the file
+// and line ("traces.jsonl:17: invalid OTLP JSON: ..."), a malformed protobuf
+// record one naming the record and its byte offset. What an interrupted
+// writer leaves at the end of a file (a last line without a newline that does
+// not decode, a truncated last record, a truncated gzip stream) is not an
+// error: it is reported to Warn and the complete batches before it are used.
+func Read(paths []string, opts ReadOptions, fn func(td ptrace.Traces) error) error {
+	warn := opts.Warn
+	if warn == nil {
+		warn = func(string) {}
+	}
+	for _, p := range paths {
+		if err := readFile(p, warn, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Merge reads all batches of the files into one ptrace.Traces, keeping
+// their order.
+func Merge(paths []string, opts ReadOptions) (ptrace.Traces, error) {
+	all := ptrace.NewTraces()
+	err := Read(paths, opts, func(td ptrace.Traces) error {
+		td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
+		return nil
+	})
+	if err != nil {
+		return ptrace.NewTraces(), err
+	}
+	return all, nil
+}
+
+const readBufSize = 256 << 10
+
+// maxFirstRecord bounds the length a protobuf file's first record may declare
+// before the file is taken for something else.
+const maxFirstRecord = 1 << 30
+
+// fileReader reads one trace file.
+type fileReader struct {
+	path string
+	warn func(string)
+	fn   func(ptrace.Traces) error
+}
+
+func readFile(path string, warn func(string), fn func(ptrace.Traces) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err // *PathError: "open traces.jsonl: no such file or directory"
+	}
+	defer f.Close()
+	fr := &fileReader{path: path, warn: warn, fn: fn}
+
+	br := bufio.NewReaderSize(f, readBufSize)
+	magic, err := br.Peek(2)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return fr.readContent(br)
+	}
+
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			fr.warn(fmt.Sprintf("%s: gzip stream truncated in its header; file ignored; the run was probably interrupted", path))
+			return nil
+		}
+		return fmt.Errorf("%s: invalid gzip stream: %w", path, err)
+	}
+	defer zr.Close()
+	tr := &truncatedReader{r: zr}
+	if err := fr.readContent(bufio.NewReaderSize(tr, readBufSize)); err != nil {
+		return err
+	}
+	if tr.truncated {
+		fr.warn(fmt.Sprintf("%s: gzip stream is truncated; using the data before the cut; the run was probably interrupted", path))
+	}
+	return nil
+}
+
+// truncatedReader turns the io.ErrUnexpectedEOF of a cut gzip stream into
+// io.EOF, remembering it, so the data decoded before the cut is used.
+type truncatedReader struct {
+	r         io.Reader
+	truncated bool
+}
+
+func (t *truncatedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		t.truncated = true
+		err = io.EOF
+	}
+	return n, err
+}
+
+// readContent detects the format of the (decompressed) content and reads it.
+func (fr *fileReader) readContent(r *bufio.Reader) error {
+	head, err := r.Peek(readBufSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return fmt.Errorf("read %s: %w", fr.path, err)
+	}
+	if len(head) == 0 {
+		return nil
+	}
+	if len(head) >= 4 && bytes.Equal(head[:4], zstdMagic) {
+		return fmt.Errorf("%s: zstd-compressed files are not supported; decompress it first (zstd -d)", fr.path)
+	}
+	rest := bytes.TrimPrefix(head, utf8BOM)
+	for _, c := range rest {
+		switch {
+		case isSpace(c):
+			continue
+		case c == '{':
+			return fr.readJSON(r)
+		default:
+			return fr.readProto(r)
+		}
+	}
+	if len(head) < readBufSize {
+		return nil // only whitespace
+	}
+	return fr.readJSON(r) // a long run of blank lines: the line reader skips them
+}
+
+var (
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	utf8BOM   = []byte{0xef, 0xbb, 0xbf}
+)
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// lineReader returns lines of any length.
+type lineReader struct {
+	r    *bufio.Reader
+	buf  []byte
+	line int // number of the line last returned
+}
+
+// next returns the next line without its line terminator and whether it
+// ended with a newline. The line is valid until the next call. It returns
+// io.EOF when no bytes remain.
+func (lr *lineReader) next() ([]byte, bool, error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			lr.buf = append(lr.buf, chunk...)
+			continue
+		}
+		if len(lr.buf) > 0 {
+			lr.buf = append(lr.buf, chunk...)
+			chunk = lr.buf
+		}
+		switch {
+		case err == nil:
+			lr.line++
+			chunk = chunk[:len(chunk)-1]
+			if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
+				chunk = chunk[:n-1]
+			}
+			return chunk, true, nil
+		case errors.Is(err, io.EOF):
+			if len(chunk) == 0 {
+				return nil, false, io.EOF
+			}
+			lr.line++
+			return chunk, false, nil
+		default:
+			return nil, false, err
+		}
+	}
+}
+
+// readJSON reads OTLP JSON lines, or a JSON document when the first
+// non-blank line is not a complete JSON value by itself.
+func (fr *fileReader) readJSON(r *bufio.Reader) error {
+	lr := &lineReader{r: r}
+	var u ptrace.JSONUnmarshaler
+	first := true
+	warnedEmpty := false
+	for {
+		raw, newline, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", fr.path, err)
+		}
+		line := raw
+		if first {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		// pdata's decoder stops at the end of the first JSON value and
+		// ignores what follows it, so a line holding two objects (a writer
+		// that crashed before its newline, then appended) would silently
+		// lose data: check the line is exactly one JSON value.
+		end := valueEnd(line)
+		complete := end == len(line)
+		if first {
+			first = false
+			if end < 0 && newline {
+				doc := append(bytes.Clone(bytes.TrimPrefix(raw, utf8BOM)), '\n')
+				return fr.readDocument(doc, lr.r, lr.line)
+			}
+		}
+		if !complete {
+			if end < 0 && !newline {
+				fr.warnIncomplete(lr.line, len(raw))
+				return nil
+			}
+			return fmt.Errorf("%s:%d: invalid OTLP JSON: %s", fr.path, lr.line, jsonSyntaxReason(line))
+		}
+		td, err := u.UnmarshalTraces(line)
+		if err != nil {
+			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lr.line, err)
+		}
+		if td.ResourceSpans().Len() == 0 && !warnedEmpty && notOTLP(line) {
+			warnedEmpty = true
+			fr.warn(fmt.Sprintf("%s:%d: JSON object without resourceSpans skipped; is this OTLP trace data?", fr.path, lr.line))
+		}
+		if err := fr.fn(td); err != nil {
+			return err
+		}
+	}
+}
+
+func (fr *fileReader) warnIncomplete(line, n int) {
+	fr.warn(fmt.Sprintf("%s:%d: incomplete last line (%d bytes) ignored; the run was probably interrupted", fr.path, line, n))
+}
+
+// notOTLP reports whether a JSON object that decoded to no resource spans
+// has other content than an (empty) resourceSpans array.
+func notOTLP(line []byte) bool {
+	if len(line) <= 2 {
+		return false // {}
+	}
+	return !bytes.Contains(line, []byte(`"resourceSpans"`)) && !bytes.Contains(line, []byte(`"resource_spans"`))
+}
+
+// valueEnd returns the length of the JSON object or array that starts b,
+// or -1 when b ends before it is closed. It only matches brackets outside
+// strings: the syntax inside is left to the decoder. It is much cheaper than
+// json.Valid, which would double the cost of reading.
+func valueEnd(b []byte) int {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			// Find the closing quote: one not preceded by an odd number
+			// of backslashes.
+			for {
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j < 0 {
+					return -1
+				}
+				i += 1 + j
+				k := i - 1
+				for k >= 0 && b[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
+			if depth == 0 {
+				return i + 1 // a string, not an object
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth <= 0 {
+				return i + 1
+			}
+		default:
+			if depth == 0 && !isSpace(b[i]) {
+				return i + 1 // not an object: let the decoder say what it is
+			}
+		}
+	}
+	return -1
+}
+
+// jsonSyntaxReason describes why data is not valid JSON.
+func jsonSyntaxReason(data []byte) string {
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("%v (at byte %d of the line)", se, se.Offset)
+	case err != nil:
+		return err.Error()
+	}
+	return "not a single JSON value"
+}
+
+// readDocument reads one or more JSON documents, each possibly spread over
+// many lines. head holds the content already read, starting at line
+// firstLine; the rest comes from r.
+func (fr *fileReader) readDocument(head []byte, r io.Reader, firstLine int) error {
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", fr.path, err)
+	}
+	data := append(head, rest...)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var u ptrace.JSONUnmarshaler
+	// lineAt returns the line number of byte offset off in data.
+	lineOff, lineNo := 0, firstLine
+	lineAt := func(off int) int {
+		off = min(off, len(data))
+		if off > lineOff {
+			lineNo += bytes.Count(data[lineOff:off], []byte{'\n'})
+			lineOff = off
+		}
+		return lineNo
+	}
+	for {
+		start := int(dec.InputOffset())
+		var doc json.RawMessage
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		for start < len(data) && isSpace(data[start]) {
+			start++
+		}
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(int(se.Offset)), se)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%s:%d: invalid OTLP JSON: the document starting here is incomplete", fr.path, lineAt(start))
+		case err != nil:
+			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(start), err)
+		}
+		td, err := u.UnmarshalTraces(doc)
+		if err != nil {
+			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(start), err)
+		}
+		if td.ResourceSpans().Len() == 0 && notOTLP(doc) {
+			fr.warn(fmt.Sprintf("%s:%d: JSON document without resourceSpans skipped; is this OTLP trace data?", fr.path, lineAt(start)))
+		}
+		if err := fr.fn(td); err != nil {
+			return err
+		}
+	}
+}
+
+// readProto reads length-prefixed protobuf TracesData records, as the
+// Collector's fileexporter writes with "format: proto".
+func (fr *fileReader) readProto(r *bufio.Reader) error {
+	var (
+		u      ptrace.ProtoUnmarshaler
+		hdr    [4]byte
+		buf    bytes.Buffer
+		offset int64
+	)
+	for rec := 1; ; rec++ {
+		n, err := io.ReadFull(r, hdr[:])
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		where := fmt.Sprintf("%s: record %d at byte %d", fr.path, rec, offset)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			if rec == 1 {
+				return fr.notTraceFile()
+			}
+			fr.warn(fmt.Sprintf("%s: incomplete length prefix (%d of 4 bytes) ignored; the run was probably interrupted", where, n))
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", fr.path, err)
+		}
+		size := int64(binary.BigEndian.Uint32(hdr[:]))
+		if rec == 1 && size > maxFirstRecord {
+			return fr.notTraceFile()
+		}
+		buf.Reset()
+		buf.Grow(int(min(size, 16<<20)))
+		got, err := io.CopyN(&buf, r, size)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read %s: %w", fr.path, err)
+		}
+		data := buf.Bytes()
+		if rec == 1 && len(data) >= 4 && bytes.Equal(data[:4], zstdMagic) {
+			return fmt.Errorf("%s: records are zstd-compressed (fileexporter compression: zstd), which is not supported; export without compression or with gzip", fr.path)
+		}
+		// A TracesData with content starts with field 1 (resource_spans,
+		// length-delimited): tag byte 0x0a. Checked on the first record
+		// only, to tell a protobuf trace file from anything else.
+		if rec == 1 && len(data) > 0 && data[0] != 0x0a {
+			return fr.notTraceFile()
+		}
+		if got < size {
+			fr.warn(fmt.Sprintf("%s: incomplete last record (%d of %d bytes) ignored; the run was probably interrupted", where, got, size))
+			return nil
+		}
+		td, err := u.UnmarshalTraces(data)
+		if err != nil {
+			return fmt.Errorf("%s: invalid OTLP protobuf: %w", where, err)
+		}
+		if err := fr.fn(td); err != nil {
+			return err
+		}
+		offset += 4 + size
+	}
+}
+
+func (fr *fileReader) notTraceFile() error {
+	return fmt.Errorf("%s: not an OTLP trace file (expected OTLP JSON lines, an OTLP JSON document or length-prefixed OTLP protobuf, optionally gzipped)", fr.path)
+}

@@ -1,0 +1,98 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Writer appends one OTLP JSON TracesData per line (hex ids, as the
+// Collector's fileexporter writes and its JSONUnmarshaler reads). It is safe
+// for concurrent use.
+//
+// Each ConsumeTraces call is written with a single write(2) of the full line
+// to a file opened with O_APPEND, with no buffering in user space: when it
+// returns, the batch is in the operating system and a crash of llmcheck loses
+// nothing already acknowledged. A kill -9 leaves only complete lines, or at
+// most one truncated last line, which Read reports as a warning.
+type Writer struct {
+	path  string
+	spans atomic.Int64
+
+	mu   sync.Mutex
+	f    *os.File // nil once closed
+	size int64    // bytes of complete lines written
+}
+
+// Create creates the trace file at path, creating its parent directories and
+// truncating an existing file.
+func Create(path string) (*Writer, error) {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create trace file %s: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create trace file: %w", err)
+	}
+	return &Writer{path: path, f: f}, nil
+}
+
+// ConsumeTraces appends td to the file as one line. A td without spans
+// writes nothing. The context is not consulted: a batch the receiver has
+// accepted is always recorded.
+func (w *Writer) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	n := td.SpanCount()
+	if n == 0 {
+		return nil
+	}
+	var m ptrace.JSONMarshaler
+	line, err := m.MarshalTraces(td)
+	if err != nil {
+		return fmt.Errorf("write %s: encode OTLP JSON: %w", w.path, err)
+	}
+	line = append(line, '\n')
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return fmt.Errorf("write %s: %w", w.path, os.ErrClosed)
+	}
+	written, err := w.f.Write(line)
+	if err != nil {
+		if written > 0 {
+			// Keep the file made of whole lines (disk full, quota): drop
+			// the partial line so later batches stay readable.
+			_ = w.f.Truncate(w.size)
+		}
+		return fmt.Errorf("write trace file: %w", err)
+	}
+	w.size += int64(written)
+	w.spans.Add(int64(n))
+	return nil
+}
+
+// Spans returns the number of spans written so far.
+func (w *Writer) Spans() int64 { return w.spans.Load() }
+
+// Close closes the file. Closing twice is not an error; ConsumeTraces after
+// Close is.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	if err != nil {
+		return fmt.Errorf("close trace file: %w", err)
+	}
+	return nil
+}

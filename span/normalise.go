@@ -1,0 +1,700 @@
+package span
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// FromTraces appends the normalised spans of td to dst and returns it.
+// Problems with the LLM attributes (a token count that is not a
+// non-negative integer, an unreadable document list) are dropped silently;
+// use FromTracesWarn to hear about them.
+func FromTraces(dst []Span, td ptrace.Traces) []Span {
+	return FromTracesWarn(dst, td, nil)
+}
+
+// FromTracesWarn is FromTraces, calling warn (when not nil) once for every
+// attribute that is present but unusable. Each message names the span (name
+// and id) and the attribute. Such an attribute is never read as zero: the
+// next attribute in the lookup order is tried, and the field stays unset
+// (Has* false) when none is usable.
+//
+// Lookup order, per REFERENCE.md §4: GenAI semantic conventions, then
+// OpenLLMetry, then OpenInference (then langsmith.span.kind for the
+// operation). Convention is the convention of the attribute that gave the
+// operation; without one, of the first token count, else of the model, else
+// of the provider. It can also be "langsmith".
+//
+// Beyond the lists of REFERENCE.md §4:
+//   - a kind of "unknown" (llm.request.type, traceloop.span.kind,
+//     openinference.span.kind UNKNOWN) counts as absent;
+//   - a span that lists retrieved documents but names no operation (as
+//     OpenLLMetry's vector-DB spans: only db.* attributes and result events)
+//     gets the operation "retrieval";
+//   - documents also come from OpenLLMetry's db.search.result events (Milvus;
+//     results of the first query vector only) and OpenInference's
+//     reranker.output_documents on RERANKER spans; reranker.query is their
+//     query. A distance (Chroma, Milvus) is not a score: HasScore stays false.
+//   - a document without an id (OpenInference often records only content)
+//     keeps its rank with an empty ID.
+//
+// Attrs and Events[].Attrs are nil when empty. The Resource map is shared by
+// all spans of the same OTLP resource: treat it as read-only.
+func FromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
+	n := normaliser{warn: warn}
+	if c := td.SpanCount(); cap(dst)-len(dst) < c {
+		grown := make([]Span, len(dst), len(dst)+c)
+		copy(grown, dst)
+		dst = grown
+	}
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		resAttrs := rs.Resource().Attributes()
+		res := convertMap(resAttrs)
+		service := ""
+		if v, ok := resAttrs.Get("service.name"); ok {
+			service = v.AsString()
+		}
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			scope := ss.Scope().Name()
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				dst = append(dst, Span{Service: service, Resource: res, Scope: scope})
+				n.span(&dst[len(dst)-1], spans.At(k))
+			}
+		}
+	}
+	return dst
+}
+
+type normaliser struct {
+	warn func(string)
+	l    lookup
+	// documents from db.query.result / db.search.result events of the
+	// current span
+	evDocs []Document
+}
+
+var kindNames = [...]string{
+	ptrace.SpanKindUnspecified: "unspecified",
+	ptrace.SpanKindInternal:    "internal",
+	ptrace.SpanKindServer:      "server",
+	ptrace.SpanKindClient:      "client",
+	ptrace.SpanKindProducer:    "producer",
+	ptrace.SpanKindConsumer:    "consumer",
+}
+
+var statusNames = [...]string{
+	ptrace.StatusCodeUnset: "unset",
+	ptrace.StatusCodeOk:    "ok",
+	ptrace.StatusCodeError: "error",
+}
+
+func (n *normaliser) span(s *Span, sp ptrace.Span) {
+	tid := sp.TraceID()
+	s.TraceID = hexString(tid[:])
+	sid := sp.SpanID()
+	s.SpanID = hexString(sid[:])
+	if pid := sp.ParentSpanID(); !pid.IsEmpty() {
+		s.ParentSpanID = hexString(pid[:])
+	}
+	s.Name = sp.Name()
+	if k := sp.Kind(); k >= 0 && int(k) < len(kindNames) {
+		s.Kind = kindNames[k]
+	} else {
+		s.Kind = kindNames[ptrace.SpanKindUnspecified]
+	}
+	st := sp.Status()
+	if c := st.Code(); c >= 0 && int(c) < len(statusNames) {
+		s.Status = statusNames[c]
+	} else {
+		s.Status = statusNames[ptrace.StatusCodeUnset]
+	}
+	s.StatusMessage = st.Message()
+	s.StartUnixNano = uint64(sp.StartTimestamp())
+	s.EndUnixNano = uint64(sp.EndTimestamp())
+	if s.EndUnixNano > s.StartUnixNano {
+		s.DurationMS = float64(s.EndUnixNano-s.StartUnixNano) / 1e6
+	}
+
+	n.l.reset()
+	if attrs := sp.Attributes(); attrs.Len() > 0 {
+		m := make(map[string]any, attrs.Len())
+		for k, v := range attrs.All() {
+			m[k] = convertValue(v)
+			n.l.note(k, v)
+		}
+		s.Attrs = m
+	}
+
+	n.evDocs = n.evDocs[:0]
+	if evs := sp.Events(); evs.Len() > 0 {
+		s.Events = make([]Event, evs.Len())
+		for i := 0; i < evs.Len(); i++ {
+			n.event(s, &s.Events[i], evs.At(i))
+		}
+	}
+
+	n.llm(s)
+}
+
+func (n *normaliser) event(s *Span, e *Event, ev ptrace.SpanEvent) {
+	e.Name = ev.Name()
+	e.TimeUnixNano = uint64(ev.Timestamp())
+	attrs := ev.Attributes()
+	if attrs.Len() == 0 {
+		return
+	}
+	e.Attrs = make(map[string]any, attrs.Len())
+	// OpenLLMetry's vector-DB instrumentations emit one event per result:
+	// db.query.result (Pinecone: .id/.score; Chroma: .id/.distance;
+	// Milvus query: the entity's own fields, "id" among them) and
+	// db.search.result (Milvus search: .id/.distance, with
+	// db.search.query.id for multi-vector searches).
+	var idKey, scoreKey string
+	switch e.Name {
+	case "db.query.result":
+		idKey, scoreKey = "db.query.result.id", "db.query.result.score"
+	case "db.search.result":
+		idKey, scoreKey = "db.search.result.id", "db.search.result.score"
+	}
+	var id, rawID, score pcommon.Value
+	var hasID, hasRawID, hasScore, otherQuery bool
+	for k, v := range attrs.All() {
+		e.Attrs[k] = convertValue(v)
+		if idKey == "" {
+			continue
+		}
+		switch k {
+		case idKey:
+			id, hasID = v, true
+		case "id":
+			rawID, hasRawID = v, true
+		case scoreKey:
+			score, hasScore = v, true
+		case "db.search.query.id":
+			// Only the results of the first query vector are the span's
+			// ranking.
+			if q, ok := intOf(v); !ok || q != 0 {
+				otherQuery = true
+			}
+		}
+	}
+	if idKey == "" || otherQuery {
+		return
+	}
+	if !hasID && hasRawID {
+		id, hasID = rawID, true
+	}
+	d := Document{Rank: len(n.evDocs) + 1}
+	if hasID {
+		d.ID = idString(id)
+	}
+	if hasScore {
+		if f, ok := floatOf(score); ok {
+			d.Score, d.HasScore = f, true
+		} else {
+			n.warnf(s, scoreKey+" on event "+e.Name, score, "a number")
+		}
+	}
+	n.evDocs = append(n.evDocs, d)
+}
+
+// llm fills the LLM fields of s from the remembered attributes.
+func (n *normaliser) llm(s *Span) {
+	l := &n.l
+	if l.present == 0 && len(n.evDocs) == 0 && len(l.oiRetr) == 0 && len(l.oiRerank) == 0 {
+		return
+	}
+
+	var opKey key
+	s.Operation, opKey = n.operation()
+	if s.Operation != "" {
+		s.Convention = keyConv[opKey]
+	}
+
+	var modelKey, provKey key
+	s.Model, modelKey = l.first(kRespModel, kReqModel, kOIRespModel, kOIModel, kOIReqModel, kOIEmbModel, kOIRerankModel)
+	var prov string
+	prov, provKey = l.first(kProviderName, kSystem, kOIProvider, kOISystem)
+	if prov != "" {
+		s.Provider = strings.ToLower(prov)
+	}
+
+	tokKey := n.tokens(s)
+	if s.Convention == "" {
+		switch {
+		case tokKey != nKeys:
+			s.Convention = keyConv[tokKey]
+		case s.Model != "":
+			s.Convention = keyConv[modelKey]
+		case s.Provider != "":
+			s.Convention = keyConv[provKey]
+		}
+	}
+
+	if docKey := n.documents(s); s.Operation == "" && docKey != nKeys {
+		// A span that lists retrieved documents and names no operation
+		// (OpenLLMetry's vector-DB spans carry only db.* attributes and
+		// result events) is a retrieval.
+		s.Operation = OpRetrieval
+		if s.Convention == "" {
+			s.Convention = keyConv[docKey]
+		}
+	}
+	n.query(s)
+	n.cost(s)
+}
+
+// first returns the first non-empty string among ks and its key.
+func (l *lookup) first(ks ...key) (string, key) {
+	for _, k := range ks {
+		if v := l.str(k); v != "" {
+			return v, k
+		}
+	}
+	return "", nKeys
+}
+
+func (n *normaliser) operation() (string, key) {
+	l := &n.l
+	if v := l.str(kOpName); v != "" {
+		return strings.ToLower(v), kOpName
+	}
+	if v := l.str(kReqType); v != "" {
+		switch v = strings.ToLower(v); v {
+		case "completion":
+			return OpTextCompletion, kReqType
+		case "embedding":
+			return OpEmbeddings, kReqType
+		case "unknown":
+		default: // chat, rerank, anything new
+			return v, kReqType
+		}
+	}
+	if v := l.str(kTLKind); v != "" {
+		switch v = strings.ToLower(v); v {
+		case "agent":
+			return OpInvokeAgent, kTLKind
+		case "tool":
+			return OpExecuteTool, kTLKind
+		case "unknown":
+		default: // workflow, task
+			return v, kTLKind
+		}
+	}
+	if v := l.str(kOIKind); v != "" {
+		switch v = strings.ToLower(v); v {
+		case "llm":
+			return OpChat, kOIKind
+		case "embedding":
+			return OpEmbeddings, kOIKind
+		case "retriever":
+			return OpRetrieval, kOIKind
+		case "reranker":
+			return OpRerank, kOIKind
+		case "tool":
+			return OpExecuteTool, kOIKind
+		case "agent":
+			return OpInvokeAgent, kOIKind
+		case "unknown":
+		default: // chain, guardrail, evaluator, prompt
+			return v, kOIKind
+		}
+	}
+	if v := l.str(kLSKind); v != "" {
+		switch v = strings.ToLower(v); v {
+		case "llm":
+			return OpChat, kLSKind
+		case "retriever":
+			return OpRetrieval, kLSKind
+		case "tool":
+			return OpExecuteTool, kLSKind
+		case "embedding":
+			return OpEmbeddings, kLSKind
+		default: // chain, prompt, parser
+			return v, kLSKind
+		}
+	}
+	return "", nKeys
+}
+
+// tokens fills s.Tokens and returns the key that supplied the first of
+// input, output and total (nKeys when none did).
+func (n *normaliser) tokens(s *Span) key {
+	t := &s.Tokens
+	src := nKeys
+	var k key
+	if t.Input, k, t.HasInput = n.count(s, kInTok, kPromptTok, kOIPromptTok); t.HasInput {
+		src = k
+	}
+	if t.Output, k, t.HasOutput = n.count(s, kOutTok, kComplTok, kOIComplTok); t.HasOutput && src == nKeys {
+		src = k
+	}
+	if t.Total, k, t.HasTotal = n.count(s, kTotalTok, kLLMTotalTok, kOITotalTok); t.HasTotal {
+		if src == nKeys {
+			src = k
+		}
+	} else if t.HasInput || t.HasOutput {
+		t.Total, t.HasTotal = t.Input+t.Output, true
+	}
+	t.Cached, _, t.HasCached = n.count(s, kCacheRead, kCacheReadOld, kOICacheRead)
+	t.CacheWrite, _, _ = n.count(s, kCacheCreate, kCacheWrite, kCacheCreateOld, kOICacheWrite)
+	t.Reasoning, _, _ = n.count(s, kReasoning, kReasoningOld, kOIReasoning)
+	return src
+}
+
+// count returns the first usable token count among ks.
+func (n *normaliser) count(s *Span, ks ...key) (int64, key, bool) {
+	for _, k := range ks {
+		v, ok := n.l.get(k)
+		if !ok {
+			continue
+		}
+		if c, ok := countOf(v); ok {
+			return c, k, true
+		}
+		n.warnf(s, keyName[k], v, "a non-negative integer")
+	}
+	return 0, nKeys, false
+}
+
+func (n *normaliser) cost(s *Span) {
+	if v, ok := n.l.get(kCostTotal); ok {
+		if f, ok := floatOf(v); ok {
+			s.Cost, s.HasCost = f, true
+			return
+		}
+		n.warnf(s, keyName[kCostTotal], v, "a number")
+	}
+	var sum float64
+	var found bool
+	for _, k := range [...]key{kCostPrompt, kCostCompl} {
+		v, ok := n.l.get(k)
+		if !ok {
+			continue
+		}
+		if f, ok := floatOf(v); ok {
+			sum += f
+			found = true
+		} else {
+			n.warnf(s, keyName[k], v, "a number")
+		}
+	}
+	if found {
+		s.Cost, s.HasCost = sum, true
+	}
+}
+
+func (n *normaliser) query(s *Span) {
+	l := &n.l
+	if v := l.str(kRetrQuery); v != "" {
+		s.Query = v
+		return
+	}
+	if s.Operation == OpRetrieval {
+		if v := l.str(kInputValue); v != "" {
+			s.Query = v
+			return
+		}
+	}
+	if s.Operation == OpRerank {
+		if v := l.str(kRerankQuery); v != "" {
+			s.Query = v
+			return
+		}
+	}
+	if v := l.str(kTLInput); v != "" {
+		s.Query = traceloopQuery(v, s.Operation == OpRetrieval || s.Operation == OpRerank)
+	}
+}
+
+// traceloopQuery reads the query out of traceloop.entity.input: a JSON
+// object's "query" field (or kwargs.query, as OpenLLMetry records a call's
+// arguments as {"args": [...], "kwargs": {...}}); otherwise, on retrieval
+// spans only, the whole string.
+func traceloopQuery(in string, retrieval bool) string {
+	t := strings.TrimSpace(in)
+	if len(t) > 0 && t[0] == '{' && strings.Contains(t, `"query"`) {
+		var obj struct {
+			Query  json.RawMessage `json:"query"`
+			Kwargs struct {
+				Query json.RawMessage `json:"query"`
+			} `json:"kwargs"`
+		}
+		if json.Unmarshal([]byte(t), &obj) == nil {
+			for _, raw := range [...]json.RawMessage{obj.Query, obj.Kwargs.Query} {
+				var q string
+				if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &q) == nil && q != "" {
+					return q
+				}
+			}
+		}
+	}
+	if retrieval {
+		return in
+	}
+	return ""
+}
+
+// documents fills s.Documents and returns a key of the convention that
+// supplied them (nKeys when none did).
+func (n *normaliser) documents(s *Span) key {
+	l := &n.l
+	if v, ok := l.get(kRetrDocs); ok {
+		if docs, ok := n.docsFromValue(s, v); ok {
+			s.Documents = docs
+			return kRetrDocs
+		}
+	}
+	if len(n.evDocs) > 0 {
+		s.Documents = append([]Document(nil), n.evDocs...)
+		return kTLInput // an OpenLLMetry key
+	}
+	if docs := oiDocuments(l.oiRetr); docs != nil {
+		s.Documents = docs
+		return kInputValue // an OpenInference key
+	}
+	if docs := oiDocuments(l.oiRerank); docs != nil {
+		s.Documents = docs
+		return kInputValue
+	}
+	return nKeys
+}
+
+func oiDocuments(raw []oiDoc) []Document {
+	var docs []Document
+	for i := range raw {
+		r := &raw[i]
+		if !r.set {
+			continue
+		}
+		d := Document{Rank: len(docs) + 1}
+		if r.hasID {
+			d.ID = idString(r.id)
+		}
+		if r.hasSc {
+			d.Score, d.HasScore = floatOf(r.score)
+		}
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// docsFromValue reads gen_ai.retrieval.documents: structured (an array of
+// maps, as the convention recommends), or a JSON string, or an array of
+// strings (each a JSON object or a bare id).
+func (n *normaliser) docsFromValue(s *Span, v pcommon.Value) ([]Document, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		docs, err := docsFromJSON(v.Str())
+		if err != nil {
+			n.warnf(s, keyName[kRetrDocs], v, "a JSON array of {id, score} objects")
+			return nil, false
+		}
+		return docs, true
+	case pcommon.ValueTypeSlice:
+		sl := v.Slice()
+		docs := make([]Document, 0, sl.Len())
+		for i := 0; i < sl.Len(); i++ {
+			e := sl.At(i)
+			d := Document{Rank: len(docs) + 1}
+			switch e.Type() {
+			case pcommon.ValueTypeMap:
+				m := e.Map()
+				if id, ok := m.Get("id"); ok {
+					d.ID = idString(id)
+				}
+				if sc, ok := m.Get("score"); ok {
+					d.Score, d.HasScore = floatOf(sc)
+				}
+			case pcommon.ValueTypeStr:
+				str := strings.TrimSpace(e.Str())
+				if len(str) > 0 && str[0] == '{' {
+					one, err := docsFromJSON("[" + str + "]")
+					if err != nil || len(one) != 1 {
+						n.warnf(s, keyName[kRetrDocs], e, "a JSON {id, score} object")
+						continue
+					}
+					d.ID, d.Score, d.HasScore = one[0].ID, one[0].Score, one[0].HasScore
+				} else {
+					d.ID = e.Str()
+				}
+			case pcommon.ValueTypeInt, pcommon.ValueTypeDouble:
+				d.ID = idString(e)
+			default:
+				n.warnf(s, keyName[kRetrDocs], e, "an {id, score} map")
+				continue
+			}
+			docs = append(docs, d)
+		}
+		return docs, true
+	}
+	n.warnf(s, keyName[kRetrDocs], v, "an array of {id, score}")
+	return nil, false
+}
+
+// warnf reports an unusable attribute value.
+func (n *normaliser) warnf(s *Span, attr string, v pcommon.Value, want string) {
+	if n.warn == nil {
+		return
+	}
+	got := v.AsString()
+	if len(got) > 64 {
+		got = got[:61] + "..."
+	}
+	n.warn("span " + strconv.Quote(s.Name) + " (trace " + s.TraceID + ", span " + s.SpanID + "): " +
+		attr + ": want " + want + ", got " + strings.ToLower(v.Type().String()) + " " + strconv.Quote(got))
+}
+
+// countOf reads a token count: an int, an integral double or a numeric
+// string, never negative.
+func countOf(v pcommon.Value) (int64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		c := v.Int()
+		return c, c >= 0
+	case pcommon.ValueTypeDouble:
+		return countOfFloat(v.Double())
+	case pcommon.ValueTypeStr:
+		str := strings.TrimSpace(v.Str())
+		if c, err := strconv.ParseInt(str, 10, 64); err == nil {
+			return c, c >= 0
+		}
+		if f, err := strconv.ParseFloat(str, 64); err == nil {
+			return countOfFloat(f)
+		}
+	}
+	return 0, false
+}
+
+func countOfFloat(f float64) (int64, bool) {
+	if f < 0 || f != math.Trunc(f) || f >= math.MaxInt64 || math.IsNaN(f) {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// intOf reads an integer (int, integral double, numeric string).
+func intOf(v pcommon.Value) (int64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		if f == math.Trunc(f) && math.Abs(f) < math.MaxInt64 {
+			return int64(f), true
+		}
+	case pcommon.ValueTypeStr:
+		if c, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64); err == nil {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// floatOf reads a finite number (double, int, numeric string).
+func floatOf(v pcommon.Value) (float64, bool) {
+	var f float64
+	switch v.Type() {
+	case pcommon.ValueTypeDouble:
+		f = v.Double()
+	case pcommon.ValueTypeInt:
+		f = float64(v.Int())
+	case pcommon.ValueTypeStr:
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(v.Str()), 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// idString formats a document id: strings as they are, integers (and
+// integral doubles) in decimal.
+func idString(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeInt:
+		return strconv.FormatInt(v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return formatNumber(v.Double())
+	}
+	return v.AsString()
+}
+
+func formatNumber(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// hexString is hex.EncodeToString with one allocation instead of two.
+func hexString(b []byte) string {
+	var buf [32]byte
+	if len(b) > 16 {
+		return hex.EncodeToString(b)
+	}
+	hex.Encode(buf[:], b)
+	return string(buf[:2*len(b)])
+}
+
+// convertMap converts a pcommon.Map to a Go map; nil when empty.
+func convertMap(m pcommon.Map) map[string]any {
+	if m.Len() == 0 {
+		return nil
+	}
+	out := make(map[string]any, m.Len())
+	for k, v := range m.All() {
+		out[k] = convertValue(v)
+	}
+	return out
+}
+
+// convertValue converts an attribute value to string, bool, int64, float64,
+// []byte, []any or map[string]any (nil for an empty value).
+func convertValue(v pcommon.Value) any {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		return v.Double()
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeBytes:
+		return v.Bytes().AsRaw()
+	case pcommon.ValueTypeSlice:
+		sl := v.Slice()
+		out := make([]any, sl.Len())
+		for i := range out {
+			out[i] = convertValue(sl.At(i))
+		}
+		return out
+	case pcommon.ValueTypeMap:
+		m := v.Map()
+		out := make(map[string]any, m.Len())
+		for k, e := range m.All() {
+			out[k] = convertValue(e)
+		}
+		return out
+	}
+	return nil
+}
