@@ -1,0 +1,36 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/llmcheck/llmcheck/runner"
+)
+
+func newInitCmd(s *streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "init [--from TRACES...]",
+		Short: "Write a starter llmcheck.yaml",
+		Long: `Init writes a commented starter assertions file. With --from, it writes one
+assertion per operation and model seen in the recorded run, with budgets
+from the recorded values plus headroom (p95 latency × 1.5, tokens per
+call × 1.2). It never overwrites an existing file unless --force is given.`,
+		Example: `  llmcheck init
+  llmcheck run -- go test ./... && llmcheck init --from .llmcheck/traces.jsonl`,
+		Args: cobra.NoArgs,
+	}
+	fs := c.Flags()
+	fs.StringSlice("from", nil, "recorded trace file(s) to derive budgets from")
+	fs.StringP("output", "o", "llmcheck.yaml", "file to write ('-' for stdout)")
+	fs.Bool("force", false, "overwrite an existing file")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		v := settings(c)
+		return runner.Init(runner.InitOptions{
+			From:   v.GetStringSlice("from"),
+			Output: v.GetString("output"),
+			Force:  v.GetBool("force"),
+			Stdout: s.out,
+			Stderr: s.err,
+		})
+	}
+	return c
+}

@@ -1,0 +1,40 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/llmcheck/llmcheck/runner"
+)
+
+func newRecordCmd(s *streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "record [flags]",
+		Short: "Only receive and record spans until interrupted",
+		Long: `Record runs the OTLP receiver alone, for applications started elsewhere,
+and appends every span to --out until SIGINT or SIGTERM. By default it
+listens on the standard OTLP ports 4317 and 4318 of 127.0.0.1, each serving
+gRPC, HTTP/protobuf and HTTP/JSON.`,
+		Example: `  llmcheck record --out run.jsonl &
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./my-app
+  kill -INT %1; llmcheck check run.jsonl`,
+		Args: cobra.NoArgs,
+	}
+	fs := c.Flags()
+	fs.String("out", ".llmcheck/traces.jsonl", "trace file to write (OTLP JSON lines)")
+	fs.StringSlice("listen", runner.DefaultRecordListen, "receiver address(es), each serving gRPC and HTTP")
+	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		v := settings(c)
+		sigs, stop := signals()
+		defer stop()
+		code, err := runner.Record(c.Context(), runner.RecordOptions{
+			Out:        v.GetString("out"),
+			Listen:     v.GetStringSlice("listen"),
+			MaxRequest: v.GetInt64("max-request-bytes"),
+			Stderr:     s.err,
+			Signals:    sigs,
+		})
+		return codeErr(code, err)
+	}
+	return c
+}

@@ -1,0 +1,133 @@
+// Package cmd is llmcheck's command line: it turns flags, LLMCHECK_*
+// environment variables and config discovery into the options structs of
+// package runner, and maps the errors that come back to exit codes. It is
+// the only package that knows about cobra, viper or the process.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/llmcheck/llmcheck/exitcode"
+)
+
+// Version is set at build time with -ldflags "-X github.com/llmcheck/llmcheck/cmd.Version=…".
+var Version = "dev"
+
+// streams are the process's standard streams.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// Main runs llmcheck with args and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	s := &streams{in: stdin, out: stdout, err: stderr}
+	root := newRoot(s)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(context.Background())
+	return exitCode(err, stderr)
+}
+
+// exitCode is the one place errors become exit codes.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitcode.OK
+	}
+	var ee *exitcode.Error
+	if errors.As(err, &ee) {
+		if !ee.Silent && ee.Err != nil {
+			fmt.Fprintf(stderr, "llmcheck: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	// cobra's own errors: unknown command or flag, bad arguments.
+	fmt.Fprintf(stderr, "llmcheck: %v\n", err)
+	return exitcode.Usage
+}
+
+func newRoot(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "llmcheck",
+		Short: "Trace-based regression tests for LLM applications",
+		Long: `llmcheck turns the OpenTelemetry traces an LLM application emits during its
+tests into pass/fail checks for CI: latency percentiles, token and cost
+budgets, retrieval quality, errors — any CEL expression over the spans.
+
+  llmcheck run -- go test ./...      record the spans of a test command and check them
+  llmcheck check .llmcheck/traces.jsonl
+
+Settings come from flags, then LLMCHECK_<FLAG> environment variables
+(LLMCHECK_OUT, LLMCHECK_CONFIG, …). Assertions live in llmcheck.yaml (or --config).
+
+` + exitcode.Help,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.Newf(exitcode.Usage, "%v (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(newRunCmd(s), newCheckCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s))
+	for _, c := range root.Commands() {
+		c.Long = strings.TrimSpace(c.Long) + "\n\n" + exitcode.Help
+	}
+	return root
+}
+
+// settings binds a command's flags to LLMCHECK_* environment variables.
+func settings(c *cobra.Command) *viper.Viper {
+	v := viper.New()
+	v.SetEnvPrefix("LLMCHECK")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	_ = v.BindPFlags(c.Flags())
+	return v
+}
+
+// explicit reports whether a setting was given by flag or environment.
+func explicit(c *cobra.Command, name string) bool {
+	if f := c.Flags().Lookup(name); f != nil && f.Changed {
+		return true
+	}
+	_, ok := os.LookupEnv("LLMCHECK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+	return ok
+}
+
+// configFlag adds --config with its discovery rule.
+func configFlag(fs *pflag.FlagSet) {
+	fs.String("config", "llmcheck.yaml", "assertions file; when not given, ./llmcheck.yaml is used if it exists")
+}
+
+// signals forwards SIGINT and SIGTERM to the caller until stop is called.
+func signals() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// colorOn decides whether to use ANSI colours on w.
+func colorOn(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

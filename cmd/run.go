@@ -1,0 +1,57 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/llmcheck/llmcheck/runner"
+)
+
+func newRunCmd(s *streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "run [flags] -- CMD [ARGS...]",
+		Short: "Record the spans of a test command, check them and report",
+		Long: `Run starts an OTLP receiver (gRPC, HTTP/protobuf and HTTP/JSON on one port),
+runs CMD with OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER=otlp and
+OTEL_BSP_SCHEDULE_DELAY=100 pointing its OpenTelemetry SDK at it (any
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is removed so spans cannot go elsewhere),
+forwards SIGINT/SIGTERM to CMD, and appends every span to OUT/traces.jsonl as
+it arrives. After CMD exits it waits until spans stop arriving (--idle,
+at most --flush-timeout), then evaluates the assertions file and writes
+OUT/results.json. Without an assertions file it summarises what it recorded.
+
+The config is checked before CMD starts: a YAML or CEL error exits 2
+without running the tests.`,
+		Example: `  llmcheck run -- go test ./...
+  llmcheck run --out build/llmcheck --config ci/llmcheck.yaml -- pytest -q`,
+		Args: cobra.MinimumNArgs(1),
+	}
+	fs := c.Flags()
+	fs.String("out", ".llmcheck", "output folder for traces.jsonl and the reports")
+	configFlag(fs)
+	fs.StringSlice("listen", []string{"127.0.0.1:0"}, "receiver address(es), each serving gRPC and HTTP; port 0 picks a free port")
+	fs.Duration("idle", runner.DefaultIdle, "after CMD exits, stop once no span has arrived for this long")
+	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
+	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
+	fs.BoolP("quiet", "q", false, "print only failures and the closing line")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		v := settings(c)
+		sigs, stop := signals()
+		defer stop()
+		code, err := runner.Run(c.Context(), runner.RunOptions{
+			Command:      args,
+			ConfigPath:   v.GetString("config"),
+			Required:     explicit(c, "config"),
+			Listen:       v.GetStringSlice("listen"),
+			Idle:         v.GetDuration("idle"),
+			FlushTimeout: v.GetDuration("flush-timeout"),
+			MaxRequest:   v.GetInt64("max-request-bytes"),
+			Env:          environ(),
+			Stdin:        s.in,
+			Stdout:       s.out,
+			Report:       reportOptions(v, s),
+			Signals:      sigs,
+		})
+		return codeErr(code, err)
+	}
+	return c
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/llmcheck/llmcheck/cmd"
+)
+
+var update = flag.Bool("update", false, "update testscript golden files (cmp)")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"llmcheck":  func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"emitspans": func() { os.Exit(emitSpans(os.Args[1:])) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script: the real
+// binary, a real OTel SDK program (emitspans) and real files.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			// The scripts must not inherit the developer's exporter settings.
+			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "NO_COLOR", "GITHUB_ACTIONS"} {
+				env.Setenv(k, "")
+			}
+			return nil
+		},
+	})
+}
+
+// emitSpans is a small application instrumented with the OpenTelemetry Go
+// SDK, configured only by the standard environment: it emits traces of
+// root → retrieval → chat spans with GenAI attributes.
+func emitSpans(args []string) int {
+	fs := flag.NewFlagSet("emitspans", flag.ContinueOnError)
+	traces := fs.Int("traces", 3, "number of traces")
+	model := fs.String("model", "gpt-4o-mini", "chat model")
+	latency := fs.Duration("latency", 5*time.Millisecond, "chat span duration")
+	input := fs.Int("input", 100, "input tokens per chat")
+	output := fs.Int("output", 20, "output tokens per chat")
+	errorsN := fs.Int("errors", 0, "number of chat spans with error status")
+	exit := fs.Int("exit", 0, "exit status after exporting")
+	waitSignal := fs.Bool("wait-signal", false, "wait for SIGINT/SIGTERM before exporting")
+	marker := fs.String("marker", "", "create this file when started")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *marker != "" {
+		os.WriteFile(*marker, []byte("started\n"), 0o644)
+	}
+	ctx := context.Background()
+	var exp sdktrace.SpanExporter
+	var err error
+	proto := os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	if proto == "grpc" {
+		exp, err = otlptracegrpc.New(ctx)
+	} else {
+		exp, err = otlptracehttp.New(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "emitspans:", err)
+		return 1
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "emitspans"))))
+	tr := tp.Tracer("emitspans")
+	if *waitSignal {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		fmt.Println("emitspans: waiting for a signal")
+		sig := <-ch
+		fmt.Println("emitspans: got", sig)
+		*exit = 130
+	}
+	start := time.Now().Add(-time.Hour)
+	for i := 0; i < *traces; i++ {
+		t0 := start.Add(time.Duration(i) * time.Second)
+		rctx, root := tr.Start(ctx, "answer question", trace.WithTimestamp(t0))
+		_, ret := tr.Start(rctx, "retrieval kb", trace.WithTimestamp(t0), trace.WithAttributes(
+			attribute.String("gen_ai.operation.name", "retrieval"),
+			attribute.String("gen_ai.data_source.id", "kb"),
+			attribute.String("gen_ai.retrieval.query.text", fmt.Sprintf("question %d", i)),
+			attribute.String("gen_ai.retrieval.documents", `[{"id":"doc-1","score":0.9},{"id":"doc-2","score":0.5}]`),
+			attribute.StringSlice("llmcheck.relevant_ids", []string{"doc-1"}),
+		))
+		ret.End(trace.WithTimestamp(t0.Add(2 * time.Millisecond)))
+		_, chat := tr.Start(rctx, "chat "+*model, trace.WithTimestamp(t0.Add(2*time.Millisecond)), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+			attribute.String("gen_ai.operation.name", "chat"),
+			attribute.String("gen_ai.provider.name", "openai"),
+			attribute.String("gen_ai.request.model", *model),
+			attribute.Int("gen_ai.usage.input_tokens", *input),
+			attribute.Int("gen_ai.usage.output_tokens", *output),
+		))
+		if i < *errorsN {
+			chat.SetStatus(codes.Error, "rate limited")
+		}
+		chat.End(trace.WithTimestamp(t0.Add(2*time.Millisecond + *latency)))
+		root.End(trace.WithTimestamp(t0.Add(3*time.Millisecond + *latency)))
+	}
+	if err := tp.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "emitspans: shutdown:", err)
+		return 1
+	}
+	if *traces > 0 {
+		fmt.Printf("emitspans: exported %d spans (%s)\n", *traces*3, strings.TrimSpace(proto+" "+os.Getenv("OTEL_EXPORTER_OTLP_COMPRESSION")))
+	}
+	return *exit
+}

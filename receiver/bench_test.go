@@ -1,0 +1,110 @@
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// countSink counts spans and drops them.
+type countSink struct{ spans atomic.Int64 }
+
+func (s *countSink) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	s.spans.Add(int64(td.SpanCount()))
+	return nil
+}
+
+// BenchmarkIngest measures end-to-end ingestion over loopback: a client
+// sends batches of 512 GenAI spans (about ten attributes each) and waits for
+// the answer. The -parallel variants run GOMAXPROCS clients at once.
+//
+//	go test ./receiver -run '^$' -bench Ingest -benchtime 2s
+func BenchmarkIngest(b *testing.B) {
+	const batch = 512
+	td := genAITraces(batch, 42)
+	pb := marshalProto(b, td)
+	js := marshalJSON(b, td)
+
+	send := map[string]func(b *testing.B, r *Receiver) func() error{
+		"grpc": func(b *testing.B, r *Receiver) func() error {
+			client := ptraceotlp.NewGRPCClient(grpcConn(b, r))
+			req := ptraceotlp.NewExportRequestFromTraces(td)
+			return func() error {
+				_, err := client.Export(context.Background(), req)
+				return err
+			}
+		},
+		"http-protobuf": httpSender(pb, "application/x-protobuf"),
+		"http-json":     httpSender(js, "application/json"),
+	}
+	for _, name := range []string{"grpc", "http-protobuf", "http-json"} {
+		for _, parallel := range []bool{false, true} {
+			bname := name
+			if parallel {
+				bname += "-parallel"
+			}
+			b.Run(bname, func(b *testing.B) {
+				sink := &countSink{}
+				r := startReceiver(b, Options{}, sink)
+				if name == "http-json" {
+					b.SetBytes(int64(len(js)))
+				} else {
+					b.SetBytes(int64(len(pb)))
+				}
+				b.ReportAllocs()
+				if parallel {
+					b.RunParallel(func(pb *testing.PB) {
+						do := send[name](b, r)
+						for pb.Next() {
+							if err := do(); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				} else {
+					do := send[name](b, r)
+					for b.Loop() {
+						if err := do(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				b.ReportMetric(float64(sink.spans.Load())/b.Elapsed().Seconds(), "spans/s")
+				if got := r.Stats().Spans; got != sink.spans.Load() {
+					b.Fatalf("Stats.Spans %d != sink %d", got, sink.spans.Load())
+				}
+			})
+		}
+	}
+}
+
+func httpSender(body []byte, contentType string) func(b *testing.B, r *Receiver) func() error {
+	return func(b *testing.B, r *Receiver) func() error {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		b.Cleanup(client.CloseIdleConnections)
+		url := r.Endpoint() + "/v1/traces"
+		return func() error {
+			resp, err := client.Post(url, contentType, bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return &httpStatusError{resp.StatusCode}
+			}
+			return nil
+		}
+	}
+}
+
+type httpStatusError struct{ code int }
+
+func (e *httpStatusError) Error() string { return http.StatusText(e.code) }

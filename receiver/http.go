@@ -1,0 +1,260 @@
+package receiver
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// OTLP/HTTP media types.
+const (
+	contentTypeProto = "application/x-protobuf"
+	contentTypeJSON  = "application/json"
+)
+
+type encoding int
+
+const (
+	encUnknown encoding = iota
+	encProto
+	encJSON
+)
+
+func (e encoding) contentType() string {
+	if e == encJSON {
+		return contentTypeJSON
+	}
+	return contentTypeProto
+}
+
+// encodingOf maps a Content-Type header (parameters such as charset allowed)
+// to an OTLP encoding.
+func encodingOf(contentType string) encoding {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return encUnknown
+	}
+	switch mt {
+	case contentTypeProto:
+		return encProto
+	case contentTypeJSON:
+		return encJSON
+	}
+	return encUnknown
+}
+
+// Successful export responses: an empty ExportXServiceResponse, the same for
+// the three signals, with partial_success unset as the specification asks
+// (pdata's marshalers always write an empty partial_success).
+var (
+	okProto = []byte{}
+	okJSON  = []byte("{}")
+)
+
+// serveHTTP implements OTLP/HTTP as documented on Start.
+func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	r.requests.Add(1)
+	r.inflight.Add(1)
+	defer r.inflight.Add(-1)
+	enc := encodingOf(req.Header.Get("Content-Type"))
+	switch req.URL.Path {
+	case "/v1/traces", "/v1/logs", "/v1/metrics":
+	default:
+		r.httpError(w, enc, http.StatusNotFound, "unknown path "+strconv.Quote(req.URL.Path)+"; OTLP/HTTP paths are /v1/traces, /v1/logs and /v1/metrics")
+		return
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		r.httpError(w, enc, http.StatusMethodNotAllowed, "method "+req.Method+" not allowed; OTLP/HTTP uses POST")
+		return
+	}
+	if enc == encUnknown {
+		r.httpError(w, enc, http.StatusUnsupportedMediaType, "unsupported content type "+strconv.Quote(req.Header.Get("Content-Type"))+"; use application/x-protobuf or application/json")
+		return
+	}
+
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if code, msg := r.readBody(w, req, buf); code != 0 {
+		r.httpError(w, enc, code, msg)
+		return
+	}
+
+	if req.URL.Path == "/v1/traces" {
+		et := ptraceotlp.NewExportRequest()
+		var err error
+		if buf.Len() > 0 { // an empty body is an empty request in both encodings
+			if enc == encJSON {
+				err = et.UnmarshalJSON(buf.Bytes())
+			} else {
+				err = et.UnmarshalProto(buf.Bytes())
+			}
+		}
+		if err != nil {
+			r.httpError(w, enc, http.StatusBadRequest, "cannot decode "+enc.contentType()+" ExportTraceServiceRequest: "+err.Error())
+			return
+		}
+		if err := r.consume(req.Context(), et.Traces()); err != nil {
+			w.Header().Set("Retry-After", "1")
+			r.httpError(w, enc, http.StatusServiceUnavailable, "spans not stored: "+err.Error())
+			return
+		}
+	}
+	// Logs and metrics are read (within the limit) and dropped.
+
+	w.Header().Set("Content-Type", enc.contentType())
+	w.WriteHeader(http.StatusOK)
+	if enc == encJSON {
+		_, _ = w.Write(okJSON)
+	} else {
+		_, _ = w.Write(okProto)
+	}
+}
+
+// readBody reads the request body into buf, decompressing it, and enforces
+// the limit on both the wire and the decompressed size without inflating
+// more than limit+1 bytes. It returns an HTTP status and message on failure,
+// 0 on success.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf *bytes.Buffer) (int, string) {
+	raw := http.MaxBytesReader(w, req.Body, r.limit)
+	var body io.Reader = raw
+	ce := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
+	switch ce {
+	case "", "identity":
+		if req.ContentLength > 0 && req.ContentLength <= r.limit {
+			buf.Grow(int(req.ContentLength))
+		}
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(raw)
+		if err != nil {
+			return r.bodyError(err, "gzip")
+		}
+		defer zr.Close()
+		body = zr
+	case "deflate": // HTTP's deflate is the zlib format (RFC 9110 §8.4.1.2)
+		zr, err := zlib.NewReader(raw)
+		if err != nil {
+			return r.bodyError(err, "deflate")
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return http.StatusUnsupportedMediaType, "unsupported content encoding " + strconv.Quote(ce) + "; use gzip, deflate or none"
+	}
+	n, err := buf.ReadFrom(io.LimitReader(body, r.limit+1))
+	if err != nil {
+		return r.bodyError(err, ce)
+	}
+	if n > r.limit {
+		// Decompressed size over the limit. Read the rest of the (bounded)
+		// wire body so the client, still sending, gets our answer instead of
+		// a connection reset; nothing more is inflated.
+		_, _ = io.Copy(io.Discard, raw)
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes after decompression", r.limit)
+	}
+	return 0, ""
+}
+
+func (r *Receiver) bodyError(err error, ce string) (int, string) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", r.limit)
+	}
+	if ce == "" || ce == "identity" {
+		return http.StatusBadRequest, "cannot read request body: " + err.Error()
+	}
+	return http.StatusBadRequest, "cannot decompress " + ce + " request body: " + err.Error()
+}
+
+// httpError answers code with a google.rpc.Status body in the request's
+// encoding, or text/plain when the request's media type is unknown.
+func (r *Receiver) httpError(w http.ResponseWriter, enc encoding, code int, msg string) {
+	r.rejected.Add(1)
+	var body []byte
+	switch enc {
+	case encProto:
+		body = statusProto(rpcCode(code), msg)
+	case encJSON:
+		body = statusJSON(rpcCode(code), msg)
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, msg+"\n")
+		return
+	}
+	w.Header().Set("Content-Type", enc.contentType())
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// rpcCode maps an HTTP status to the google.rpc.Code put in the Status body.
+func rpcCode(httpStatus int) int32 {
+	switch httpStatus {
+	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
+		return 3 // INVALID_ARGUMENT
+	case http.StatusNotFound:
+		return 5 // NOT_FOUND
+	case http.StatusMethodNotAllowed:
+		return 12 // UNIMPLEMENTED
+	case http.StatusRequestEntityTooLarge:
+		return 8 // RESOURCE_EXHAUSTED
+	case http.StatusServiceUnavailable:
+		return 14 // UNAVAILABLE
+	}
+	return 2 // UNKNOWN
+}
+
+// statusProto encodes google.rpc.Status{code: 1, message: 2} by hand, which
+// keeps the protobuf runtime out of this package's direct dependencies.
+func statusProto(code int32, msg string) []byte {
+	b := make([]byte, 0, len(msg)+16)
+	b = append(b, 0x08) // field 1, varint
+	b = appendVarint(b, uint64(code))
+	b = append(b, 0x12) // field 2, length-delimited
+	b = appendVarint(b, uint64(len(msg)))
+	return append(b, msg...)
+}
+
+func appendVarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func statusJSON(code int32, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		Code    int32  `json:"code"`
+		Message string `json:"message"`
+	}{code, msg})
+	return b
+}
+
+// Body buffers are pooled; pdata copies what it keeps, so a buffer can be
+// reused as soon as the request is decoded.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 4 << 20
+
+func getBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}

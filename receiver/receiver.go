@@ -1,0 +1,368 @@
+// Package receiver owns the OTLP endpoint handed to the command under test:
+// it serves gRPC, HTTP/protobuf and HTTP/JSON on the same port(s) and passes
+// every accepted batch of spans to a Sink.
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"google.golang.org/grpc"
+)
+
+// DefaultMaxRequestBytes is the body limit used when Options.MaxRequestBytes
+// is 0. It is the limit the OTLP exporter specification recommends.
+const DefaultMaxRequestBytes int64 = 64 << 20
+
+// defaultSniffTimeout bounds how long a new connection may stay silent before
+// its first bytes tell whether it speaks gRPC (HTTP/2) or HTTP/1.
+const defaultSniffTimeout = 10 * time.Second
+
+// Sink receives every accepted batch. It may be called concurrently. A
+// non-nil error means the data was NOT stored: the receiver answers a
+// retryable error (HTTP 503 / gRPC UNAVAILABLE) so the exporter retries.
+//
+// The receiver does not touch td after ConsumeTraces returns, so the sink may
+// keep it.
+type Sink interface {
+	ConsumeTraces(ctx context.Context, td ptrace.Traces) error
+}
+
+// Options configures a Receiver.
+type Options struct {
+	// Addrs are the listen addresses. Each one serves gRPC AND HTTP on the
+	// same port; "127.0.0.1:0" picks a free port. Non-loopback addresses are
+	// allowed (see IsLoopback).
+	Addrs []string
+	// MaxRequestBytes is the limit applied to a request body AFTER
+	// decompression (and also to the body as received on the wire). Over it,
+	// HTTP answers 413 and gRPC RESOURCE_EXHAUSTED. 0 (or negative) means
+	// DefaultMaxRequestBytes (64 MiB).
+	MaxRequestBytes int64
+
+	// sniffTimeout overrides defaultSniffTimeout (tests only).
+	sniffTimeout time.Duration
+}
+
+// Stats is a snapshot of what a Receiver has seen.
+type Stats struct {
+	// Requests counts every HTTP request and every gRPC call that reached
+	// the receiver, whatever its path, signal or outcome.
+	Requests int64
+	// Rejected counts the requests answered with an error (HTTP status >= 400
+	// or a non-OK gRPC status).
+	Rejected int64
+	// Spans counts the spans acknowledged to clients: the sink accepted them
+	// and the client was answered success.
+	Spans int64
+	// LastSpan is the time of the last accepted non-empty batch (zero if
+	// none).
+	LastSpan time.Time
+	// InFlight is the number of requests being served right now.
+	InFlight int64
+}
+
+// ListenError is returned by Start when an address cannot be listened on
+// (port busy, permission denied, bad address).
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	// Reduce "listen tcp 127.0.0.1:4318: bind: address already in use" to
+	// "listen 127.0.0.1:4318: address already in use".
+	err := e.Err
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		err = opErr.Err
+	}
+	var sysErr *os.SyscallError
+	if errors.As(err, &sysErr) && sysErr.Err != nil {
+		err = sysErr.Err
+	}
+	return fmt.Sprintf("listen %s: %v", e.Addr, err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// Receiver is a running OTLP receiver. Create it with Start, stop it with
+// Shutdown.
+type Receiver struct {
+	sink         Sink
+	limit        int64
+	sniffTimeout time.Duration
+
+	listeners []net.Listener  // the real TCP listeners
+	grpcLis   []*chanListener // one per address, fed by the sniffer
+	httpLis   []*chanListener // one per address, fed by the sniffer
+	grpcSrv   *grpc.Server    // serves every grpcLis
+	httpSrv   *http.Server    // serves every httpLis
+	serveWG   sync.WaitGroup  // accept loops and Serve goroutines
+	sniffWG   sync.WaitGroup  // connections being sniffed
+	sniffMu   sync.Mutex      // guards sniffing and closing
+	sniffing  map[net.Conn]struct{}
+	closing   bool
+
+	// sinkMu gates sink calls: handlers hold it shared while they call the
+	// sink; Shutdown takes it exclusively to set sinkClosed, so no sink call
+	// starts after Shutdown returns.
+	sinkMu     sync.RWMutex
+	sinkClosed bool
+
+	requests atomic.Int64
+	inflight atomic.Int64
+	rejected atomic.Int64
+	spans    atomic.Int64
+	lastSpan atomic.Int64 // unix nanoseconds
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start listens on every address of opts and serves OTLP there. It returns
+// once every address is listening, or a *ListenError (and nothing keeps
+// listening) if one of them cannot be.
+//
+// Each connection is routed by its first bytes: the HTTP/2 preface goes to a
+// gRPC server (OTLP trace, log and metric services; gzip supported; logs and
+// metrics are acknowledged and dropped), anything else to an HTTP/1 server.
+// A connection silent for 10 s before sending anything is closed. Prior-
+// knowledge HTTP/2 (h2c) that is not gRPC is not supported.
+//
+// gRPC answers: OK; RESOURCE_EXHAUSTED for a message over the limit (wire or
+// decompressed); UNAVAILABLE when the sink refuses the batch.
+//
+// HTTP answers, in this order of checks: 404 a path other than /v1/traces,
+// /v1/logs, /v1/metrics; 405 (Allow: POST) another method; 415 a Content-Type
+// other than application/x-protobuf or application/json (parameters such as
+// charset allowed), or a Content-Encoding other than gzip, x-gzip, deflate
+// (zlib) or identity; 413 a body over the limit on the wire or after
+// decompression (decompression stops at limit+1 bytes); 400 a body that does
+// not decompress or decode; 503 with Retry-After: 1 when the sink refuses the
+// batch; otherwise 200 with an empty export response (partial_success unset)
+// in the request's media type. Error bodies are a google.rpc.Status in the
+// request's encoding, or text/plain when the request's media type is not an
+// OTLP one. An empty body, or a request without spans, is a success that
+// does not reach the sink; log and metric bodies are read within the limit
+// and dropped.
+func Start(opts Options, sink Sink) (*Receiver, error) {
+	if sink == nil {
+		return nil, errors.New("receiver: nil sink")
+	}
+	if len(opts.Addrs) == 0 {
+		return nil, errors.New("receiver: no listen address")
+	}
+	r := &Receiver{
+		sink:         sink,
+		limit:        opts.MaxRequestBytes,
+		sniffTimeout: opts.sniffTimeout,
+		sniffing:     make(map[net.Conn]struct{}),
+	}
+	if r.limit <= 0 {
+		r.limit = DefaultMaxRequestBytes
+	}
+	if r.sniffTimeout <= 0 {
+		r.sniffTimeout = defaultSniffTimeout
+	}
+	for _, addr := range opts.Addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range r.listeners {
+				_ = l.Close()
+			}
+			return nil, &ListenError{Addr: addr, Err: err}
+		}
+		r.listeners = append(r.listeners, l)
+	}
+
+	r.grpcSrv = newGRPCServer(r)
+	r.httpSrv = &http.Server{
+		Handler:           http.HandlerFunc(r.serveHTTP),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Keep net/http's own diagnostics out of the test command's output.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	for _, l := range r.listeners {
+		gl, hl := newChanListener(l.Addr()), newChanListener(l.Addr())
+		r.grpcLis = append(r.grpcLis, gl)
+		r.httpLis = append(r.httpLis, hl)
+		r.serveWG.Add(3)
+		go func() {
+			defer r.serveWG.Done()
+			_ = r.grpcSrv.Serve(gl)
+		}()
+		go func() {
+			defer r.serveWG.Done()
+			_ = r.httpSrv.Serve(hl)
+		}()
+		go func() {
+			defer r.serveWG.Done()
+			r.acceptLoop(l, gl, hl)
+		}()
+	}
+	return r, nil
+}
+
+// Addrs returns the addresses actually bound, in the order of Options.Addrs.
+func (r *Receiver) Addrs() []net.Addr {
+	out := make([]net.Addr, len(r.listeners))
+	for i, l := range r.listeners {
+		out[i] = l.Addr()
+	}
+	return out
+}
+
+// Endpoint returns the base URL of the first address, e.g.
+// "http://127.0.0.1:4318", the value for OTEL_EXPORTER_OTLP_ENDPOINT. A
+// wildcard address (0.0.0.0, ::) is reported as 127.0.0.1.
+func (r *Receiver) Endpoint() string {
+	addr := r.listeners[0].Addr()
+	host, port := "127.0.0.1", ""
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = fmt.Sprint(ta.Port)
+		if ta.IP != nil && !ta.IP.IsUnspecified() {
+			host = ta.IP.String()
+		}
+	} else if h, p, err := net.SplitHostPort(addr.String()); err == nil {
+		port = p
+		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
+			host = h
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Stats returns a snapshot of the counters.
+func (r *Receiver) Stats() Stats {
+	s := Stats{
+		Requests: r.requests.Load(),
+		Rejected: r.rejected.Load(),
+		Spans:    r.spans.Load(),
+		InFlight: r.inflight.Load(),
+	}
+	if ns := r.lastSpan.Load(); ns != 0 {
+		s.LastSpan = time.Unix(0, ns)
+	}
+	return s
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish, then
+// closes everything. If ctx ends first, remaining connections are closed
+// forcibly and ctx's error is returned. In every case, once Shutdown returns
+// the Sink is not called again (a sink call already running is waited for).
+// Calling Shutdown again returns the first call's result.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.shutdownOnce.Do(func() { r.shutdownErr = r.shutdown(ctx) })
+	return r.shutdownErr
+}
+
+func (r *Receiver) shutdown(ctx context.Context) error {
+	// 1. No new connections: close the real listeners and every connection
+	// still being sniffed (it has not sent a request yet, so it is idle).
+	r.sniffMu.Lock()
+	r.closing = true
+	for c := range r.sniffing {
+		_ = c.Close()
+	}
+	r.sniffMu.Unlock()
+	for _, l := range r.listeners {
+		_ = l.Close()
+	}
+	r.sniffWG.Wait()
+
+	// 2. Graceful stop of both servers, forced if ctx ends first.
+	grpcDone := make(chan struct{})
+	go func() {
+		r.grpcSrv.GracefulStop()
+		close(grpcDone)
+	}()
+	err := r.httpSrv.Shutdown(ctx)
+	if err != nil {
+		_ = r.httpSrv.Close()
+	}
+	select {
+	case <-grpcDone:
+	case <-ctx.Done():
+		r.grpcSrv.Stop()
+		<-grpcDone
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+
+	// 3. http.Server.Close does not wait for running handlers: close the
+	// sink gate, waiting for sink calls in progress.
+	r.sinkMu.Lock()
+	r.sinkClosed = true
+	r.sinkMu.Unlock()
+
+	for _, l := range r.grpcLis {
+		_ = l.Close()
+	}
+	for _, l := range r.httpLis {
+		_ = l.Close()
+	}
+	r.serveWG.Wait()
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("receiver shutdown: %w", err)
+	}
+	return err
+}
+
+// errSinkClosed is what a request sees when it arrives during a forced
+// shutdown; it is answered like a sink error (retryable).
+var errSinkClosed = errors.New("receiver is shutting down")
+
+// consume passes a non-empty batch to the sink and counts it if accepted.
+func (r *Receiver) consume(ctx context.Context, td ptrace.Traces) error {
+	n := td.SpanCount()
+	if n == 0 {
+		return nil
+	}
+	r.sinkMu.RLock()
+	if r.sinkClosed {
+		r.sinkMu.RUnlock()
+		return errSinkClosed
+	}
+	err := r.sink.ConsumeTraces(ctx, td)
+	r.sinkMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	r.spans.Add(int64(n))
+	r.lastSpan.Store(time.Now().UnixNano())
+	return nil
+}
+
+// IsLoopback reports whether a listen address ("host:port") only accepts
+// connections from this machine: a loopback IP or "localhost". An empty host
+// (":4318") listens on every interface and is not loopback; other host names
+// are not resolved and count as not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	if i := strings.IndexByte(host, '%'); i >= 0 { // fe80::1%eth0
+		host = host[:i]
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,250 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/receiver"
+	"github.com/llmcheck/llmcheck/replay"
+)
+
+// RunOptions are the inputs of `llmcheck run`.
+type RunOptions struct {
+	Command    []string
+	ConfigPath string
+	Required   bool     // the config path was given explicitly
+	Listen     []string // receiver addresses; default 127.0.0.1:0
+	// Idle is how long no span may arrive, after the command exits, before
+	// the recording is considered complete; FlushTimeout bounds the wait.
+	Idle         time.Duration
+	FlushTimeout time.Duration
+	MaxRequest   int64
+
+	Env    []string // the environment the command inherits (os.Environ())
+	Stdin  io.Reader
+	Stdout io.Writer // the command's stdout
+	Report ReportOptions
+	// Signals are forwarded to the command (SIGINT, SIGTERM).
+	Signals <-chan os.Signal
+}
+
+// Defaults for the flush wait.
+const (
+	DefaultIdle         = 200 * time.Millisecond
+	DefaultFlushTimeout = 10 * time.Second
+)
+
+// Run records the spans of a test command and checks them.
+func Run(ctx context.Context, opts RunOptions) (int, error) {
+	if len(opts.Command) == 0 {
+		return 0, exitcode.Newf(exitcode.Usage, "no test command: usage is llmcheck run [flags] -- CMD [ARGS]")
+	}
+	errw := opts.Report.Stderr
+	// Everything that can be wrong with the config is found before the
+	// command runs: no LLM money is spent on a typo.
+	suite, err := LoadSuite(opts.ConfigPath, opts.Required)
+	if err != nil {
+		return 0, err
+	}
+	path, err := exec.LookPath(opts.Command[0])
+	if err != nil {
+		return 0, exitcode.Newf(exitcode.Usage, "test command %q not found: %v", opts.Command[0], unwrapExec(err))
+	}
+	tracePath := filepath.Join(opts.Report.OutDir, TracesFile)
+	w, err := replay.Create(tracePath)
+	if err != nil {
+		return 0, outDirError(opts.Report.OutDir, err)
+	}
+	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, w, errw)
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+
+	cmd := exec.CommandContext(ctx, path, opts.Command[1:]...)
+	cmd.Args = opts.Command
+	cmd.Env = ChildEnv(opts.Env, rcv.Endpoint())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, errw
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		shutdown(rcv, w)
+		return 0, exitcode.Newf(exitcode.Usage, "start test command: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var waitErr error
+	interrupted := ""
+wait:
+	for {
+		select {
+		case sig := <-opts.Signals:
+			interrupted = sig.String()
+			fmt.Fprintf(errw, "llmcheck: %s: forwarding to the test command, then writing what was received\n", sig)
+			_ = cmd.Process.Signal(sig)
+		case waitErr = <-done:
+			break wait
+		}
+	}
+	exited := time.Now()
+	waitForSpans(rcv, exited, durationOr(opts.Idle, DefaultIdle), durationOr(opts.FlushTimeout, DefaultFlushTimeout))
+	if err := shutdown(rcv, w); err != nil {
+		return 0, err
+	}
+	st := rcv.Stats()
+	cmdFailed := describeExit(waitErr)
+
+	run, err := LoadRun([]string{tracePath}, warnTo(errw))
+	if err != nil {
+		return 0, err
+	}
+	if int64(len(run.Spans)) != st.Spans {
+		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
+	}
+	code, err := Evaluate(suite, run, tracePath, opts.Report)
+	if err != nil {
+		return 0, err
+	}
+	if len(run.Spans) == 0 {
+		fmt.Fprintln(errw, noSpansHint(rcv.Endpoint(), st.Requests))
+	}
+	switch {
+	case cmdFailed != "":
+		fmt.Fprintf(errw, "llmcheck: the test command failed: %s\n", cmdFailed)
+		return exitcode.CommandFailed, nil
+	case interrupted != "":
+		fmt.Fprintf(errw, "llmcheck: interrupted by %s\n", interrupted)
+		if code == exitcode.OK {
+			return exitcode.Failed, nil
+		}
+	}
+	return code, nil
+}
+
+// ChildEnv is the environment of the test command: the inherited one with
+// every OTLP trace export pointed at llmcheck's receiver. Trace-specific
+// overrides are removed, so a user's OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// cannot send spans elsewhere; the protocol is left to the SDK (the
+// receiver speaks all three).
+func ChildEnv(base []string, endpoint string) []string {
+	drop := map[string]bool{
+		"OTEL_EXPORTER_OTLP_ENDPOINT":                  true,
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":           true,
+		"OTEL_TRACES_EXPORTER":                         true,
+		"OTEL_BSP_SCHEDULE_DELAY":                      true,
+		"OTEL_EXPORTER_OTLP_INSECURE":                  true,
+		"OTEL_EXPORTER_OTLP_TRACES_INSECURE":           true,
+		"OTEL_EXPORTER_OTLP_CERTIFICATE":               true,
+		"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE":        true,
+		"OTEL_EXPORTER_OTLP_CLIENT_KEY":                true,
+		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY":         true,
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE":        true,
+		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": true,
+		"LLMCHECK_ENDPOINT":                            true,
+	}
+	env := make([]string, 0, len(base)+6)
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			env = append(env, kv)
+		}
+	}
+	return append(env,
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint,
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_BSP_SCHEDULE_DELAY=100",
+		"OTEL_EXPORTER_OTLP_INSECURE=true",
+		"OTEL_EXPORTER_OTLP_TRACES_INSECURE=true",
+		"LLMCHECK_ENDPOINT="+endpoint,
+	)
+}
+
+func startReceiver(addrs []string, maxRequest int64, sink receiver.Sink, errw io.Writer) (*receiver.Receiver, error) {
+	if len(addrs) == 0 {
+		addrs = []string{"127.0.0.1:0"}
+	}
+	for _, a := range addrs {
+		if !receiver.IsLoopback(a) {
+			fmt.Fprintf(errw, "llmcheck: warning: listening on %s, which is reachable from other machines; use a 127.0.0.1 address unless you need that\n", a)
+		}
+	}
+	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest}, sink)
+	if err != nil {
+		var le *receiver.ListenError
+		if errors.As(err, &le) {
+			return nil, exitcode.Newf(exitcode.Usage, "--listen %s: %v; choose another address (port 0 picks a free one)", le.Addr, unwrapPath(le.Err))
+		}
+		return nil, exitcode.New(exitcode.Usage, err)
+	}
+	return rcv, nil
+}
+
+// waitForSpans returns once no request is in flight and no span has
+// arrived for idle, or when timeout has passed since the command exited.
+func waitForSpans(rcv *receiver.Receiver, exited time.Time, idle, timeout time.Duration) {
+	deadline := exited.Add(timeout)
+	for {
+		st := rcv.Stats()
+		now := time.Now()
+		quiet := st.InFlight == 0 && (st.LastSpan.IsZero() || now.Sub(st.LastSpan) >= idle) && now.Sub(exited) >= min(idle, 20*time.Millisecond)
+		if quiet || now.After(deadline) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func shutdown(rcv *receiver.Receiver, w *replay.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := rcv.Shutdown(ctx)
+	if cerr := w.Close(); cerr != nil {
+		return exitcode.New(exitcode.Usage, cerr)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return exitcode.New(exitcode.Usage, err)
+	}
+	return nil
+}
+
+// describeExit explains a failed command, or returns "" on success.
+func describeExit(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Sprintf("killed by signal %s", ws.Signal())
+		}
+		return fmt.Sprintf("exit status %d", ee.ExitCode())
+	}
+	return err.Error()
+}
+
+func unwrapExec(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	return err
+}
+
+func noSpansHint(endpoint string, requests int64) string {
+	if requests > 0 {
+		return fmt.Sprintf("llmcheck: no spans received (%d requests arrived at %s, none with spans).", requests, endpoint)
+	}
+	return fmt.Sprintf(`llmcheck: no spans received at %s. Check that the application under test
+  - sets up an OpenTelemetry tracer provider with an OTLP exporter (it reads OTEL_EXPORTER_OTLP_ENDPOINT),
+  - does not disable tracing (OTEL_SDK_DISABLED, a sampler that drops everything),
+  - shuts the tracer provider down (flushes) before the process exits.`, endpoint)
+}

@@ -1,0 +1,144 @@
+// Package runner carries out llmcheck's commands end to end: it starts the
+// receiver, runs the test command with the OTEL_* environment pointing at
+// it, waits for the last spans, then loads the trace file into the span
+// model, evaluates the assertions and writes the reports. cmd only turns
+// flags into the options structs here.
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/replay"
+	"github.com/llmcheck/llmcheck/report"
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// File names inside the output folder.
+const (
+	TracesFile  = "traces.jsonl"
+	ResultsFile = "results.json"
+)
+
+// ReportOptions say where and how results are reported.
+type ReportOptions struct {
+	OutDir string    // output folder (created if missing)
+	Stderr io.Writer // llmcheck's own messages and the human summary
+	Color  bool
+	Quiet  bool
+}
+
+// LoadSuite loads and compiles the assertions file. path "" means none.
+// A missing file is an error only when required (given by --config).
+func LoadSuite(path string, required bool) (*assert.Suite, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !required {
+		return nil, nil
+	}
+	s, err := assert.Load(path)
+	if err != nil {
+		return nil, exitcode.New(exitcode.Usage, err)
+	}
+	return s, nil
+}
+
+// LoadRun reads trace files into the span model.
+func LoadRun(paths []string, warn func(string)) (*span.Run, error) {
+	var spans []span.Span
+	err := replay.Read(paths, replay.ReadOptions{Warn: warn}, func(td ptrace.Traces) error {
+		spans = span.FromTracesWarn(spans, td, warn)
+		return nil
+	})
+	if err != nil {
+		return nil, exitcode.New(exitcode.Usage, err)
+	}
+	return span.NewRun(spans), nil
+}
+
+// Evaluate checks run against suite (or summarises it when suite is nil),
+// writes results.json into the output folder and prints the summary. It
+// returns the exit code the results call for.
+func Evaluate(suite *assert.Suite, run *span.Run, tracePath string, opts ReportOptions) (int, error) {
+	w := opts.Stderr
+	if suite == nil {
+		report.Recording(w, run, tracePath)
+		if len(run.Spans) == 0 {
+			return exitcode.NoSpans, nil
+		}
+		return exitcode.OK, nil
+	}
+	res := suite.Evaluate(run)
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return 0, outDirError(opts.OutDir, err)
+	}
+	if err := report.WriteJSON(filepath.Join(opts.OutDir, ResultsFile), res); err != nil {
+		return 0, exitcode.New(exitcode.Usage, err)
+	}
+	report.Console(w, res, report.ConsoleOptions{Color: opts.Color, Quiet: opts.Quiet})
+	switch {
+	case len(run.Spans) == 0:
+		return exitcode.NoSpans, nil
+	case res.Status != assert.Pass:
+		return exitcode.Failed, nil
+	}
+	return exitcode.OK, nil
+}
+
+func outDirError(dir string, err error) error {
+	return exitcode.Newf(exitcode.Usage, "output folder %s is not writable (%v); choose another with --out", dir, unwrapPath(err))
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// CheckOptions are the inputs of `llmcheck check`.
+type CheckOptions struct {
+	Traces     []string
+	ConfigPath string
+	Required   bool // the config path was given explicitly
+	Report     ReportOptions
+}
+
+// Check evaluates the assertions over recorded trace files.
+func Check(opts CheckOptions) (int, error) {
+	suite, err := LoadSuite(opts.ConfigPath, opts.Required)
+	if err != nil {
+		return 0, err
+	}
+	if suite == nil && opts.ConfigPath != "" {
+		return 0, exitcode.Newf(exitcode.Usage, "no %s: nothing to check (write one with `llmcheck init --from %s`, or pass --config)", opts.ConfigPath, strings.Join(opts.Traces, " "))
+	}
+	run, err := LoadRun(opts.Traces, warnTo(opts.Report.Stderr))
+	if err != nil {
+		return 0, err
+	}
+	return Evaluate(suite, run, strings.Join(opts.Traces, ", "), opts.Report)
+}
+
+func warnTo(w io.Writer) func(string) {
+	return func(msg string) { fmt.Fprintf(w, "llmcheck: warning: %s\n", msg) }
+}
+
+// durationOr returns d, or def when d is zero.
+func durationOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
