@@ -40,6 +40,22 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// waitfile FILE waits (up to 20 s) until FILE exists.
+			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: waitfile FILE")
+				}
+				deadline := time.Now().Add(20 * time.Second)
+				for time.Now().Before(deadline) {
+					if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				ts.Fatalf("%s did not appear within 20 s", args[0])
+			},
+		},
 		Setup: func(env *testscript.Env) error {
 			// The scripts must not inherit the developer's exporter settings.
 			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "NO_COLOR", "GITHUB_ACTIONS"} {
@@ -63,9 +79,15 @@ func emitSpans(args []string) int {
 	errorsN := fs.Int("errors", 0, "number of chat spans with error status")
 	exit := fs.Int("exit", 0, "exit status after exporting")
 	waitSignal := fs.Bool("wait-signal", false, "wait for SIGINT/SIGTERM before exporting")
-	marker := fs.String("marker", "", "create this file when started")
+	marker := fs.String("marker", "", "create this file when started (and, with -wait-signal, ready for the signal)")
+	killSelf := fs.Bool("kill-self", false, "die by SIGKILL after exporting")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	var sigs chan os.Signal
+	if *waitSignal {
+		sigs = make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	}
 	if *marker != "" {
 		os.WriteFile(*marker, []byte("started\n"), 0o644)
@@ -86,10 +108,8 @@ func emitSpans(args []string) int {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "emitspans"))))
 	tr := tp.Tracer("emitspans")
 	if *waitSignal {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 		fmt.Println("emitspans: waiting for a signal")
-		sig := <-ch
+		sig := <-sigs
 		fmt.Println("emitspans: got", sig)
 		*exit = 130
 	}
@@ -124,6 +144,10 @@ func emitSpans(args []string) int {
 	}
 	if *traces > 0 {
 		fmt.Printf("emitspans: exported %d spans (%s)\n", *traces*3, strings.TrimSpace(proto+" "+os.Getenv("OTEL_EXPORTER_OTLP_COMPRESSION")))
+	}
+	if *killSelf {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(time.Second)
 	}
 	return *exit
 }

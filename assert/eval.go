@@ -194,6 +194,8 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 	}
 	if firstBad != nil {
 		r.Message += fmt.Sprintf("; first: %s (trace %s): %s", firstBad.Name, firstBad.TraceID, firstBad.Message)
+	} else if rng := ranges(r.Rows); rng != "" {
+		r.Message += "; " + rng
 	}
 	// The worst traces: failed and errored rows, the first few by value.
 	for _, row := range r.Rows {
@@ -213,6 +215,44 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 		}
 		r.Offenders = append(r.Offenders, o)
 	}
+}
+
+// ranges summarises the observed values across rows: "cost from $0.0001 to $0.0003".
+func ranges(rows []Row) string {
+	if len(rows) == 0 {
+		return ""
+	}
+	var parts []string
+	for i, first := range rows[0].Observed {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		isInt := true
+		for _, row := range rows {
+			if i >= len(row.Observed) {
+				continue
+			}
+			switch v := row.Observed[i].Value.(type) {
+			case float64:
+				lo, hi, isInt = math.Min(lo, v), math.Max(hi, v), false
+			case int64:
+				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+			}
+		}
+		if math.IsInf(lo, 0) {
+			continue
+		}
+		val := func(f float64) string {
+			if isInt {
+				return FormatValue(int64(f), first.Unit)
+			}
+			return FormatValue(f, first.Unit)
+		}
+		if lo == hi {
+			parts = append(parts, fmt.Sprintf("%s = %s in every trace", first.Expr, val(lo)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s from %s to %s", first.Expr, val(lo), val(hi)))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func evalBool(p cel.Program, act interpreter.Activation) (bool, error) {
