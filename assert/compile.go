@@ -21,6 +21,10 @@ type check struct {
 	a          Assertion
 	where      cel.Program
 	expect     cel.Program
+	whereEnv   *cel.Env
+	whereAST   *cel.Ast
+	expectEnv  *cel.Env
+	expectAST  *cel.Ast
 	observed   []observedProg
 	categories []string // statistics the expectation uses, for offenders
 }
@@ -85,13 +89,14 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 	}
 	s := &Suite{Config: cfg}
 	var diags []Diagnostic
-	popts := []cel.ProgramOption{cel.CostLimit(cfg.CostLimit)}
+	popts := []cel.ProgramOption{}
 	for _, a := range cfg.Assertions {
 		c := &check{a: a}
 		if strings.TrimSpace(a.Where) != "" {
 			ast, d := compileExpr(wenv, a.Where, a.wherePos, "where")
 			diags = append(diags, d...)
 			if ast != nil {
+				c.whereEnv, c.whereAST = wenv, ast
 				if c.where, err = wenv.Program(ast, popts...); err != nil {
 					diags = append(diags, Diagnostic{a.WherePos, "where: " + err.Error()})
 				}
@@ -114,6 +119,7 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		}
 		diags = append(diags, d...)
 		if ast != nil {
+			c.expectEnv, c.expectAST = env, ast
 			if c.expect, err = env.Program(ast, popts...); err != nil {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}

@@ -29,19 +29,32 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 		Traces:  len(run.Traces),
 	}
 	selections := map[string]selection{}
+	bounds := boundsOf(run)
 	for _, c := range s.checks {
-		sel, ok := selections[c.a.Where]
-		if !ok {
-			sel = rc.selectSpans(c.where)
-			selections[c.a.Where] = sel
+		var r Result
+		if err := c.checkCost(bounds, s.Config.CostLimit); err != nil {
+			r = c.evaluate(rc, selection{err: err})
+		} else {
+			sel, ok := selections[c.a.Where]
+			if !ok {
+				sel = rc.selectSpans(c.where)
+				selections[c.a.Where] = sel
+			}
+			r = c.evaluate(rc, sel)
 		}
-		r := c.evaluate(rc, sel)
 		if r.Status == Fail || r.Status == Error {
 			res.Status = Fail
 		}
 		res.Assertions = append(res.Assertions, r)
 	}
 	return res
+}
+
+func (c *check) checkCost(b sizeBounds, limit uint64) error {
+	if err := checkCost(c.whereEnv, c.whereAST, b, limit, "where"); err != nil {
+		return err
+	}
+	return checkCost(c.expectEnv, c.expectAST, b, limit, "expect")
 }
 
 type selection struct {

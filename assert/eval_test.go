@@ -75,6 +75,9 @@ func TestExpressions(t *testing.T) {
 		{"errors == 1 && error_rate == 0.5", `span.operation == "chat"`, Pass, "error_rate = 0.5"},
 		{"size(traces) == 2 && traces.all(t, t.retrievals == 1 && t.llm_calls == 1)", "", Pass, ""},
 		{"spans.exists(s, s.documents.exists(d, d.id == 'd5' && d.rank == 3))", "", Pass, ""},
+		{"spans.all(s, has(s.tokens.total) == (s.operation == 'chat'))", "", Pass, ""},
+		{"count == 2", `"app.rerank_ms" in span.attrs`, Pass, ""},
+		{"spans.all(s, s.is_root == (s.parent_id == '') && s.end > s.start && s.trace_id.size() == 2)", "", Pass, ""},
 		// functions
 		{"sum(spans.map(s, s.tokens.total)) == 4800", `span.operation == "chat"`, Pass, "sum(spans.map(s, s.tokens.total)) = 4800"},
 		{"avg(spans.map(s, s.duration_ms)) == 475.0", `span.operation == "chat"`, Pass, ""},

@@ -181,3 +181,12 @@ func lookupPrice(pricing map[string]Price, model string) (Price, bool) {
 	}
 	return Price{}, false
 }
+
+// SpanCost returns the cost function of a pricing table: the USD cost of a
+// span (reported on the span, else priced) and whether it has one.
+func SpanCost(pricing map[string]Price) func(*span.Span) (float64, bool) {
+	return func(s *span.Span) (float64, bool) {
+		usd, _, ok, err := spanCost(s, pricing)
+		return usd, ok && err == nil
+	}
+}

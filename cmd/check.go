@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/llmcheck/llmcheck/exitcode"
@@ -23,29 +24,52 @@ exporter's length-prefixed protobuf, or any of these gzipped.`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	fs := c.Flags()
-	fs.String("out", ".llmcheck", "output folder for results.json and the reports")
+	reportFlags(fs)
 	configFlag(fs)
-	fs.BoolP("quiet", "q", false, "print only failures and the closing line")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
+		ro, err := reportOptions(v, s)
+		if err != nil {
+			return err
+		}
 		code, err := runner.Check(runner.CheckOptions{
 			Traces:     args,
 			ConfigPath: v.GetString("config"),
 			Required:   true,
-			Report:     reportOptions(v, s),
+			Report:     ro,
 		})
 		return codeErr(code, err)
 	}
 	return c
 }
 
-func reportOptions(v *viper.Viper, s *streams) runner.ReportOptions {
-	return runner.ReportOptions{
+// reportFlags adds the flags of every command that reports results.
+func reportFlags(fs *pflag.FlagSet) {
+	fs.String("out", ".llmcheck", "output folder for traces.jsonl, results.json, junit.xml and report.md")
+	fs.BoolP("quiet", "q", false, "print only failures and the closing line")
+	fs.String("format", "text", "also print the results on stdout: text (nothing extra) or json (the results.json document)")
+}
+
+func reportOptions(v *viper.Viper, s *streams) (runner.ReportOptions, error) {
+	o := runner.ReportOptions{
 		OutDir: v.GetString("out"),
+		Stdout: s.out,
 		Stderr: s.err,
 		Color:  colorOn(s.err),
 		Quiet:  v.GetBool("quiet"),
+		Format: v.GetString("format"),
 	}
+	if o.Format != "text" && o.Format != "json" {
+		return o, exitcode.Newf(exitcode.Usage, "--format %q: expected text or json", o.Format)
+	}
+	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		o.GitHub = &runner.GitHubEnv{
+			StepSummary: os.Getenv("GITHUB_STEP_SUMMARY"),
+			Output:      os.Getenv("GITHUB_OUTPUT"),
+			Workspace:   os.Getenv("GITHUB_WORKSPACE"),
+		}
+	}
+	return o, nil
 }
 
 // codeErr turns a runner outcome into the error Main maps to the exit code.

@@ -103,8 +103,7 @@ func explicit(c *cobra.Command, name string) bool {
 	if f := c.Flags().Lookup(name); f != nil && f.Changed {
 		return true
 	}
-	_, ok := os.LookupEnv("LLMCHECK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
-	return ok
+	return os.Getenv("LLMCHECK_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != ""
 }
 
 // configFlag adds --config with its discovery rule.

@@ -26,15 +26,18 @@ without running the tests.`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	fs := c.Flags()
-	fs.String("out", ".llmcheck", "output folder for traces.jsonl and the reports")
+	reportFlags(fs)
 	configFlag(fs)
 	fs.StringSlice("listen", []string{"127.0.0.1:0"}, "receiver address(es), each serving gRPC and HTTP; port 0 picks a free port")
 	fs.Duration("idle", runner.DefaultIdle, "after CMD exits, stop once no span has arrived for this long")
 	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
-	fs.BoolP("quiet", "q", false, "print only failures and the closing line")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
+		ro, err := reportOptions(v, s)
+		if err != nil {
+			return err
+		}
 		sigs, stop := signals()
 		defer stop()
 		code, err := runner.Run(c.Context(), runner.RunOptions{
@@ -48,7 +51,7 @@ without running the tests.`,
 			Env:          environ(),
 			Stdin:        s.in,
 			Stdout:       s.out,
-			Report:       reportOptions(v, s),
+			Report:       ro,
 			Signals:      sigs,
 		})
 		return codeErr(code, err)

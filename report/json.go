@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -16,6 +17,13 @@ func WriteJSON(path string, res *assert.Results) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	return writeFile(path, append(data, '\n'))
+}
+
+// EncodeJSON writes results as indented JSON (the results.json schema).
+func EncodeJSON(w io.Writer, res *assert.Results) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }
 
 // writeFile writes data atomically: a temporary file renamed into place,

@@ -15,6 +15,7 @@ import (
 	"github.com/llmcheck/llmcheck/exitcode"
 	"github.com/llmcheck/llmcheck/receiver"
 	"github.com/llmcheck/llmcheck/replay"
+	"github.com/llmcheck/llmcheck/report"
 )
 
 // RunOptions are the inputs of `llmcheck run`.
@@ -76,6 +77,7 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, errw
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		shutdown(rcv, w)
 		return 0, exitcode.Newf(exitcode.Usage, "start test command: %v", err)
@@ -110,7 +112,8 @@ wait:
 	if int64(len(run.Spans)) != st.Spans {
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
-	code, err := Evaluate(suite, run, tracePath, opts.Report)
+	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath}
+	code, err := Evaluate(suite, run, meta, opts.Report)
 	if err != nil {
 		return 0, err
 	}

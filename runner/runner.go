@@ -27,14 +27,28 @@ import (
 const (
 	TracesFile  = "traces.jsonl"
 	ResultsFile = "results.json"
+	JUnitFile   = "junit.xml"
+	ReportFile  = "report.md"
 )
 
 // ReportOptions say where and how results are reported.
 type ReportOptions struct {
 	OutDir string    // output folder (created if missing)
+	Stdout io.Writer // machine output (--format json) and GitHub workflow commands
 	Stderr io.Writer // llmcheck's own messages and the human summary
 	Color  bool
 	Quiet  bool
+	Format string // "text" (default) or "json": results.json also on stdout
+	// GitHub, when set (GITHUB_ACTIONS=true), adds the step summary,
+	// annotations and step outputs.
+	GitHub *GitHubEnv
+}
+
+// GitHubEnv are the GitHub Actions files and paths.
+type GitHubEnv struct {
+	StepSummary string // $GITHUB_STEP_SUMMARY
+	Output      string // $GITHUB_OUTPUT
+	Workspace   string // $GITHUB_WORKSPACE, to make the config path relative
 }
 
 // LoadSuite loads and compiles the assertions file. path "" means none.
@@ -66,33 +80,88 @@ func LoadRun(paths []string, warn func(string)) (*span.Run, error) {
 	return span.NewRun(spans), nil
 }
 
-// Evaluate checks run against suite (or summarises it when suite is nil),
-// writes results.json into the output folder and prints the summary. It
-// returns the exit code the results call for.
-func Evaluate(suite *assert.Suite, run *span.Run, tracePath string, opts ReportOptions) (int, error) {
+// Evaluate checks run against suite (or only summarises it when suite is
+// nil), writes results.json, junit.xml and report.md into the output
+// folder, prints the summary, and adds the GitHub Actions output when
+// asked. It returns the exit code the results call for.
+func Evaluate(suite *assert.Suite, run *span.Run, meta report.Meta, opts ReportOptions) (int, error) {
 	w := opts.Stderr
-	if suite == nil {
-		report.Recording(w, run, tracePath)
-		if len(run.Spans) == 0 {
-			return exitcode.NoSpans, nil
-		}
-		return exitcode.OK, nil
+	var res *assert.Results
+	var pricing map[string]assert.Price
+	if suite != nil {
+		res = suite.Evaluate(run)
+		pricing = suite.Config.Pricing
 	}
-	res := suite.Evaluate(run)
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return 0, outDirError(opts.OutDir, err)
 	}
-	if err := report.WriteJSON(filepath.Join(opts.OutDir, ResultsFile), res); err != nil {
+	if res != nil {
+		if err := report.WriteJSON(filepath.Join(opts.OutDir, ResultsFile), res); err != nil {
+			return 0, exitcode.New(exitcode.Usage, err)
+		}
+	}
+	if err := report.WriteJUnit(filepath.Join(opts.OutDir, JUnitFile), res, meta); err != nil {
 		return 0, exitcode.New(exitcode.Usage, err)
 	}
-	report.Console(w, res, report.ConsoleOptions{Color: opts.Color, Quiet: opts.Quiet})
+	md := report.Markdown(res, run, meta, report.MarkdownOptions{Cost: assert.SpanCost(pricing)})
+	reportPath := filepath.Join(opts.OutDir, ReportFile)
+	if err := report.WriteMarkdown(reportPath, md); err != nil {
+		return 0, exitcode.New(exitcode.Usage, err)
+	}
+	if res == nil {
+		report.Recording(w, run, meta.TracePath)
+	} else {
+		report.Console(w, res, report.ConsoleOptions{Color: opts.Color, Quiet: opts.Quiet})
+	}
+	commands := opts.Stdout
+	if opts.Format == "json" {
+		if res == nil {
+			fmt.Fprintln(opts.Stdout, "null")
+		} else if err := report.EncodeJSON(opts.Stdout, res); err != nil {
+			return 0, err
+		}
+		commands = opts.Stderr // keep stdout valid JSON; Actions reads both streams
+	}
+	if gh := opts.GitHub; gh != nil {
+		cfg := ""
+		if suite != nil {
+			cfg = relativeTo(gh.Workspace, suite.Config.Path)
+		}
+		err := report.GitHub(report.GitHubOptions{
+			StepSummary: gh.StepSummary,
+			Output:      gh.Output,
+			Commands:    commands,
+			Results:     res,
+			Run:         run,
+			Meta:        meta,
+			Markdown:    md,
+			ConfigFile:  cfg,
+			ReportPath:  reportPath,
+		})
+		if err != nil {
+			fmt.Fprintf(w, "llmcheck: warning: GitHub Actions output: %v\n", err)
+		}
+	}
 	switch {
 	case len(run.Spans) == 0:
 		return exitcode.NoSpans, nil
-	case res.Status != assert.Pass:
+	case res != nil && res.Status != assert.Pass:
 		return exitcode.Failed, nil
 	}
 	return exitcode.OK, nil
+}
+
+// relativeTo makes path relative to the workspace, so annotations land on
+// the file in the pull request.
+func relativeTo(workspace, path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil || workspace == "" {
+		return filepath.ToSlash(path)
+	}
+	if rel, err := filepath.Rel(workspace, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(path)
 }
 
 func outDirError(dir string, err error) error {
@@ -128,7 +197,7 @@ func Check(opts CheckOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Evaluate(suite, run, strings.Join(opts.Traces, ", "), opts.Report)
+	return Evaluate(suite, run, report.Meta{Started: time.Now(), TracePath: strings.Join(opts.Traces, ", ")}, opts.Report)
 }
 
 func warnTo(w io.Writer) func(string) {

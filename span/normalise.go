@@ -49,7 +49,7 @@ func FromTraces(dst []Span, td ptrace.Traces) []Span {
 func FromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 	n := normaliser{warn: warn}
 	if c := td.SpanCount(); cap(dst)-len(dst) < c {
-		grown := make([]Span, len(dst), len(dst)+c)
+		grown := make([]Span, len(dst), max(2*cap(dst), len(dst)+c))
 		copy(grown, dst)
 		dst = grown
 	}
