@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,17 +13,18 @@ import (
 
 // WriteJSON writes results as results.json (schema: docs/results.md).
 func WriteJSON(path string, res *assert.Results) error {
-	data, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	if err := EncodeJSON(&b, res); err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return writeFile(path, append(data, '\n'))
+	return writeFile(path, b.Bytes())
 }
 
 // EncodeJSON writes results as indented JSON (the results.json schema).
 func EncodeJSON(w io.Writer, res *assert.Results) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(res)
 }
 
