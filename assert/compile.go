@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -15,6 +16,7 @@ import (
 type Suite struct {
 	Config *Config
 	checks []*check
+	rules  []*check
 }
 
 type check struct {
@@ -87,10 +89,16 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("internal: expect environment: %w", err)
 	}
+	renv, err := rulesEnv()
+	if err != nil {
+		return nil, nil, fmt.Errorf("internal: regression environment: %w", err)
+	}
 	s := &Suite{Config: cfg}
 	var diags []Diagnostic
 	popts := []cel.ProgramOption{}
-	for _, a := range cfg.Assertions {
+	all := append(append([]Assertion{}, cfg.Assertions...), cfg.Regressions...)
+	for i, a := range all {
+		rule := i >= len(cfg.Assertions)
 		c := &check{a: a}
 		if strings.TrimSpace(a.Where) != "" {
 			ast, d := compileExpr(wenv, a.Where, a.wherePos, "where")
@@ -103,11 +111,20 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 			}
 		}
 		env := eenv
-		if a.EachTrace {
+		switch {
+		case rule:
+			env = renv
+		case a.EachTrace:
 			env = tenv
 		}
 		ast, d := compileExpr(env, a.Expect, a.expectPos, "expect")
-		if !a.EachTrace {
+		if rule {
+			for i := range d {
+				if strings.Contains(d[i].Message, "undeclared reference") {
+					d[i].Message += " (a regression rule compares `base.` and `head.`, e.g. head.latency.p95 <= base.latency.p95 * 1.10)"
+				}
+			}
+		} else if !a.EachTrace {
 			for i := range d {
 				if strings.Contains(d[i].Message, "undeclared reference to 'trace'") {
 					d[i].Message += " (trace is defined only with `each: trace`)"
@@ -125,7 +142,11 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 			}
 			c.observed, c.categories = observedOf(env, ast, popts)
 		}
-		s.checks = append(s.checks, c)
+		if rule {
+			s.rules = append(s.rules, c)
+		} else {
+			s.checks = append(s.checks, c)
+		}
 	}
 	return s, diags, nil
 }
@@ -137,10 +158,11 @@ func compileExpr(env *cel.Env, text string, pos exprPos, what string) (*cel.Ast,
 	if iss != nil && iss.Err() != nil {
 		var diags []Diagnostic
 		for _, e := range iss.Errors() {
-			diags = append(diags, Diagnostic{
-				Pos:     pos.at(e.Location.Line(), e.Location.Column()),
-				Message: fmt.Sprintf("%s: %s", what, e.Message),
-			})
+			msg := fmt.Sprintf("%s: %s", what, e.Message)
+			if mixedNumbers.MatchString(e.Message) {
+				msg += " (CEL does not mix int and double in arithmetic: convert with double(...), e.g. double(tokens.total) * 1.2)"
+			}
+			diags = append(diags, Diagnostic{Pos: pos.at(e.Location.Line(), e.Location.Column()), Message: msg})
 		}
 		return nil, diags
 	}
@@ -151,9 +173,12 @@ func compileExpr(env *cel.Env, text string, pos exprPos, what string) (*cel.Ast,
 	return ast, nil
 }
 
+var mixedNumbers = regexp.MustCompile(`no matching overload for '_[-+*/%]_' applied to '\((int, double|double, int|uint, double|double, uint)\)'`)
+
 var (
 	statIdents  = map[string]string{"count": "", "cost": "cost", "errors": "errors", "error_rate": "errors"}
-	statObjects = map[string]string{"latency": "latency", "tokens": "tokens", "retrieval": "retrieval", "trace": ""}
+	statObjects = map[string]string{"latency": "latency", "tokens": "tokens", "retrieval": "retrieval", "trace": "", "base": "", "head": ""}
+	sideFields  = map[string]string{"latency": "latency", "tokens": "tokens", "cost": "cost", "errors": "errors", "error_rate": "errors", "retrieval": "retrieval"}
 	aggFuncs    = map[string]bool{"percentile": true, "sum": true, "avg": true, "min": true, "max": true}
 )
 
@@ -185,6 +210,9 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 			cat, isObj := statObjects[root]
 			if !isObj {
 				return
+			}
+			if root == "base" || root == "head" {
+				cat = sideFields[firstField(e)]
 			}
 			addCat(cat)
 			markSkip(e, skip)
@@ -226,6 +254,16 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 	return out, cats
 }
 
+// firstField is the field selected directly on the root identifier.
+func firstField(e celast.Expr) string {
+	f := ""
+	for e.Kind() == celast.SelectKind {
+		f = e.AsSelect().FieldName()
+		e = e.AsSelect().Operand()
+	}
+	return f
+}
+
 func selectRoot(e celast.Expr) (string, bool) {
 	for e.Kind() == celast.SelectKind {
 		e = e.AsSelect().Operand()
@@ -249,7 +287,8 @@ func appendUnique(list []string, s string) []string {
 
 func unitOf(text string) string {
 	switch {
-	case strings.HasPrefix(text, "latency."), strings.HasSuffix(text, "duration_ms"):
+	case strings.HasPrefix(text, "latency."), strings.HasSuffix(text, "duration_ms"),
+		strings.HasPrefix(text, "base.latency."), strings.HasPrefix(text, "head.latency."):
 		return "ms"
 	case text == "cost", strings.HasSuffix(text, ".cost"):
 		return "USD"

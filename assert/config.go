@@ -20,6 +20,8 @@ type Config struct {
 	Pricing    map[string]Price
 	Retrieval  RetrievalConfig
 	Assertions []Assertion
+	// Regressions compare a baseline run with this one (base., head.).
+	Regressions []Assertion
 	// CostLimit bounds the CEL evaluation cost of one expression (cel_cost_limit:).
 	CostLimit uint64
 }
@@ -46,6 +48,9 @@ type Assertion struct {
 	Warn       bool // severity: warn
 	AllowEmpty bool
 	K          int // retrieval k override (0 = config default)
+	// Regression rules only: fail only when the change is significant
+	// (default true).
+	RequireSignificance bool
 
 	Pos       Pos // position of the list item (name:)
 	WherePos  Pos
@@ -165,7 +170,8 @@ func parseConfig(path string, data []byte) (*Config, []Diagnostic) {
 		return nil, p.diags
 	}
 	seen := false
-	p.mapping(root, []string{"pricing", "retrieval", "assertions", "cel_cost_limit"}, func(key string, k, v *yaml.Node) {
+	names := map[string]Pos{}
+	p.mapping(root, []string{"pricing", "retrieval", "assertions", "regressions", "cel_cost_limit"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "pricing":
 			p.pricing(v, cfg)
@@ -173,7 +179,10 @@ func parseConfig(path string, data []byte) (*Config, []Diagnostic) {
 			p.retrieval(v, cfg)
 		case "assertions":
 			seen = true
-			p.assertions(v, cfg)
+			cfg.Assertions = p.assertions(v, names, false)
+		case "regressions":
+			seen = true
+			cfg.Regressions = p.assertions(v, names, true)
 		case "cel_cost_limit":
 			if n, ok := p.intValue(v); ok {
 				if n <= 0 {
@@ -185,7 +194,7 @@ func parseConfig(path string, data []byte) (*Config, []Diagnostic) {
 		}
 	})
 	if !seen && len(p.diags) == 0 {
-		p.errf(p.pos(root), "no assertions: key; add a list of assertions (see `llmcheck init`)")
+		p.errf(p.pos(root), "no assertions: or regressions: key; add a list of assertions (see `llmcheck init`)")
 	}
 	if cfg.Retrieval.GroundTruth != "" {
 		p.golden(cfg)
@@ -337,15 +346,21 @@ func (p *yamlParser) retrieval(n *yaml.Node, cfg *Config) {
 	})
 }
 
-func (p *yamlParser) assertions(n *yaml.Node, cfg *Config) {
-	if n.Kind != yaml.SequenceNode {
-		p.errAt(n, "assertions: expected a list (each item starts with `- name:`)")
-		return
-	}
-	names := map[string]Pos{}
+// assertions parses the assertions: (or, with rules, the regressions:) list.
+func (p *yamlParser) assertions(n *yaml.Node, names map[string]Pos, rules bool) []Assertion {
+	what := "assertions"
 	keys := []string{"name", "where", "expect", "each", "severity", "allow_empty", "k"}
+	if rules {
+		what = "regressions"
+		keys = []string{"name", "where", "expect", "severity", "allow_empty", "k", "require_significance"}
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errAt(n, "%s: expected a list (each item starts with `- name:`)", what)
+		return nil
+	}
+	var out []Assertion
 	for _, item := range n.Content {
-		a := Assertion{Pos: p.pos(item)}
+		a := Assertion{Pos: p.pos(item), RequireSignificance: true}
 		p.mapping(item, keys, func(key string, k, v *yaml.Node) {
 			switch key {
 			case "name":
@@ -381,11 +396,9 @@ func (p *yamlParser) assertions(n *yaml.Node, cfg *Config) {
 					}
 				}
 			case "allow_empty":
-				if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
-					p.errAt(v, "allow_empty: expected true or false")
-					return
-				}
-				a.AllowEmpty = v.Value == "true"
+				a.AllowEmpty = p.boolValue(v, key)
+			case "require_significance":
+				a.RequireSignificance = p.boolValue(v, key)
 			case "k":
 				if x, ok := p.intValue(v); ok {
 					if x < 1 {
@@ -407,10 +420,23 @@ func (p *yamlParser) assertions(n *yaml.Node, cfg *Config) {
 			names[a.Name] = a.Pos
 		}
 		if strings.TrimSpace(a.Expect) == "" {
-			p.errAt(item, "assertion %q has no expect: add a CEL expression such as `expect: latency.p95 < 1500`", a.Name)
+			example := "latency.p95 < 1500"
+			if rules {
+				example = "head.latency.p95 <= base.latency.p95 * 1.10"
+			}
+			p.errAt(item, "%s %q has no expect: add a CEL expression such as `expect: %s`", strings.TrimSuffix(what, "s"), a.Name, example)
 		}
-		cfg.Assertions = append(cfg.Assertions, a)
+		out = append(out, a)
 	}
+	return out
+}
+
+func (p *yamlParser) boolValue(v *yaml.Node, key string) bool {
+	if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+		p.errAt(v, "%s: expected true or false", key)
+		return false
+	}
+	return v.Value == "true"
 }
 
 func (p *yamlParser) exprPos(v *yaml.Node) exprPos {

@@ -63,6 +63,11 @@ func TestConfigErrorsPointIntoTheFile(t *testing.T) {
 			},
 		},
 		{
+			name: "int times double gets a hint",
+			yaml: "assertions:\n  - name: a\n    expect: tokens.total * 1.2 > 0\n",
+			want: []string{"llmcheck.yaml:3:26: expect: found no matching overload for '_*_' applied to '(int, double)' (CEL does not mix int and double in arithmetic: convert with double(...)"},
+		},
+		{
 			name: "trace outside each: trace",
 			yaml: "assertions:\n  - name: a\n    expect: trace.cost < 1\n",
 			want: []string{"undeclared reference to 'trace'", "defined only with `each: trace`"},

@@ -56,7 +56,8 @@ func init() {
 	initRetrieval()
 	initDocs()
 	initTrace()
-	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj)
+	initSide()
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj)
 }
 
 func initSpan() {

@@ -21,12 +21,20 @@ type Results struct {
 	Spans      int      `json:"spans"`
 	Traces     int      `json:"traces"`
 	Assertions []Result `json:"assertions"`
+	// Regressions are the regression rules' verdicts, when a baseline was
+	// given.
+	Regressions []Result `json:"regressions,omitempty"`
+	// Baseline names the baseline the rules compared with.
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // Counts returns how many assertions have each status.
 func (r *Results) Counts() map[Status]int {
 	c := map[Status]int{}
 	for _, a := range r.Assertions {
+		c[a.Status]++
+	}
+	for _, a := range r.Regressions {
 		c[a.Status]++
 	}
 	return c
@@ -52,7 +60,10 @@ type Result struct {
 	CostSource string     `json:"cost_source,omitempty"`
 	Offenders  []Offender `json:"offenders,omitempty"`
 	Rows       []Row      `json:"rows,omitempty"` // each: trace, one per trace
-	Position   Pos        `json:"position"`
+	// Significance holds, for a regression rule whose expectation failed,
+	// the test of each statistic it reads.
+	Significance []Significance `json:"significance,omitempty"`
+	Position     Pos            `json:"position"`
 }
 
 // Observed is the value of one statistic or aggregate the expression used.
