@@ -254,6 +254,24 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 	return out, cats
 }
 
+// spanFieldsRead lists the fields selected on the identifier span.
+func spanFieldsRead(a *cel.Ast) []string {
+	if a == nil {
+		return nil
+	}
+	var out []string
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() != celast.SelectKind {
+			return
+		}
+		sel := e.AsSelect()
+		if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "span" {
+			out = appendUnique(out, sel.FieldName())
+		}
+	}))
+	return out
+}
+
 // firstField is the field selected directly on the root identifier.
 func firstField(e celast.Expr) string {
 	f := ""

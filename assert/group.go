@@ -135,6 +135,8 @@ func (g *group) tokens() *tokenVals {
 	return g.tok
 }
 
+func (g *group) count() int { return len(g.spans) }
+
 func (g *group) errors() int {
 	n := 0
 	for _, e := range g.spans {

@@ -42,11 +42,26 @@ var sideT = cel.ObjectType(tSide)
 
 var sideObj *objType
 
+// side is one side of a comparison: spans of a run (*group) or the
+// precomputed statistics of a baseline summary (*summarySide).
+type side interface {
+	count() int
+	latency() *latencyVal
+	tokens() *tokenVals
+	costVal() ref.Val
+	errors() int
+	errorRate() ref.Val
+	retrieval() *retrievalVal
+	spansList() ref.Val
+	tracesList() ref.Val
+	samples(cat string) []float64
+}
+
 func initSide() {
-	g := func(v any) *group { return v.(*group) }
+	g := func(v any) side { return v.(side) }
 	sideObj = newObjType(tSide,
 		field{"spans", cel.ListType(spanT), func(v any) ref.Val { return g(v).spansList() }, "selected spans"},
-		field{"count", cel.IntType, func(v any) ref.Val { return types.Int(len(g(v).spans)) }, "number of selected spans"},
+		field{"count", cel.IntType, func(v any) ref.Val { return types.Int(g(v).count()) }, "number of selected spans"},
 		field{"traces", cel.ListType(traceT), func(v any) ref.Val { return g(v).tracesList() }, "traces of the selected spans"},
 		field{"latency", latencyT, func(v any) ref.Val { return obj{latencyObj, g(v).latency()} }, "latency statistics (ms)"},
 		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, g(v).tokens()} }, "token sums"},
@@ -62,7 +77,7 @@ func rulesEnv() (*cel.Env, error) {
 }
 
 // sidesActivation binds base and head.
-type sidesActivation struct{ base, head *group }
+type sidesActivation struct{ base, head side }
 
 func (a sidesActivation) ResolveName(name string) (any, bool) {
 	switch name {
@@ -89,12 +104,75 @@ func (s *Suite) EvaluateRegressions(base, head *span.Run, sig SignificanceFunc) 
 	bb, hb := boundsOf(base), boundsOf(head)
 	out := make([]Result, 0, len(s.rules))
 	for _, c := range s.rules {
-		out = append(out, c.evaluateRule(bc, hc, bb, hb, s.Config.CostLimit, sig))
+		k := c.k(s.Config)
+		var baseSide side
+		err := c.checkCost(bb, s.Config.CostLimit)
+		if err == nil {
+			sel := bc.selectSpans(c.where)
+			err = sel.err
+			baseSide = &group{rc: bc, spans: sel.spans, k: k}
+		}
+		out = append(out, c.evaluateRule(baseSide, err, hc, hb, s.Config.CostLimit, k, sig))
 	}
 	return out
 }
 
-func (c *check) evaluateRule(bc, hc *runCtx, bb, hb sizeBounds, limit uint64, sig SignificanceFunc) (r Result) {
+// EvaluateRegressionsSummary runs the regression rules against a baseline
+// summary (see SummariseGroups).
+func (s *Suite) EvaluateRegressionsSummary(base []Summary, head *span.Run, sig SignificanceFunc) []Result {
+	if len(s.rules) == 0 {
+		return nil
+	}
+	hc := newRunCtx(s.Config, head)
+	hb := boundsOf(head)
+	out := make([]Result, 0, len(s.rules))
+	for _, c := range s.rules {
+		k := c.k(s.Config)
+		sd, err := c.selectSummaries(base, k)
+		out = append(out, c.evaluateRule(sd, err, hc, hb, s.Config.CostLimit, k, sig))
+	}
+	return out
+}
+
+func (c *check) k(cfg *Config) int {
+	if c.a.K > 0 {
+		return c.a.K
+	}
+	return cfg.Retrieval.K
+}
+
+// selectSummaries evaluates the rule's where on each summary group's
+// identity. A where that reads anything else cannot be answered by a
+// summary and is an error.
+func (c *check) selectSummaries(groups []Summary, k int) (*summarySide, error) {
+	sd := &summarySide{k: k}
+	if c.where == nil {
+		for i := range groups {
+			sd.groups = append(sd.groups, &groups[i])
+		}
+		return sd, nil
+	}
+	for _, f := range spanFieldsRead(c.whereAST) {
+		if !summaryFields[f] {
+			return nil, fmt.Errorf("where reads span.%s, which a baseline summary does not keep (it keeps name, service, operation, model, provider); use the baseline trace file instead", f)
+		}
+	}
+	act := &spanActivation{}
+	for i := range groups {
+		g := &groups[i]
+		act.e = &entry{s: &span.Span{Name: g.Name, Service: g.Service, Operation: g.Operation, Model: g.Model, Provider: g.Provider}}
+		ok, err := evalBool(c.where, act)
+		if err != nil {
+			return nil, fmt.Errorf("where on baseline group %q: %v", g.Key, err)
+		}
+		if ok {
+			sd.groups = append(sd.groups, g)
+		}
+	}
+	return sd, nil
+}
+
+func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds, limit uint64, k int, sig SignificanceFunc) (r Result) {
 	a := c.a
 	r = Result{Name: a.Name, Where: a.Where, Expect: a.Expect, Severity: "error", Position: a.Pos, Observed: []Observed{}}
 	if a.Warn {
@@ -105,29 +183,22 @@ func (c *check) evaluateRule(bc, hc *runCtx, bb, hb sizeBounds, limit uint64, si
 			r.Status = Warn
 		}
 	}()
-	for _, b := range []sizeBounds{bb, hb} {
-		if err := c.checkCost(b, limit); err != nil {
-			r.Status, r.Message = Error, err.Error()
-			return r
-		}
+	if baseErr == nil {
+		baseErr = c.checkCost(hb, limit)
 	}
-	bsel, hsel := bc.selectSpans(c.where), hc.selectSpans(c.where)
-	for _, sel := range []selection{bsel, hsel} {
-		if sel.err != nil {
-			r.Status, r.Message = Error, sel.err.Error()
-			return r
-		}
+	if baseErr != nil {
+		r.Status, r.Message = Error, baseErr.Error()
+		return r
 	}
-	k := bc.cfg.Retrieval.K
-	if a.K > 0 {
-		k = a.K
+	hsel := hc.selectSpans(c.where)
+	if hsel.err != nil {
+		r.Status, r.Message = Error, hsel.err.Error()
+		return r
 	}
-	act := sidesActivation{
-		base: &group{rc: bc, spans: bsel.spans, k: k},
-		head: &group{rc: hc, spans: hsel.spans, k: k},
-	}
-	r.Spans, r.Traces = len(hsel.spans), len(act.head.traces())
-	if len(bsel.spans) == 0 && len(hsel.spans) == 0 {
+	head := &group{rc: hc, spans: hsel.spans, k: k}
+	act := sidesActivation{base: base, head: head}
+	r.Spans, r.Traces = len(hsel.spans), len(head.traces())
+	if base.count() == 0 && head.count() == 0 {
 		if a.AllowEmpty {
 			r.Status, r.Skipped, r.Message = Pass, true, "no spans matched on either side; allowed by allow_empty: true"
 			return r
@@ -153,25 +224,22 @@ func (c *check) evaluateRule(bc, hc *runCtx, bb, hb sizeBounds, limit uint64, si
 	r.Failed = true
 	r.Status, r.Message = Fail, summaryLine
 	if !a.RequireSignificance || sig == nil {
-		r.Offenders = offenders(act.head, c.categories)
+		r.Offenders = offenders(head, c.categories)
 		return r
 	}
 	// The change must be real: test the samples of every statistic the
 	// rule reads; any significant one makes the failure stand.
 	var tested []string
 	for _, cat := range c.categories {
-		bs, hs, ok := samples(act.base, cat), samples(act.head, cat), true
+		bs, hs := base.samples(cat), head.samples(cat)
 		if bs == nil || hs == nil {
-			ok = false
-		}
-		if !ok {
 			continue
 		}
 		v := sig(bs, hs)
 		v.Metric = cat
 		r.Significance = append(r.Significance, v)
 		if v.Significant {
-			r.Offenders = offenders(act.head, c.categories)
+			r.Offenders = offenders(head, c.categories)
 			r.Message += fmt.Sprintf("; the %s change is significant (p=%s)", cat, FormatFloat(v.P))
 			return r
 		}
@@ -184,7 +252,7 @@ func (c *check) evaluateRule(bc, hc *runCtx, bb, hb sizeBounds, limit uint64, si
 	}
 	if len(tested) == 0 {
 		// Nothing to test (count, structure): the expectation decides.
-		r.Offenders = offenders(act.head, c.categories)
+		r.Offenders = offenders(head, c.categories)
 		return r
 	}
 	r.Status = Inconclusive
@@ -195,7 +263,7 @@ func (c *check) evaluateRule(bc, hc *runCtx, bb, hb sizeBounds, limit uint64, si
 // samples are the per-unit values behind a statistic: span durations,
 // total tokens per span, cost per span, error indicators per span, or
 // reciprocal rank per query.
-func samples(g *group, cat string) []float64 {
+func (g *group) samples(cat string) []float64 {
 	var out []float64
 	switch cat {
 	case "latency":

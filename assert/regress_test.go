@@ -1,6 +1,7 @@
 package assert
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -118,4 +119,56 @@ func TestRegressionConfigErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), `llmcheck.yaml:4:5: unknown key "each"`)
 	assert.Contains(t, err.Error(), "llmcheck.yaml:3:13: expect: undeclared reference to 'latency'")
 	assert.Contains(t, err.Error(), "compares `base.` and `head.`")
+}
+
+// A baseline summary, written and read back as JSON, gives the same
+// verdicts as the full trace file on the same data.
+func TestRegressionSummaryRoundTrip(t *testing.T) {
+	s, err := LoadBytes("llmcheck.yaml", []byte(rules+`  - name: error rate
+    where: span.model == "gpt-4o-mini"
+    expect: head.error_rate <= base.error_rate
+  - name: every group
+    expect: head.latency.p50 <= base.latency.p50 * 1.5 && head.tokens.input <= base.tokens.input
+`))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name       string
+		base, head *span.Run
+	}{
+		{"latency regression", chatRun(1, 40, 1000, 500), chatRun(2, 40, 1400, 500)},
+		{"noise", chatRun(3, 40, 1000, 500), chatRun(4, 40, 1000, 500)},
+		{"few samples", chatRun(1, 4, 1000, 500), chatRun(2, 4, 1400, 700)},
+		{"more calls", chatRun(1, 10, 1000, 500), chatRun(1, 12, 1000, 500)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := s.EvaluateRegressions(tc.base, tc.head, mannWhitney)
+			data, err := json.Marshal(SummariseGroups(s.Config, tc.base))
+			require.NoError(t, err)
+			var sums []Summary
+			require.NoError(t, json.Unmarshal(data, &sums))
+			fromSummary := s.EvaluateRegressionsSummary(sums, tc.head, mannWhitney)
+			require.Len(t, fromSummary, len(full))
+			for i := range full {
+				assert.Equal(t, full[i].Status, fromSummary[i].Status, "%s: %s | %s", full[i].Name, full[i].Message, fromSummary[i].Message)
+				assert.Equal(t, full[i].Observed, fromSummary[i].Observed, full[i].Name)
+			}
+		})
+	}
+
+	// A where that reads more than the group identity cannot use a summary.
+	s2, err := LoadBytes("c.yaml", []byte("regressions:\n  - name: slow ones\n    where: span.duration_ms > 10.0\n    expect: head.count <= base.count\n"))
+	require.NoError(t, err)
+	r := s2.EvaluateRegressionsSummary(SummariseGroups(s2.Config, chatRun(1, 5, 100, 5)), chatRun(1, 5, 100, 5), mannWhitney)
+	assert.Equal(t, Error, r[0].Status)
+	assert.Contains(t, r[0].Message, "where reads span.duration_ms, which a baseline summary does not keep")
+}
+
+func TestSummaryBoundsSamples(t *testing.T) {
+	sums := SummariseGroups(nil, chatRun(1, 5000, 100, 5))
+	require.Len(t, sums, 1)
+	assert.Equal(t, 5000, sums[0].Count)
+	assert.Len(t, sums[0].Samples.Latency, MaxSamples)
+	assert.Equal(t, sums[0].Latency.Min, sums[0].Samples.Latency[0], "order statistics keep the minimum")
+	assert.Equal(t, sums[0].Latency.Max, sums[0].Samples.Latency[MaxSamples-1], "and the maximum")
+	assert.Equal(t, "- · chat · gpt-4o-mini", sums[0].Key)
 }
