@@ -34,7 +34,16 @@ func paint(on bool, color, s string) string {
 // Console prints one line per assertion with the observed values, the worst
 // offenders under each failure, and a closing count line.
 func Console(w io.Writer, res *assert.Results, opts ConsoleOptions) {
-	for _, r := range res.Assertions {
+	consoleResults(w, res.Assertions, opts)
+	if len(res.Regressions) > 0 {
+		fmt.Fprintf(w, "Regression rules (baseline %s):\n", res.Baseline)
+		consoleResults(w, res.Regressions, opts)
+	}
+	fmt.Fprintln(w, CountLine(res))
+}
+
+func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
+	for _, r := range results {
 		mark, color := statusMark(r)
 		if opts.Quiet && r.Status == assert.Pass {
 			continue
@@ -50,7 +59,6 @@ func Console(w io.Writer, res *assert.Results, opts ConsoleOptions) {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(o)))
 		}
 	}
-	fmt.Fprintln(w, CountLine(res))
 }
 
 func statusMark(r assert.Result) (string, string) {
@@ -63,6 +71,8 @@ func statusMark(r assert.Result) (string, string) {
 		return "✗", ansiRed
 	case r.Status == assert.Error:
 		return "!", ansiRed
+	case r.Status == assert.Inconclusive:
+		return "~", ansiYellow
 	default:
 		return "⚠", ansiYellow
 	}
@@ -85,6 +95,9 @@ func CountLine(res *assert.Results) string {
 	}
 	if n := c[assert.Warn]; n > 0 {
 		parts = append(parts, fmt.Sprintf("%d warnings", n))
+	}
+	if n := c[assert.Inconclusive]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d inconclusive", n))
 	}
 	return fmt.Sprintf("%s (%d spans in %d traces)", strings.Join(parts, ", "), res.Spans, res.Traces)
 }

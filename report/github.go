@@ -182,8 +182,9 @@ func Annotations(opts GitHubOptions) []Annotation {
 			Message: "The application sent no spans: check that its OpenTelemetry SDK exports with OTLP to OTEL_EXPORTER_OTLP_ENDPOINT and flushes before it exits."})
 	}
 	if opts.Results != nil {
+		all := append(append([]assert.Result(nil), opts.Results.Assertions...), opts.Results.Regressions...)
 		for _, want := range []assert.Status{assert.Fail, assert.Error, assert.Warn} {
-			for _, r := range opts.Results.Assertions {
+			for _, r := range all {
 				if r.Status != want {
 					continue
 				}

@@ -188,6 +188,13 @@ func buildJUnit(res *assert.Results, meta Meta, extra []Suite) *junitTestsuites 
 			props["config"] = res.Config
 		}
 		doc.Suites = append(doc.Suites, resultSuite(JUnitAssertionSuite, res.Assertions, props, ts))
+		if len(res.Regressions) > 0 {
+			rp := map[string]string{}
+			if res.Baseline != "" {
+				rp["baseline"] = res.Baseline
+			}
+			doc.Suites = append(doc.Suites, resultSuite(JUnitRegressionSuite, res.Regressions, rp, ts))
+		}
 	}
 	for _, s := range extra {
 		name := cleanName(s.Name)
@@ -343,6 +350,10 @@ func resultCase(r assert.Result, suite string) junitTestcase {
 		// A warning must not fail CI: the case passes, the warning is
 		// in its output.
 		tc.SystemOut = &junitText{cleanXML("WARNING (severity: warn, does not fail the run)\n" + junitBody(r))}
+	case r.Status == assert.Inconclusive:
+		// The expectation failed on a change that is not significant:
+		// the case passes, the reason is in its output.
+		tc.SystemOut = &junitText{cleanXML("INCONCLUSIVE (the change is not significant, does not fail the run)\n" + junitBody(r))}
 	}
 	return tc
 }

@@ -39,6 +39,9 @@ type MarkdownOptions struct {
 	// llmcheck.yaml (USD per 1M tokens); costs reported on spans are
 	// preferred". Shown under the table of calls when not empty.
 	CostNote string
+	// Diff is a Markdown section comparing the run with its baseline
+	// (diff.Report.Markdown), placed after the regression rules.
+	Diff string
 }
 
 // WriteMarkdown writes report.md atomically.
@@ -171,6 +174,8 @@ func statusCell(r assert.Result) string {
 		return "❌ fail"
 	case r.Status == assert.Error:
 		return "⛔ error"
+	case r.Status == assert.Inconclusive:
+		return "❔ inconclusive"
 	default:
 		return "⚠️ warn"
 	}
@@ -195,7 +200,7 @@ func Verdict(res *assert.Results, spans int, meta Meta) string {
 func (m *mdModel) render(lim mdLimits, budget int) (string, bool) {
 	m.budget = budget
 	b := &strings.Builder{}
-	for _, part := range []func(*strings.Builder, mdLimits){m.writeVerdict, m.writeAssertions, m.writeFailures, m.writeGroups, m.writeCharts, m.writeFooter} {
+	for _, part := range []func(*strings.Builder, mdLimits){m.writeVerdict, m.writeAssertions, m.writeRegressions, m.writeFailures, m.writeGroups, m.writeCharts, m.writeFooter} {
 		part(b, lim)
 		if m.over(b) {
 			return "", false
@@ -303,6 +308,26 @@ func (m *mdModel) writeAssertions(b *strings.Builder, lim mdLimits) {
 	m.table(b, &t, lim.rows, "assertions")
 }
 
+func (m *mdModel) writeRegressions(b *strings.Builder, lim mdLimits) {
+	if m.res == nil || len(m.res.Regressions) == 0 && m.opts.Diff == "" {
+		return
+	}
+	if rs := m.res.Regressions; len(rs) > 0 {
+		b.WriteString("### Regression rules\n\n")
+		if m.res.Baseline != "" {
+			fmt.Fprintf(b, "Compared with the baseline %s.\n\n", codeCell(clip(m.res.Baseline, lim.cell)))
+		}
+		t := mdTable{header: []string{"Rule", "Expectation", "Observed", "Status"}, n: len(rs), row: func(i int) []string {
+			r := rs[i]
+			return []string{cellText(r.Name, lim.cell), expectation(r, lim.cell), cellText(r.Message, lim.cell), statusCell(r)}
+		}}
+		m.table(b, &t, lim.rows, "rules")
+	}
+	if m.opts.Diff != "" && !lim.shortened {
+		b.WriteString(strings.TrimRight(m.opts.Diff, "\n") + "\n\n")
+	}
+}
+
 // expectation renders "`expect` where `where`, for each trace".
 func expectation(r assert.Result, n int) string {
 	s := codeCell(clip(r.Expect, n))
@@ -320,8 +345,8 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 		return
 	}
 	var bad []assert.Result
-	for _, r := range m.results {
-		if r.Status != assert.Pass {
+	for _, r := range append(append([]assert.Result(nil), m.results...), m.res.Regressions...) {
+		if r.Status != assert.Pass && r.Status != assert.Inconclusive {
 			bad = append(bad, r)
 		}
 	}
