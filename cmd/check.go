@@ -26,6 +26,8 @@ exporter's length-prefixed protobuf, or any of these gzipped.`,
 	fs := c.Flags()
 	reportFlags(fs)
 	configFlag(fs)
+	fs.StringSlice("baseline", nil, "baseline to compare with: trace file(s) of an earlier run or a baseline summary; evaluates the regression rules")
+	baselineFlags(fs)
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
 		ro, err := reportOptions(v, s)
@@ -36,6 +38,7 @@ exporter's length-prefixed protobuf, or any of these gzipped.`,
 			Traces:     args,
 			ConfigPath: v.GetString("config"),
 			Required:   true,
+			Baseline:   baselineOptions(v, v.GetStringSlice("baseline")),
 			Report:     ro,
 		})
 		return codeErr(code, err)

@@ -28,6 +28,8 @@ without running the tests.`,
 	fs := c.Flags()
 	reportFlags(fs)
 	configFlag(fs)
+	fs.StringSlice("baseline", nil, "baseline to compare with: trace file(s) of an earlier run or a baseline summary; evaluates the regression rules")
+	baselineFlags(fs)
 	fs.StringSlice("listen", []string{"127.0.0.1:0"}, "receiver address(es), each serving gRPC and HTTP; port 0 picks a free port")
 	fs.Duration("idle", runner.DefaultIdle, "after CMD exits, stop once no span has arrived for this long")
 	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
@@ -44,6 +46,7 @@ without running the tests.`,
 			Command:      args,
 			ConfigPath:   v.GetString("config"),
 			Required:     explicit(c, "config"),
+			Baseline:     baselineOptions(v, v.GetStringSlice("baseline")),
 			Listen:       v.GetStringSlice("listen"),
 			Idle:         v.GetDuration("idle"),
 			FlushTimeout: v.GetDuration("flush-timeout"),

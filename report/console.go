@@ -42,6 +42,12 @@ func Console(w io.Writer, res *assert.Results, opts ConsoleOptions) {
 	fmt.Fprintln(w, CountLine(res))
 }
 
+// ConsoleRules prints regression rule verdicts and the closing line.
+func ConsoleRules(w io.Writer, res *assert.Results, opts ConsoleOptions) {
+	consoleResults(w, res.Regressions, opts)
+	fmt.Fprintln(w, CountLine(res))
+}
+
 func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 	for _, r := range results {
 		mark, color := statusMark(r)

@@ -308,6 +308,14 @@ func (m *mdModel) writeAssertions(b *strings.Builder, lim mdLimits) {
 	m.table(b, &t, lim.rows, "assertions")
 }
 
+// RulesMarkdown renders regression rule verdicts as a Markdown section.
+func RulesMarkdown(rules []assert.Result, baseline string) string {
+	m := &mdModel{res: &assert.Results{Regressions: rules, Baseline: baseline}, budget: DefaultMaxBytes}
+	b := &strings.Builder{}
+	m.writeRegressions(b, mdLimits{rows: 200, cell: 300})
+	return b.String()
+}
+
 func (m *mdModel) writeRegressions(b *strings.Builder, lim mdLimits) {
 	if m.res == nil || len(m.res.Regressions) == 0 && m.opts.Diff == "" {
 		return

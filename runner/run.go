@@ -22,7 +22,8 @@ import (
 type RunOptions struct {
 	Command    []string
 	ConfigPath string
-	Required   bool     // the config path was given explicitly
+	Required   bool // the config path was given explicitly
+	Baseline   BaselineOptions
 	Listen     []string // receiver addresses; default 127.0.0.1:0
 	// Idle is how long no span may arrive, after the command exits, before
 	// the recording is considered complete; FlushTimeout bounds the wait.
@@ -53,6 +54,10 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	// Everything that can be wrong with the config is found before the
 	// command runs: no LLM money is spent on a typo.
 	suite, err := LoadSuite(opts.ConfigPath, opts.Required)
+	if err != nil {
+		return 0, err
+	}
+	base, err := LoadBaseline(opts.Baseline, warnTo(errw))
 	if err != nil {
 		return 0, err
 	}
@@ -113,7 +118,7 @@ wait:
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
 	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath}
-	code, err := Evaluate(suite, run, meta, opts.Report)
+	code, err := Evaluate(suite, run, base, meta, opts.Report)
 	if err != nil {
 		return 0, err
 	}

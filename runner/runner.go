@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/diff"
 	"github.com/llmcheck/llmcheck/exitcode"
 	"github.com/llmcheck/llmcheck/replay"
 	"github.com/llmcheck/llmcheck/report"
@@ -84,13 +85,28 @@ func LoadRun(paths []string, warn func(string)) (*span.Run, error) {
 // nil), writes results.json, junit.xml and report.md into the output
 // folder, prints the summary, and adds the GitHub Actions output when
 // asked. It returns the exit code the results call for.
-func Evaluate(suite *assert.Suite, run *span.Run, meta report.Meta, opts ReportOptions) (int, error) {
+func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Meta, opts ReportOptions) (int, error) {
 	w := opts.Stderr
 	var res *assert.Results
 	var pricing map[string]assert.Price
 	if suite != nil {
 		res = suite.Evaluate(run)
 		pricing = suite.Config.Pricing
+	}
+	var cmp *diff.Report
+	if base != nil {
+		cmp = base.compare(suite, run)
+		if res != nil {
+			res.Baseline = base.describe()
+			res.Regressions = base.regressions(suite, run)
+			for _, r := range res.Regressions {
+				if r.Status == assert.Fail || r.Status == assert.Error {
+					res.Status = assert.Fail
+				}
+			}
+		}
+	} else if suite != nil && suite.HasRegressions() {
+		fmt.Fprintf(w, "llmcheck: %d regression rules not evaluated: no --baseline given\n", len(suite.Config.Regressions))
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return 0, outDirError(opts.OutDir, err)
@@ -103,7 +119,11 @@ func Evaluate(suite *assert.Suite, run *span.Run, meta report.Meta, opts ReportO
 	if err := report.WriteJUnit(filepath.Join(opts.OutDir, JUnitFile), res, meta); err != nil {
 		return 0, exitcode.New(exitcode.Usage, err)
 	}
-	md := report.Markdown(res, run, meta, report.MarkdownOptions{Cost: assert.SpanCost(pricing)})
+	mdOpts := report.MarkdownOptions{Cost: assert.SpanCost(pricing)}
+	if cmp != nil {
+		mdOpts.Diff = cmp.Markdown(diffMarkdownBytes)
+	}
+	md := report.Markdown(res, run, meta, mdOpts)
 	reportPath := filepath.Join(opts.OutDir, ReportFile)
 	if err := report.WriteMarkdown(reportPath, md); err != nil {
 		return 0, exitcode.New(exitcode.Usage, err)
@@ -112,6 +132,19 @@ func Evaluate(suite *assert.Suite, run *span.Run, meta report.Meta, opts ReportO
 		report.Recording(w, run, meta.TracePath)
 	} else {
 		report.Console(w, res, report.ConsoleOptions{Color: opts.Color, Quiet: opts.Quiet})
+	}
+	if cmp != nil && !opts.Quiet {
+		fmt.Fprintf(w, "Compared with %s:\n", base.Name)
+		if len(cmp.Headlines) == 0 {
+			fmt.Fprintln(w, "  no significant change")
+		}
+		for i, h := range cmp.Headlines {
+			if i == 10 {
+				fmt.Fprintf(w, "  … %d more (llmcheck diff shows everything)\n", len(cmp.Headlines)-10)
+				break
+			}
+			fmt.Fprintf(w, "  %s\n", h.Text)
+		}
 	}
 	commands := opts.Stdout
 	if opts.Format == "json" {
@@ -151,6 +184,10 @@ func Evaluate(suite *assert.Suite, run *span.Run, meta report.Meta, opts ReportO
 	return exitcode.OK, nil
 }
 
+// diffMarkdownBytes bounds the comparison section of report.md (a PR
+// comment holds 65,536 characters).
+const diffMarkdownBytes = 60_000
+
 // relativeTo makes path relative to the workspace, so annotations land on
 // the file in the pull request.
 func relativeTo(workspace, path string) string {
@@ -179,6 +216,7 @@ func unwrapPath(err error) error {
 // CheckOptions are the inputs of `llmcheck check`.
 type CheckOptions struct {
 	Traces     []string
+	Baseline   BaselineOptions
 	ConfigPath string
 	Required   bool // the config path was given explicitly
 	Report     ReportOptions
@@ -193,11 +231,15 @@ func Check(opts CheckOptions) (int, error) {
 	if suite == nil && opts.ConfigPath != "" {
 		return 0, exitcode.Newf(exitcode.Usage, "no %s: nothing to check (write one with `llmcheck init --from %s`, or pass --config)", opts.ConfigPath, strings.Join(opts.Traces, " "))
 	}
+	base, err := LoadBaseline(opts.Baseline, warnTo(opts.Report.Stderr))
+	if err != nil {
+		return 0, err
+	}
 	run, err := LoadRun(opts.Traces, warnTo(opts.Report.Stderr))
 	if err != nil {
 		return 0, err
 	}
-	return Evaluate(suite, run, report.Meta{Started: time.Now(), TracePath: strings.Join(opts.Traces, ", ")}, opts.Report)
+	return Evaluate(suite, run, base, report.Meta{Started: time.Now(), TracePath: strings.Join(opts.Traces, ", ")}, opts.Report)
 }
 
 func warnTo(w io.Writer) func(string) {

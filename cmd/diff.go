@@ -1,0 +1,116 @@
+package cmd
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/llmcheck/llmcheck/diff"
+	"github.com/llmcheck/llmcheck/runner"
+)
+
+// baselineFlags adds the significance settings of every comparison.
+func baselineFlags(fs *pflag.FlagSet) {
+	fs.Float64("alpha", diff.DefaultAlpha, "significance level of the Mann-Whitney U test (per report, Holm-corrected)")
+	fs.Int("min-samples", diff.DefaultMinSamples, "below this many samples on a side a change is \"too few samples\" (~), never significant")
+}
+
+func baselineOptions(v *viper.Viper, paths []string) runner.BaselineOptions {
+	return runner.BaselineOptions{Paths: paths, Alpha: v.GetFloat64("alpha"), MinSamples: v.GetInt("min-samples")}
+}
+
+// splitFiles turns "a.jsonl,b.jsonl" into its files.
+func splitFiles(arg string) []string {
+	var out []string
+	for _, p := range strings.Split(arg, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newDiffCmd(s *streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "diff [flags] BASE HEAD",
+		Short: "Compare two runs: what changed, and the regression rules",
+		Long: `Diff compares a baseline run (BASE) with a new one (HEAD). Each side is one
+trace file or several separated by commas (sharded runs); BASE may also be a
+baseline summary written by ` + "`llmcheck baseline write`" + `.
+
+Spans are grouped by service + operation + model (span name when there is
+no operation). For each group it shows count, latency p50/p95/p99, tokens,
+cost, error rate and retrieval metrics on both sides with their deltas.
+Latency and token changes are tested with the Mann-Whitney U test over the
+per-span values (alpha per report, Holm-corrected); a change that is not
+significant, or has fewer than --min-samples values on a side, is shown as
+~. It also compares the structure of the traces test by test: LLM, tool and
+retrieval calls per test, models used, the order of operations.
+
+The regression rules of the config (regressions:) are evaluated with BASE
+as base and HEAD as head; a failed rule exits 1.`,
+		Example: `  llmcheck diff base/traces.jsonl .llmcheck/traces.jsonl
+  llmcheck diff llmcheck.baseline.json .llmcheck/traces.jsonl
+  llmcheck diff shard1.jsonl,shard2.jsonl .llmcheck/traces.jsonl --format markdown > diff.md`,
+		Args: cobra.ExactArgs(2),
+	}
+	fs := c.Flags()
+	configFlag(fs)
+	baselineFlags(fs)
+	fs.String("format", "text", "output: text (a table), json or markdown")
+	fs.String("markdown", "", "also write the Markdown section (for a PR comment) to this file")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		v := settings(c)
+		code, err := runner.Diff(runner.DiffOptions{
+			Base:       splitFiles(args[0]),
+			Head:       splitFiles(args[1]),
+			ConfigPath: v.GetString("config"),
+			Required:   explicit(c, "config"),
+			Baseline:   baselineOptions(v, nil),
+			Format:     v.GetString("format"),
+			Markdown:   v.GetString("markdown"),
+			Stdout:     s.out,
+			Stderr:     s.err,
+			Color:      colorOn(s.out),
+		})
+		return codeErr(code, err)
+	}
+	return c
+}
+
+func newBaselineCmd(s *streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "baseline",
+		Short: "Work with baseline summaries",
+	}
+	w := &cobra.Command{
+		Use:   "write TRACES... --out FILE",
+		Short: "Write a small summary of a run to commit and compare against",
+		Long: `Baseline write summarises recorded trace files into a small JSON file: per
+group of spans (service + operation + model), the exact count, errors,
+latency percentiles, token sums, cost and retrieval sums that regression
+rules read, and at most 200 values per statistic (evenly spaced order
+statistics) for the significance test. Commit it and pass it to --baseline
+or as BASE of llmcheck diff. Its size depends on the number of groups, not
+on the number of spans.`,
+		Example: `  llmcheck baseline write .llmcheck/traces.jsonl --out llmcheck.baseline.json`,
+		Args:    cobra.MinimumNArgs(1),
+	}
+	fs := w.Flags()
+	fs.String("out", "llmcheck.baseline.json", "file to write")
+	configFlag(fs)
+	w.RunE = func(c *cobra.Command, args []string) error {
+		v := settings(c)
+		return runner.BaselineWrite(runner.BaselineWriteOptions{
+			Traces:     args,
+			Out:        v.GetString("out"),
+			ConfigPath: v.GetString("config"),
+			Required:   explicit(c, "config"),
+			Stderr:     s.err,
+		})
+	}
+	c.AddCommand(w)
+	return c
+}
