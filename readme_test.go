@@ -23,7 +23,7 @@ func TestReadmeExamples(t *testing.T) {
 	require.NotEmpty(t, blocks)
 	for i, b := range blocks {
 		text := b[1]
-		if !strings.Contains(text, "assertions:") {
+		if !strings.Contains(text, "assertions:") && !strings.Contains(text, "regressions:") {
 			continue
 		}
 		// ground_truth names a file the README does not ship.

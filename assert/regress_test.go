@@ -168,7 +168,15 @@ func TestSummaryBoundsSamples(t *testing.T) {
 	require.Len(t, sums, 1)
 	assert.Equal(t, 5000, sums[0].Count)
 	assert.Len(t, sums[0].Samples.Latency, MaxSamples)
-	assert.Equal(t, sums[0].Latency.Min, sums[0].Samples.Latency[0], "order statistics keep the minimum")
-	assert.Equal(t, sums[0].Latency.Max, sums[0].Samples.Latency[MaxSamples-1], "and the maximum")
+	assert.InDelta(t, sums[0].Latency.Min, sums[0].Samples.Latency[0], 0.0005, "order statistics keep the minimum")
+	assert.InDelta(t, sums[0].Latency.Max, sums[0].Samples.Latency[MaxSamples-1], 0.0005, "and the maximum")
 	assert.Equal(t, "- · chat · gpt-4o-mini", sums[0].Key)
+}
+
+// The README promises a summary stays about 15 KB per group at most.
+func TestSummarySizePerGroup(t *testing.T) {
+	cfg := &Config{Pricing: map[string]Price{"gpt-4o-mini": {Input: 0.15, Output: 0.6}}, Retrieval: RetrievalConfig{K: 5}, CostLimit: DefaultCostLimit}
+	data, err := json.MarshalIndent(SummariseGroups(cfg, chatRun(7, 20000, 1234.5678, 517)), "", "  ")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(data), 15_000, "one group of 20,000 spans")
 }

@@ -2,8 +2,10 @@ package assert
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/cel-go/common/types"
@@ -67,11 +69,11 @@ type RetrSums struct {
 // total tokens per span, cost per span, error indicators, reciprocal rank
 // per query. Larger sets keep evenly spaced order statistics.
 type SampleSets struct {
-	Latency   []float64 `json:"latency,omitempty"`
+	Latency   []float64 `json:"latency,omitempty"` // ms, rounded to the microsecond
 	Tokens    []float64 `json:"tokens,omitempty"`
-	Cost      []float64 `json:"cost,omitempty"`
-	Errors    []float64 `json:"errors,omitempty"`
+	Cost      []float64 `json:"cost,omitempty"` // USD, 6 significant digits
 	Retrieval []float64 `json:"retrieval,omitempty"`
+	// Error indicators are not stored: Count and Errors give them exactly.
 }
 
 // GroupKey is the stable signature spans are grouped by.
@@ -150,10 +152,9 @@ func SummariseGroups(cfg *Config, run *span.Run) []Summary {
 		}
 		s.Retr = retrievalSums(g)
 		s.Samples = SampleSets{
-			Latency:   bound(g.samples("latency")),
+			Latency:   round(bound(g.samples("latency")), roundMicro),
 			Tokens:    bound(g.samples("tokens")),
-			Cost:      bound(g.samples("cost")),
-			Errors:    bound(g.samples("errors")),
+			Cost:      round(bound(g.samples("cost")), round6),
 			Retrieval: bound(g.samples("retrieval")),
 		}
 		out = append(out, *s)
@@ -204,6 +205,35 @@ func bound(xs []float64) []float64 {
 	out := make([]float64, MaxSamples)
 	for i := range out {
 		out[i] = s[i*(len(s)-1)/(MaxSamples-1)]
+	}
+	return out
+}
+
+func round(xs []float64, f func(float64) float64) []float64 {
+	for i, x := range xs {
+		xs[i] = f(x)
+	}
+	return xs
+}
+
+func roundMicro(ms float64) float64 { return math.Round(ms*1000) / 1000 }
+
+func round6(x float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 6, 64), 64)
+	return v
+}
+
+// errorSample is a bounded sample of 0/1 error indicators with the
+// group's exact proportion of errors.
+func errorSample(count, errors int) []float64 {
+	n := min(count, MaxSamples)
+	ones := errors
+	if count > MaxSamples {
+		ones = int(math.Round(float64(errors) * float64(n) / float64(count)))
+	}
+	out := make([]float64, n)
+	for i := n - ones; i < n; i++ {
+		out[i] = 1
 	}
 	return out
 }
@@ -362,7 +392,7 @@ func (sd *summarySide) samples(cat string) []float64 {
 		case "cost":
 			out = append(out, g.Samples.Cost...)
 		case "errors":
-			out = append(out, g.Samples.Errors...)
+			out = append(out, errorSample(g.Count, g.Errors)...)
 		case "retrieval":
 			out = append(out, g.Samples.Retrieval...)
 		default:

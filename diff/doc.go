@@ -1,0 +1,173 @@
+// Package diff owns the comparison of two recorded runs (base and head):
+// per-group deltas with a significance verdict, structural changes test
+// by test, headlines, and the text, Markdown and JSON reports of
+// `llmcheck diff`.
+//
+// # Usage
+//
+//	r := diff.Compare(baseRun, headRun, diff.Options{Pricing: cfg.Pricing})
+//	r.Base.Name, r.Head.Name = "main", "my-branch" // optional labels
+//	r.Text(os.Stdout)                             // terminal
+//	md := r.Markdown(diff.MaxCommentBytes)          // PR comment, step summary
+//	r.WriteJSON(f)                                // machine-readable, "version": 1
+//
+// # Groups
+//
+// Spans are grouped by a signature that does not depend on ids, timing or
+// the order of a run: service name + operation + model, for example
+// "ragdemo · chat · gpt-4o-mini". A span without an operation (an HTTP
+// handler, a framework step, the test's own root span) is grouped by
+// service + span name instead, since it has nothing else stable: span
+// names with ids in them make one group per span. A span without a
+// service is under "-". Each group, on each side, has:
+//
+//   - count, error count and error rate (error status);
+//   - latency p50, p95, p99 and mean in ms (linear interpolation between
+//     closest ranks, Hyndman–Fan type 7, as assert and k6 compute them);
+//   - input, output, cached and total tokens, summed and per call, over
+//     the spans that report tokens;
+//   - cost in USD: the cost a span reports (llm.cost.total) when it has
+//     one, else tokens × Options.Pricing per 1M tokens with cached input
+//     priced once at the cached rate, (input − cached) × input + cached ×
+//     cached_input + output × output — assert's rule. Spans with tokens
+//     but no price are counted as unpriced, not as zero;
+//   - retrieval hit rate and MRR at Options.K, over retrieval spans whose
+//     ground truth (llmcheck.relevant_ids on the span or an ancestor) is
+//     known; the others are counted as without ground truth.
+//
+// A group on both sides gets absolute and relative deltas. A group on one
+// side only is listed as added or removed.
+//
+// # Statistics: when a change is a change
+//
+// Latency, tokens, errors and retrieval quality are noisy; a CI check that
+// flags noise is worse than none. Each of these is compared as a sample
+// of per-span (or per-query) values, like benchstat compares benchmark
+// runs:
+//
+//   - latency: the span durations;
+//   - tokens: the total tokens of each span that reports tokens;
+//   - errors: 1 per span with error status, else 0;
+//   - hit: hit@K per query with ground truth (0 or 1);
+//   - rr: the reciprocal rank per query (0 when nothing relevant is in
+//     the top K).
+//
+// The test is the two-sided Mann-Whitney U test (golang.org/x/perf
+// benchmath.AssumeNothing): it assumes nothing about the shape of the
+// distributions (latencies are skewed and heavy-tailed), handles ties
+// (token counts, 0/1 samples), and is exact for small samples. p50, p95
+// and p99 share the latency test; the per-call token means share the
+// token test. Counts, sums and cost are shown but not tested: they follow
+// the number of calls, which the structural comparison explains.
+//
+// Too few samples. With fewer than Options.MinSamples values on either
+// side (default 6) a delta is "too few samples" and shown as ~, whatever
+// its size. The U test's smallest possible two-sided p-value with n
+// values a side is 2/C(2n, n): 0.10 for n=3 (so p < 0.05 is impossible
+// below 4), 0.029 for n=4, 0.0079 for n=5 and 0.0022 for n=6. The
+// correction below divides α by up to the number of comparisons, so a
+// change can be significant with four a side only in a report of a
+// single comparison (0.05/0.029 < 2), with five in a report of at most 6
+// (0.05/0.0079), with six in a report of at most 23 (0.05/0.0022): the
+// size of a typical report (a RAG pipeline of 5 groups makes about 10).
+// Below six a ~ would be nearly certain, whatever happened.
+//
+// Multiple comparisons. A report makes many tests (several samples per
+// group, many groups); at α = 0.05 each, a report of 10 unchanged tests
+// would flag something 40 % of the time. Compare therefore controls the
+// family-wise error rate of the whole report with Holm's step-down method:
+// the m p-values are sorted, the i-th smallest is multiplied by m − i + 1
+// (made monotone, capped at 1), and a change is significant when this
+// adjusted p-value is ≤ Alpha. Whatever the dependence between the tests
+// (a root span's latency contains its children's), the chance that an
+// unchanged pair of runs shows any significant change is at most Alpha.
+// Tests that cannot be significant whatever the data — too few samples,
+// or every value identical on both sides (no errors anywhere) — are left
+// out of m; this depends only on the pooled values, not on which side
+// they came from, so the guarantee holds. Measured on synthetic RAG runs
+// (5 groups, 60 traces a side, same distributions, different seeds),
+// 3.3 % and 4.4 % of two sets of 2,000 pairs show a significant change
+// with the correction, 37 % and 38 % without. The reports print the adjusted
+// p-value; the JSON has both (p, p_adjusted), and Significance is the
+// single, uncorrected test for callers that make one comparison.
+//
+// Reading a verdict:
+//
+//	~                  no significant change, or too few samples
+//	↑ +38 %  ↓ -12 %   significant: the relative change of that number
+//	↓ -50.0 pp         significant change of a rate, in percentage points
+//	(+100 %)           a number that is not tested (count, sums, cost)
+//	p=0.002 n=40       Holm-adjusted p-value and samples a side (n=40+38 when they differ)
+//
+// What significance does not say: the samples of one run are assumed
+// independent. A provider that is slower for the whole head run, a cache
+// that was cold, or a different machine makes every span of one side
+// slower, and the test rightly reports that the runs differ — not that
+// the code did it. Use regression rules with a tolerance
+// (head.latency.p95 <= base.latency.p95 * 1.10) together with the verdict,
+// and record both runs in the same environment. The test compares whole
+// distributions (a shift of location); a change of p95 alone, with the
+// bulk unchanged, may not be significant.
+//
+// # Structure: what the app did, test by test
+//
+// Numbers say how much; structure says what. Traces are matched by test:
+// the test of a trace is the value of the first of Options.TestAttr
+// (test.name, llmcheck.test, code.function) found on the root span, else
+// on any span of the trace in start order, trying the attributes in that
+// order; a trace without any is named by its root span name. Several
+// traces of one test are matched in order of start time (the second with
+// the second) and shown as "name #2"; the rest are only on one side.
+//
+// For each matched test it compares:
+//
+//   - the number of LLM calls (chat, text_completion, generate_content),
+//     tool calls (execute_tool), retrievals and embeddings calls;
+//   - model swaps: the two sequences of operations are aligned (a
+//     maximum-weight common subsequence, where the same operation and
+//     model weighs 3 and the same operation with another model 1), and an
+//     aligned operation whose model changed is a swap ("chat model gpt-4o →
+//     gpt-4o-mini") when the old model is gone or the new one is new;
+//     other models used on one side only are listed as added or removed;
+//   - the order of operations: the sequence of operation[:model] of the
+//     spans with an operation, by start time. Spans that overlap in time
+//     without one containing the other (parallel tool calls) are sorted by
+//     name, so that a race between them is not a change. Consecutive
+//     duplicates are collapsed before comparing — a retrieval that now
+//     runs twice in a row is a count change, not an order change — and a
+//     reported model swap is applied first, so it is not reported twice.
+//
+// The changes are then summarised across tests ("retrievals per trace 1 →
+// 2 in 18 of 20 matched tests"), most widespread first; the JSON lists
+// every changed test with its trace ids.
+//
+// # Headlines
+//
+// The "what changed in one screen" list, in this order: model swaps;
+// significant latency and token changes, largest relative change first;
+// significant retrieval-quality and error-rate changes; call-count
+// changes; models newly used or no longer used; order changes; groups
+// added or removed (except those a model swap explains); tests on one
+// side only. The text and Markdown reports show the first 10.
+//
+// # Reports
+//
+// Text is a terminal report like benchstat's: headlines, then one row per
+// group and metric with base, head, the change or ~, and the p-value with
+// sample sizes on the first row of each test; groups on one side; the
+// structural patterns. Markdown is for a pull-request comment or a step
+// summary: headlines, one table row per group with "base → head change"
+// cells, structural patterns, the changes per test in a collapsed
+// section, and a mermaid xychart-beta of p50/p95 latency per group (at
+// most 12 groups); it never exceeds the byte limit it is given and never
+// cuts markup. The JSON report is the Report struct; its field names are
+// stable and "version" changes when one is not.
+//
+// # Performance
+//
+// Compare is linear in the number of spans apart from sorting each
+// group's samples. On 100,000 spans a side (20,000 traces of 5 spans, 5
+// groups, every test changed), BenchmarkCompare measures 0.27–0.45 s and
+// 120 MB allocated for Compare, and 0.1 s for the Markdown report with
+// its 20,000 per-test lines, on a shared 2-vCPU AMD EPYC VM.
+package diff

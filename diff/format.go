@@ -1,0 +1,183 @@
+package diff
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/llmcheck/llmcheck/assert"
+)
+
+// fmtMS humanises a duration in milliseconds: three significant digits,
+// in ms below one second, else in s.
+func fmtMS(ms float64) string {
+	switch {
+	case math.IsNaN(ms) || math.IsInf(ms, 0):
+		return "?"
+	case ms == 0:
+		return "0 ms"
+	case math.Abs(ms) < 999.5:
+		return sig3(ms) + " ms"
+	default:
+		return sig3(ms/1000) + " s"
+	}
+}
+
+// sig3 formats x with three significant digits (more for large integers),
+// without trailing zeros beyond them.
+func sig3(x float64) string {
+	a := math.Abs(x)
+	if a == 0 {
+		return "0"
+	}
+	d := 2 - int(math.Floor(math.Log10(a)))
+	if d < 0 {
+		d = 0
+	}
+	// Rounding can carry into one more digit (999.6 → 1000).
+	if r := math.Round(a*math.Pow10(d)) / math.Pow10(d); d > 0 && r >= math.Pow10(3-d) {
+		d--
+	}
+	return strconv.FormatFloat(x, 'f', d, 64)
+}
+
+// fmtCount formats a token count or a mean of counts: 512, 51.2, 1.65k,
+// 2.31M.
+func fmtCount(x float64) string {
+	a := math.Abs(x)
+	switch {
+	case a >= 999_500:
+		return sig3(x/1e6) + "M"
+	case a >= 999.5:
+		return sig3(x/1e3) + "k"
+	case a == math.Trunc(a):
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	default:
+		return sig3(x)
+	}
+}
+
+func fmtUSD(x float64) string { return assert.FormatValue(x, "USD") }
+
+func fmtPercent(ratio float64) string { return fmt.Sprintf("%.1f %%", ratio*100) }
+
+// fmtRel formats a relative change: +38 %, -4.2 %.
+func fmtRel(rel float64) string {
+	p := rel * 100
+	if math.Abs(p) < 9.95 {
+		return fmt.Sprintf("%+.1f %%", p)
+	}
+	return fmt.Sprintf("%+.0f %%", p)
+}
+
+func fmtP(p float64) string {
+	if p < 0.001 {
+		return "p<0.001"
+	}
+	return fmt.Sprintf("p=%.3f", p)
+}
+
+func fmtN(n1, n2 int) string {
+	if n1 == n2 {
+		return fmt.Sprintf("n=%d", n1)
+	}
+	return fmt.Sprintf("n=%d+%d", n1, n2)
+}
+
+// label is the row name of a metric in the text and Markdown reports.
+func (m *Metric) label(k int) string {
+	switch m.Name {
+	case MetricCount:
+		return "count"
+	case MetricLatencyP50:
+		return "latency p50"
+	case MetricLatencyP95:
+		return "latency p95"
+	case MetricLatencyP99:
+		return "latency p99"
+	case MetricTokensPerCall:
+		return "tokens/call"
+	case MetricInputPerCall:
+		return "input tokens/call"
+	case MetricOutputPerCall:
+		return "output tokens/call"
+	case MetricTokensTotal:
+		return "tokens total"
+	case MetricCost:
+		return "cost"
+	case MetricErrorRate:
+		return "errors"
+	case MetricHitRate:
+		return fmt.Sprintf("hit@%d", k)
+	case MetricMRR:
+		return fmt.Sprintf("MRR@%d", k)
+	}
+	return m.Name
+}
+
+// value formats one side of a metric.
+func (m *Metric) value(v float64) string {
+	switch m.Name {
+	case MetricLatencyP50, MetricLatencyP95, MetricLatencyP99:
+		return fmtMS(v)
+	case MetricCost:
+		return fmtUSD(v)
+	case MetricErrorRate, MetricHitRate:
+		return fmtPercent(v)
+	case MetricMRR:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmtCount(v)
+}
+
+// change formats the size of the change: relative for amounts, in
+// percentage points for rates, absolute for MRR or when base is 0.
+func (m *Metric) change() string {
+	switch m.Name {
+	case MetricErrorRate, MetricHitRate:
+		return fmt.Sprintf("%+.1f pp", m.Delta*100)
+	case MetricMRR:
+		return fmt.Sprintf("%+.2f", m.Delta)
+	}
+	if m.Rel == nil {
+		if m.Name == MetricCost {
+			return "+" + fmtUSD(m.Delta)
+		}
+		return "+" + fmtCount(m.Delta)
+	}
+	return fmtRel(*m.Rel)
+}
+
+// delta is the "vs base" cell: ~ for a tested metric without a
+// significant change (or too few samples), an arrow and the change for a
+// significant one, the change in parentheses for an untested metric.
+func (m *Metric) delta() string {
+	if m.Test != nil && !m.Test.Significant {
+		return "~"
+	}
+	if m.Delta == 0 {
+		if m.Test != nil {
+			return "0 %"
+		}
+		return ""
+	}
+	if m.Test == nil {
+		return "(" + m.change() + ")"
+	}
+	return arrow(m.Delta) + " " + m.change()
+}
+
+func arrow(d float64) string {
+	if d > 0 {
+		return "↑"
+	}
+	return "↓"
+}
+
+// note is benchstat's "(p=… n=…)" for the first row of a test.
+func (t *Test) note(minSamples int) string {
+	if t.TooFew {
+		return fmt.Sprintf("too few samples (%s, need %d)", fmtN(t.N1, t.N2), minSamples)
+	}
+	return fmtP(t.PAdjusted) + " " + fmtN(t.N1, t.N2)
+}
