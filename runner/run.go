@@ -189,7 +189,12 @@ func startReceiver(addrs []string, maxRequest int64, sink receiver.Sink, errw io
 	if err != nil {
 		var le *receiver.ListenError
 		if errors.As(err, &le) {
-			return nil, exitcode.Newf(exitcode.Usage, "--listen %s: %v; choose another address (port 0 picks a free one)", le.Addr, unwrapPath(le.Err))
+			var reason error = le.Err
+			var se *os.SyscallError
+			if errors.As(le.Err, &se) {
+				reason = se.Err
+			}
+			return nil, exitcode.Newf(exitcode.Usage, "--listen %s: %v; choose another address (port 0 picks a free one)", le.Addr, reason)
 		}
 		return nil, exitcode.New(exitcode.Usage, err)
 	}
