@@ -81,6 +81,8 @@ func emitSpans(args []string) int {
 	waitSignal := fs.Bool("wait-signal", false, "wait for SIGINT/SIGTERM before exporting")
 	marker := fs.String("marker", "", "create this file when started (and, with -wait-signal, ready for the signal)")
 	killSelf := fs.Bool("kill-self", false, "die by SIGKILL after exporting")
+	content := fs.Bool("content", false, "record prompt and completion content attributes")
+	hang := fs.Duration("hang", 0, "after exporting (flushed), write -marker and wait this long before exiting")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -89,7 +91,7 @@ func emitSpans(args []string) int {
 		sigs = make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	}
-	if *marker != "" {
+	if *marker != "" && *hang == 0 {
 		os.WriteFile(*marker, []byte("started\n"), 0o644)
 	}
 	ctx := context.Background()
@@ -135,6 +137,14 @@ func emitSpans(args []string) int {
 		if i < *errorsN {
 			chat.SetStatus(codes.Error, "rate limited")
 		}
+		if *content {
+			chat.SetAttributes(
+				attribute.String("gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"SECRET-PROMPT my card is 4111"}]}]`),
+				attribute.String("gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"SECRET-COMPLETION"}]}]`),
+				attribute.String("input.value", "SECRET-INPUT-VALUE"),
+				attribute.String("llm.input_messages.0.message.content", "SECRET-OI-MESSAGE"),
+			)
+		}
 		chat.End(trace.WithTimestamp(t0.Add(2*time.Millisecond + *latency)))
 		root.End(trace.WithTimestamp(t0.Add(3*time.Millisecond + *latency)))
 	}
@@ -144,6 +154,13 @@ func emitSpans(args []string) int {
 	}
 	if *traces > 0 {
 		fmt.Printf("emitspans: exported %d spans (%s)\n", *traces*3, strings.TrimSpace(proto+" "+os.Getenv("OTEL_EXPORTER_OTLP_COMPRESSION")))
+	}
+	if *hang > 0 {
+		tp.ForceFlush(ctx)
+		if *marker != "" {
+			os.WriteFile(*marker, []byte("exported\n"), 0o644)
+		}
+		time.Sleep(*hang)
 	}
 	if *killSelf {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)

@@ -15,8 +15,12 @@ import (
 // checked; it can be evaluated over any number of runs, concurrently.
 type Suite struct {
 	Config *Config
-	checks []*check
-	rules  []*check
+	// IncludeContent keeps attribute values in evaluation error messages;
+	// by default quoted values longer than 32 characters (prompt and
+	// completion text) are elided from results and reports.
+	IncludeContent bool
+	checks         []*check
+	rules          []*check
 }
 
 type check struct {

@@ -3,6 +3,7 @@ package assert
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
 
 	"github.com/llmcheck/llmcheck/span"
@@ -44,6 +46,9 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 		}
 		if r.Status == Fail || r.Status == Error {
 			res.Status = Fail
+		}
+		if !s.IncludeContent {
+			elideContent(&r)
 		}
 		res.Assertions = append(res.Assertions, r)
 	}
@@ -230,6 +235,34 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 	}
 }
 
+// longQuoted matches a quoted value long enough to be content (a prompt,
+// a completion) rather than an identifier.
+var longQuoted = regexp.MustCompile(`"(?:[^"\\]|\\.){33,}"|'(?:[^'\\]|\\.){33,}'`)
+
+// elideContent removes long quoted values from messages: a CEL error such
+// as a failed conversion quotes the attribute value it was given.
+func elideContent(r *Result) {
+	clean := func(s string) string {
+		return longQuoted.ReplaceAllStringFunc(s, func(q string) string {
+			return fmt.Sprintf("%c…(%d characters elided; --include-content shows them)%c", q[0], len(q)-2, q[0])
+		})
+	}
+	observed := func(obs []Observed) {
+		for i := range obs {
+			obs[i].Error = clean(obs[i].Error)
+			if v, ok := obs[i].Value.(string); ok && len(v) > 32 {
+				obs[i].Value = strings.Trim(clean(strconv.Quote(v)), `"`)
+			}
+		}
+	}
+	r.Message = clean(r.Message)
+	observed(r.Observed)
+	for i := range r.Rows {
+		r.Rows[i].Message = clean(r.Rows[i].Message)
+		observed(r.Rows[i].Observed)
+	}
+}
+
 // ranges summarises the observed values across rows: "cost from $0.0001 to $0.0003".
 func ranges(rows []Row) string {
 	if len(rows) == 0 {
@@ -307,6 +340,10 @@ func nativeValue(v ref.Val) any {
 		return bool(x)
 	case types.String:
 		return string(x)
+	case traits.Lister:
+		return fmt.Sprintf("(a list of %v)", x.Size())
+	case traits.Mapper:
+		return fmt.Sprintf("(a map of %v entries)", x.Size())
 	}
 	return fmt.Sprint(v.Value())
 }

@@ -201,3 +201,22 @@ func TestReportedCost(t *testing.T) {
 	assert.Equal(t, Pass, r.Status, r.Message)
 	assert.Equal(t, "mixed: 1 spans reported a cost, 1 priced from pricing:", r.CostSource)
 }
+
+// Prompt text quoted by a CEL error never reaches results unless asked.
+func TestContentElided(t *testing.T) {
+	prompt := "You are a helpful assistant. The customer's card number is 4111 1111 1111 1111."
+	run := span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "retrieve", Operation: "retrieval", Query: prompt, Attrs: map[string]any{"input.value": prompt}}})
+	y := "assertions:\n  - name: x\n    each: trace\n    expect: trace.root.query == '' && size(trace.root.attrs) == 0\n"
+	s, err := LoadBytes("c.yaml", []byte(y))
+	require.NoError(t, err)
+	r := s.Evaluate(run).Assertions[0]
+	assert.Equal(t, Fail, r.Status)
+	out := fmt.Sprint(r)
+	assert.NotContains(t, out, "4111")
+	assert.Contains(t, r.Rows[0].Message, `trace.root.attrs = "(a map of 1 entries)"`)
+	assert.Contains(t, r.Rows[0].Message, "characters elided; --include-content shows them")
+
+	s.IncludeContent = true
+	r = s.Evaluate(run).Assertions[0]
+	assert.Contains(t, fmt.Sprint(r), "4111")
+}

@@ -114,7 +114,17 @@ func (s *Suite) EvaluateRegressions(base, head *span.Run, sig SignificanceFunc) 
 		}
 		out = append(out, c.evaluateRule(baseSide, err, hc, hb, s.Config.CostLimit, k, sig))
 	}
+	s.elide(out)
 	return out
+}
+
+func (s *Suite) elide(rs []Result) {
+	if s.IncludeContent {
+		return
+	}
+	for i := range rs {
+		elideContent(&rs[i])
+	}
 }
 
 // EvaluateRegressionsSummary runs the regression rules against a baseline
@@ -131,6 +141,7 @@ func (s *Suite) EvaluateRegressionsSummary(base []Summary, head *span.Run, sig S
 		sd, err := c.selectSummaries(base, k)
 		out = append(out, c.evaluateRule(sd, err, hc, hb, s.Config.CostLimit, k, sig))
 	}
+	s.elide(out)
 	return out
 }
 

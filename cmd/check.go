@@ -36,6 +36,7 @@ exporter's length-prefixed protobuf, or any of these gzipped.`,
 		}
 		code, err := runner.Check(runner.CheckOptions{
 			Traces:     args,
+			MaxSpans:   v.GetInt64("max-spans"),
 			ConfigPath: v.GetString("config"),
 			Required:   true,
 			Baseline:   baselineOptions(v, v.GetStringSlice("baseline")),
@@ -51,6 +52,8 @@ func reportFlags(fs *pflag.FlagSet) {
 	fs.String("out", ".llmcheck", "output folder for traces.jsonl, results.json, junit.xml and report.md")
 	fs.BoolP("quiet", "q", false, "print only failures and the closing line")
 	fs.String("format", "text", "also print the results on stdout: text (nothing extra) or json (the results.json document)")
+	fs.Int64("max-spans", runner.DefaultMaxSpans, "refuse runs with more spans than this (protects memory and disk)")
+	fs.Bool("include-content", false, "let reports show attribute values (prompt/completion text) quoted in evaluation errors; elided by default")
 }
 
 func reportOptions(v *viper.Viper, s *streams) (runner.ReportOptions, error) {
@@ -61,6 +64,8 @@ func reportOptions(v *viper.Viper, s *streams) (runner.ReportOptions, error) {
 		Color:  colorOn(s.err),
 		Quiet:  v.GetBool("quiet"),
 		Format: v.GetString("format"),
+
+		IncludeContent: v.GetBool("include-content"),
 	}
 	if o.Format != "text" && o.Format != "json" {
 		return o, exitcode.Newf(exitcode.Usage, "--format %q: expected text or json", o.Format)

@@ -23,6 +23,7 @@ gRPC, HTTP/protobuf and HTTP/JSON.`,
 	fs.String("out", ".llmcheck/traces.jsonl", "trace file to write (OTLP JSON lines)")
 	fs.StringSlice("listen", runner.DefaultRecordListen, "receiver address(es), each serving gRPC and HTTP")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
+	fs.Bool("redact", false, "remove prompt and completion content attributes from the stored trace file")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
 		sigs, stop := signals()
@@ -31,6 +32,7 @@ gRPC, HTTP/protobuf and HTTP/JSON.`,
 			Out:        v.GetString("out"),
 			Listen:     v.GetStringSlice("listen"),
 			MaxRequest: v.GetInt64("max-request-bytes"),
+			Redact:     v.GetBool("redact"),
 			Stderr:     s.err,
 			Signals:    sigs,
 		})

@@ -47,7 +47,11 @@ func (s *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest)
 		if c, ok := ctx.Value(rpcCountedKey{}).(*atomic.Bool); ok {
 			c.Store(true)
 		}
-		return ptraceotlp.NewExportResponse(), status.Error(codes.Unavailable, "spans not stored: "+err.Error())
+		code := codes.Unavailable
+		if isPermanent(err) {
+			code = codes.FailedPrecondition
+		}
+		return ptraceotlp.NewExportResponse(), status.Error(code, "spans not stored: "+err.Error())
 	}
 	return ptraceotlp.NewExportResponse(), nil
 }

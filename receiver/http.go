@@ -106,6 +106,10 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		if err := r.consume(req.Context(), et.Traces()); err != nil {
+			if isPermanent(err) {
+				r.httpError(w, enc, http.StatusBadRequest, "spans not stored: "+err.Error())
+				return
+			}
 			w.Header().Set("Retry-After", "1")
 			r.httpError(w, enc, http.StatusServiceUnavailable, "spans not stored: "+err.Error())
 			return

@@ -70,17 +70,23 @@ func (b *Baseline) regressions(suite *assert.Suite, run *span.Run) []assert.Resu
 	return suite.EvaluateRegressions(b.Run, run, b.significance())
 }
 
-// compare is the diff of the run against a baseline run (nil for a
-// summary baseline, which keeps no traces to compare structure with).
+// compare is the diff of the run against the baseline: against a
+// baseline run, groups and structure; against a summary, the groups only
+// (a summary keeps no traces; the report says so).
 func (b *Baseline) compare(suite *assert.Suite, run *span.Run) *diff.Report {
-	if b.Run == nil {
-		return nil
-	}
 	o := diff.Options{Alpha: b.opts.Alpha, MinSamples: b.opts.MinSamples}
 	if suite != nil {
 		o.Pricing, o.K = suite.Config.Pricing, suite.Config.Retrieval.K
 	}
-	return diff.Compare(b.Run, run, o)
+	switch {
+	case b.Summary != nil:
+		r := diff.CompareSummary(b.Summary.Groups, run, o)
+		r.Base.Spans, r.Base.Traces = b.Summary.Spans, b.Summary.Traces
+		return r
+	case b.Run != nil:
+		return diff.Compare(b.Run, run, o)
+	}
+	return nil
 }
 
 func (b *Baseline) describe() string {

@@ -39,21 +39,29 @@ func Diff(opts DiffOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	ws := newWarnings(opts.Stderr)
+	defer ws.flush()
 	bo := opts.Baseline
 	bo.Paths = opts.Base
-	base, err := LoadBaseline(bo, warnTo(opts.Stderr))
+	base, err := LoadBaseline(bo, ws.warn)
 	if err != nil {
 		return 0, err
+	}
+	if base == nil {
+		return 0, exitcode.Newf(exitcode.Usage, "BASE: no trace file or baseline summary given")
 	}
 	for _, p := range opts.Head {
 		if baseline.Is(p) {
 			return 0, exitcode.Newf(exitcode.Usage, "HEAD %s is a baseline summary; HEAD must be trace files (a summary can only be the base)", p)
 		}
 	}
-	head, err := LoadRun(opts.Head, warnTo(opts.Stderr))
+	head, err := LoadRun(opts.Head, ws.warn)
 	if err != nil {
 		return 0, err
 	}
+	// A trace file or a summary: compare never returns nil for a loaded
+	// baseline (against a summary the report says the structure is not
+	// compared).
 	cmp := base.compare(suite, head)
 	var rules []assert.Result
 	if suite != nil && suite.HasRegressions() {
@@ -65,12 +73,7 @@ func Diff(opts DiffOptions) (int, error) {
 			failed = true
 		}
 	}
-	var md string
-	if cmp != nil {
-		md = cmp.Markdown(diffMarkdownBytes)
-	} else {
-		md = fmt.Sprintf("### Compared with %s\n\nThe baseline is a summary: per-group deltas and structural changes need the baseline trace file.\n", base.describe())
-	}
+	md := cmp.Markdown(diffMarkdownBytes)
 	if len(rules) > 0 {
 		md += "\n" + report.RulesMarkdown(rules, base.describe())
 	}
@@ -89,10 +92,7 @@ func Diff(opts DiffOptions) (int, error) {
 			Baseline    string          `json:"baseline"`
 			Diff        any             `json:"diff,omitempty"`
 			Regressions []assert.Result `json:"regressions,omitempty"`
-		}{Version: 1, Baseline: base.describe(), Regressions: rules}
-		if cmp != nil {
-			out.Diff = cmp
-		}
+		}{Version: 1, Baseline: base.describe(), Diff: cmp, Regressions: rules}
 		enc := json.NewEncoder(opts.Stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
@@ -102,11 +102,7 @@ func Diff(opts DiffOptions) (int, error) {
 	case "markdown":
 		io.WriteString(opts.Stdout, md)
 	default:
-		if cmp != nil {
-			cmp.Text(opts.Stdout)
-		} else {
-			fmt.Fprintf(opts.Stdout, "The baseline %s is a summary: per-group deltas and structural changes need the baseline trace file.\n", base.describe())
-		}
+		cmp.Text(opts.Stdout)
 		if len(rules) > 0 {
 			fmt.Fprintf(opts.Stdout, "\nRegression rules:\n")
 			res := &assert.Results{Regressions: rules, Spans: len(head.Spans), Traces: len(head.Traces), Baseline: base.describe()}
@@ -134,7 +130,9 @@ func BaselineWrite(opts BaselineWriteOptions) error {
 	if err != nil {
 		return err
 	}
-	run, err := LoadRun(opts.Traces, warnTo(opts.Stderr))
+	ws := newWarnings(opts.Stderr)
+	defer ws.flush()
+	run, err := LoadRun(opts.Traces, ws.warn)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,9 @@ type InitOptions struct {
 func Init(opts InitOptions) error {
 	text := assert.Starter
 	if len(opts.From) > 0 {
-		run, err := LoadRun(opts.From, warnTo(opts.Stderr))
+		ws := newWarnings(opts.Stderr)
+		defer ws.flush()
+		run, err := LoadRun(opts.From, ws.warn)
 		if err != nil {
 			return err
 		}

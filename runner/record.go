@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/receiver"
 	"github.com/llmcheck/llmcheck/replay"
 )
 
@@ -17,6 +18,7 @@ type RecordOptions struct {
 	Out        string   // trace file
 	Listen     []string // default: the standard OTLP ports on loopback
 	MaxRequest int64
+	Redact     bool
 	Stderr     io.Writer
 	Signals    <-chan os.Signal
 }
@@ -35,7 +37,11 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	if err != nil {
 		return 0, exitcode.Newf(exitcode.Usage, "--out %s: %v", opts.Out, unwrapPath(err))
 	}
-	rcv, err := startReceiver(listen, opts.MaxRequest, w, opts.Stderr)
+	var sink receiver.Sink = w
+	if opts.Redact {
+		sink = redactSink{next: w}
+	}
+	rcv, err := startReceiver(listen, opts.MaxRequest, sink, opts.Stderr)
 	if err != nil {
 		w.Close()
 		return 0, err

@@ -30,6 +30,8 @@ type RunOptions struct {
 	Idle         time.Duration
 	FlushTimeout time.Duration
 	MaxRequest   int64
+	MaxSpans     int64 // refuse spans beyond this many (default DefaultMaxSpans)
+	Redact       bool  // strip prompt/completion content attributes before writing
 
 	Env    []string // the environment the command inherits (os.Environ())
 	Stdin  io.Reader
@@ -57,7 +59,9 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	base, err := LoadBaseline(opts.Baseline, warnTo(errw))
+	ws := newWarnings(errw)
+	defer ws.flush()
+	base, err := LoadBaseline(opts.Baseline, ws.warn)
 	if err != nil {
 		return 0, err
 	}
@@ -70,7 +74,16 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return 0, outDirError(opts.Report.OutDir, err)
 	}
-	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, w, errw)
+	maxSpans := opts.MaxSpans
+	if maxSpans <= 0 {
+		maxSpans = DefaultMaxSpans
+	}
+	limit := &limitSink{next: w, max: maxSpans}
+	var sink receiver.Sink = limit
+	if opts.Redact {
+		sink = redactSink{next: limit}
+	}
+	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, sink, errw)
 	if err != nil {
 		w.Close()
 		return 0, err
@@ -110,7 +123,10 @@ wait:
 	st := rcv.Stats()
 	cmdFailed := describeExit(waitErr)
 
-	run, err := LoadRun([]string{tracePath}, warnTo(errw))
+	if limit.exceeded.Load() {
+		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
+	}
+	run, err := LoadRunLimit([]string{tracePath}, maxSpans, ws.warn)
 	if err != nil {
 		return 0, err
 	}

@@ -40,6 +40,10 @@ type ReportOptions struct {
 	Color  bool
 	Quiet  bool
 	Format string // "text" (default) or "json": results.json also on stdout
+	// IncludeContent lets reports show attribute values (prompt and
+	// completion content) that appear in evaluation errors; by default
+	// long quoted values in those messages are elided.
+	IncludeContent bool
 	// GitHub, when set (GITHUB_ACTIONS=true), adds the step summary,
 	// annotations and step outputs.
 	GitHub *GitHubEnv
@@ -68,17 +72,34 @@ func LoadSuite(path string, required bool) (*assert.Suite, error) {
 	return s, nil
 }
 
-// LoadRun reads trace files into the span model.
+// LoadRun reads trace files into the span model (at most
+// DefaultMaxSpans spans).
 func LoadRun(paths []string, warn func(string)) (*span.Run, error) {
+	return LoadRunLimit(paths, DefaultMaxSpans, warn)
+}
+
+// LoadRunLimit reads trace files into the span model; more than maxSpans
+// spans is an error naming --max-spans. Problems the run has but that do
+// not stop it (spans ending before they start, duplicate ids, missing
+// parents, wrongly typed token counts) are warnings.
+func LoadRunLimit(paths []string, maxSpans int64, warn func(string)) (*span.Run, error) {
+	if maxSpans <= 0 {
+		maxSpans = DefaultMaxSpans
+	}
 	var spans []span.Span
 	err := replay.Read(paths, replay.ReadOptions{Warn: warn}, func(td ptrace.Traces) error {
+		if int64(len(spans)+td.SpanCount()) > maxSpans {
+			return fmt.Errorf("%s: more than %d spans; raise --max-spans if this run is meant to be that large", strings.Join(paths, ", "), maxSpans)
+		}
 		spans = span.FromTracesWarn(spans, td, warn)
 		return nil
 	})
 	if err != nil {
 		return nil, exitcode.New(exitcode.Usage, err)
 	}
-	return span.NewRun(spans), nil
+	run := span.NewRun(spans)
+	span.Validate(run, warn)
+	return run, nil
 }
 
 // Evaluate checks run against suite (or only summarises it when suite is
@@ -90,6 +111,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 	var res *assert.Results
 	var pricing map[string]assert.Price
 	if suite != nil {
+		suite.IncludeContent = opts.IncludeContent
 		res = suite.Evaluate(run)
 		pricing = suite.Config.Pricing
 	}
@@ -216,6 +238,7 @@ func unwrapPath(err error) error {
 // CheckOptions are the inputs of `llmcheck check`.
 type CheckOptions struct {
 	Traces     []string
+	MaxSpans   int64
 	Baseline   BaselineOptions
 	ConfigPath string
 	Required   bool // the config path was given explicitly
@@ -231,19 +254,17 @@ func Check(opts CheckOptions) (int, error) {
 	if suite == nil && opts.ConfigPath != "" {
 		return 0, exitcode.Newf(exitcode.Usage, "no %s: nothing to check (write one with `llmcheck init --from %s`, or pass --config)", opts.ConfigPath, strings.Join(opts.Traces, " "))
 	}
-	base, err := LoadBaseline(opts.Baseline, warnTo(opts.Report.Stderr))
+	ws := newWarnings(opts.Report.Stderr)
+	defer ws.flush()
+	base, err := LoadBaseline(opts.Baseline, ws.warn)
 	if err != nil {
 		return 0, err
 	}
-	run, err := LoadRun(opts.Traces, warnTo(opts.Report.Stderr))
+	run, err := LoadRunLimit(opts.Traces, opts.MaxSpans, ws.warn)
 	if err != nil {
 		return 0, err
 	}
 	return Evaluate(suite, run, base, report.Meta{Started: time.Now(), TracePath: strings.Join(opts.Traces, ", ")}, opts.Report)
-}
-
-func warnTo(w io.Writer) func(string) {
-	return func(msg string) { fmt.Fprintf(w, "llmcheck: warning: %s\n", msg) }
 }
 
 // durationOr returns d, or def when d is zero.

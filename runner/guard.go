@@ -1,0 +1,129 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llmcheck/llmcheck/receiver"
+)
+
+// DefaultMaxSpans bounds one run (flag --max-spans): about 1.5 GiB of
+// span model.
+const DefaultMaxSpans = 5_000_000
+
+// limitSink refuses batches once a run has max spans, so a runaway test
+// cannot fill the disk or the memory of the check that follows.
+type limitSink struct {
+	next     receiver.Sink
+	max      int64
+	spans    atomic.Int64
+	exceeded atomic.Bool
+}
+
+func (l *limitSink) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	n := int64(td.SpanCount())
+	if l.spans.Add(n) > l.max {
+		l.spans.Add(-n)
+		l.exceeded.Store(true)
+		return &receiver.PermanentError{Err: fmt.Errorf("the run reached --max-spans %d", l.max)}
+	}
+	if err := l.next.ConsumeTraces(ctx, td); err != nil {
+		l.spans.Add(-n)
+		return err
+	}
+	return nil
+}
+
+// ContentAttrs are the attribute names (and prefixes, ending in ".") that
+// carry prompt and completion content in the GenAI, OpenLLMetry and
+// OpenInference conventions. --redact removes them from the trace file.
+var ContentAttrs = []string{
+	"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
+	"gen_ai.prompt", "gen_ai.completion", "gen_ai.prompt.", "gen_ai.completion.",
+	"gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.tool.definitions",
+	"input.value", "output.value",
+	"llm.input_messages.", "llm.output_messages.", "llm.prompts.", "llm.prompt_template.",
+	"traceloop.entity.input", "traceloop.entity.output",
+	"db.query.result.document",
+}
+
+func isContent(key string) bool {
+	for _, c := range ContentAttrs {
+		if key == c || (strings.HasSuffix(c, ".") && strings.HasPrefix(key, c)) {
+			return true
+		}
+	}
+	// OpenInference document contents: retrieval.documents.N.document.content
+	return strings.HasPrefix(key, "retrieval.documents.") && strings.HasSuffix(key, ".document.content") ||
+		strings.HasPrefix(key, "reranker.") && strings.HasSuffix(key, ".document.content")
+}
+
+// redactSink strips content attributes from spans and span events before
+// they are written.
+type redactSink struct{ next receiver.Sink }
+
+func (r redactSink) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	Redact(td)
+	return r.next.ConsumeTraces(ctx, td)
+}
+
+// Redact removes content attributes from every span and event of td.
+func Redact(td ptrace.Traces) {
+	strip := func(m pcommon.Map) { m.RemoveIf(func(k string, _ pcommon.Value) bool { return isContent(k) }) }
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				s := spans.At(k)
+				strip(s.Attributes())
+				evs := s.Events()
+				for e := 0; e < evs.Len(); e++ {
+					strip(evs.At(e).Attributes())
+				}
+			}
+		}
+	}
+}
+
+// warnings prints warnings to w, at most max of them, then counts the rest.
+type warnings struct {
+	mu   sync.Mutex
+	w    io.Writer
+	max  int
+	n    int
+	seen map[string]bool
+}
+
+func newWarnings(w io.Writer) *warnings { return &warnings{w: w, max: 20, seen: map[string]bool{}} }
+
+func (ws *warnings) warn(msg string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.seen[msg] {
+		return
+	}
+	ws.seen[msg] = true
+	ws.n++
+	if ws.n <= ws.max {
+		fmt.Fprintf(ws.w, "llmcheck: warning: %s\n", msg)
+	}
+}
+
+// flush prints how many warnings were not shown.
+func (ws *warnings) flush() {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.n > ws.max {
+		fmt.Fprintf(ws.w, "llmcheck: %d more warnings not shown\n", ws.n-ws.max)
+	}
+	ws.n, ws.seen = 0, map[string]bool{}
+}

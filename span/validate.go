@@ -1,0 +1,49 @@
+package span
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Validate reports what is wrong with a run's spans but can still be
+// used, so nothing is silently counted: spans that end before they start
+// (their duration is taken as 0), span ids used twice in a trace, and
+// spans whose parent was not recorded (one summary line). warn receives
+// one message per problem, at most maxPerKind per kind then a count.
+func Validate(r *Run, warn func(string)) {
+	if warn == nil {
+		return
+	}
+	const maxPerKind = 5
+	negative, dups, orphans := 0, 0, 0
+	seen := make(map[spanKey]bool, len(r.Spans))
+	for _, s := range r.Spans {
+		if s.EndUnixNano < s.StartUnixNano {
+			negative++
+			if negative <= maxPerKind {
+				warn(fmt.Sprintf("span %s (trace %s, span %s) ends %s ms before it starts; its duration is taken as 0",
+					strconv.Quote(s.Name), s.TraceID, s.SpanID, strconv.FormatFloat(float64(s.StartUnixNano-s.EndUnixNano)/1e6, 'f', -1, 64)))
+			}
+		}
+		k := spanKey{s.TraceID, s.SpanID}
+		if seen[k] {
+			dups++
+			if dups <= maxPerKind {
+				warn(fmt.Sprintf("span id %s appears more than once in trace %s (span %s); every copy is counted", s.SpanID, s.TraceID, strconv.Quote(s.Name)))
+			}
+		}
+		seen[k] = true
+		if s.ParentSpanID != "" && r.Parent(s) == nil {
+			orphans++
+		}
+	}
+	if negative > maxPerKind {
+		warn(fmt.Sprintf("%d more spans end before they start", negative-maxPerKind))
+	}
+	if dups > maxPerKind {
+		warn(fmt.Sprintf("%d more duplicate span ids", dups-maxPerKind))
+	}
+	if orphans > 0 {
+		warn(fmt.Sprintf("%d spans have a parent that was not recorded (an incomplete trace: the parent was not exported, or was exported after llmcheck stopped); their traces use the earliest span as root", orphans))
+	}
+}
