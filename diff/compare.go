@@ -21,7 +21,8 @@ type Options struct {
 	// Pricing prices spans that do not report a cost, in USD per 1M
 	// tokens; nil means cost only where reported on the spans.
 	Pricing map[string]assert.Price
-	// K is the retrieval cut-off for hit rate and MRR (default 5).
+	// K is the retrieval cut-off for hit rate and MRR (default 5);
+	// CompareSummary uses the k the summary was written with instead.
 	K int
 	// TestAttr are the attributes that name the test a trace belongs to,
 	// in order of preference (default DefaultTestAttr); a trace without
@@ -113,6 +114,11 @@ type acc struct {
 	cost      Cost
 	hits, rrs []float64
 	noGT      int
+
+	// For a base from a baseline summary: the statistics, fixed, and the
+	// error indicators (the summary keeps only their count).
+	fixed     *Stats
+	errSample []float64
 }
 
 func collect(run *span.Run, opts Options) map[signature]*acc {
@@ -203,6 +209,10 @@ func stringList(v any) []string {
 }
 
 func (a *acc) stats(k int) *Stats {
+	if a.fixed != nil {
+		st := *a.fixed
+		return &st
+	}
 	st := &Stats{Count: len(a.durations), Errors: a.errors}
 	if st.Count > 0 {
 		st.ErrorRate = float64(a.errors) / float64(st.Count)
@@ -236,6 +246,9 @@ func (a *acc) stats(k int) *Stats {
 }
 
 func (a *acc) errorSample() []float64 {
+	if a.errSample != nil {
+		return a.errSample
+	}
 	s := make([]float64, len(a.durations))
 	for i := 0; i < a.errors; i++ {
 		s[i] = 1

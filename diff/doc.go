@@ -11,6 +11,11 @@
 //	md := r.Markdown(diff.MaxCommentBytes)          // PR comment, step summary
 //	r.WriteJSON(f)                                // machine-readable, "version": 1
 //
+// When the base is a baseline summary (llmcheck.baseline.json, see
+// assert.SummariseGroups) rather than a trace file:
+//
+//	r := diff.CompareSummary(file.Groups, headRun, diff.Options{Pricing: cfg.Pricing})
+//
 // # Groups
 //
 // Spans are grouped by a signature that does not depend on ids, timing or
@@ -140,6 +145,40 @@
 // The changes are then summarised across tests ("retrievals per trace 1 →
 // 2 in 18 of 20 matched tests"), most widespread first; the JSON lists
 // every changed test with its trace ids.
+//
+// # Against a baseline summary
+//
+// CompareSummary compares head with a baseline summary, which keeps per
+// group the exact count, errors, latency percentiles and mean, token,
+// cost and retrieval sums, and bounded samples of the per-span values
+// (at most assert.MaxSamples = 200 per group and statistic: beyond that,
+// evenly spaced order statistics of the sorted values). The report is
+// the same as Compare's for the groups, with these differences:
+//
+//   - head's statistics are computed as Compare computes them; the base's
+//     are the summary's: count, error rate, p50/p95/p99 and token sums are
+//     the ones Compare computes from the same spans (the percentiles are
+//     exact whatever the size of the group, the mean and the cost up to
+//     rounding);
+//   - the tests use the summary's samples as the base sample: latency
+//     (rounded to the microsecond), total tokens, reciprocal ranks (hit
+//     is rr > 0), and 0/1 error indicators with the group's exact error
+//     rate. For a group of at most 200 spans these are the group's values
+//     and the verdicts are Compare's; for a larger group the base sample
+//     has 200 values (n=200+… in the reports), which keeps the verdict of
+//     a clear change but has less power than the whole group;
+//   - tokens per call divide by the number of spans that report tokens:
+//     the size of the token sample up to 200, beyond that estimated from
+//     the sum and the sample's mean (the group's count when within 2 %);
+//   - cost is the summary's sum (Cost.Source "summary"; a summary does
+//     not say how many spans were reported or priced);
+//   - retrieval is compared at the k the summary was written with, which
+//     is then the report's K;
+//   - there is no structural comparison: a summary keeps no traces.
+//     Structure.Unavailable says so, and the text and Markdown reports
+//     say it in one line; headlines are the significant changes and the
+//     groups added or removed. Base.Summary is set, and Base.Traces is 0
+//     unless the caller sets it from the summary file.
 //
 // # Headlines
 //

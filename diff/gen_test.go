@@ -18,7 +18,8 @@ import (
 //	└── chat <answerModel>      answer
 //
 // with latencies from seeded lognormal distributions and token counts
-// with normal noise. The fields inject changes.
+// with normal noise; token counts have a total, as span normalisation
+// gives them. The fields inject changes.
 type scenario struct {
 	seed uint64
 	// tests is the number of traces, one per test (default 60). With 60
@@ -102,7 +103,7 @@ func (sc scenario) spans() []span.Span {
 		}
 		chat := func(model string, ms float64, in, out, cached int64) *span.Span {
 			s := child(span.OpChat, model, "chat "+model, ms)
-			s.Tokens = span.Tokens{Input: in, Output: out, Total: in + out, Cached: min(cached, in), HasInput: true, HasOutput: true, HasCached: cached > 0}
+			s.Tokens = span.Tokens{Input: in, Output: out, Total: in + out, Cached: min(cached, in), HasInput: true, HasOutput: true, HasTotal: true, HasCached: cached > 0}
 			return s
 		}
 		route := func(rng *rand.Rand) {
@@ -112,7 +113,7 @@ func (sc scenario) spans() []span.Span {
 		route(stream(0))
 		rng := stream(1)
 		e := child(span.OpEmbeddings, embedModel, "embeddings "+embedModel, lognormal(rng, 40, 0.3))
-		e.Tokens = span.Tokens{Input: count(rng, 12, 3), HasInput: true}
+		e.Tokens = span.Tokens{Input: count(rng, 12, 3), HasInput: true, HasTotal: true}
 		e.Tokens.Total = e.Tokens.Input
 		docs := documents(stream(2), relevant, sc.hitRate)
 		rng = stream(3)

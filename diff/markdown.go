@@ -166,7 +166,7 @@ func (r *Report) mdBlocks() []*mdBlock {
 	}
 	headlines := newBlock("headlines", hl)
 	if len(hl) == 0 {
-		headlines.head = []string{"No significant or structural change."}
+		headlines.head = []string{r.noChange()}
 	} else {
 		headlines.head = []string{"**What changed**", ""}
 		if len(hl) > maxHeadlines {
@@ -219,6 +219,9 @@ func (r *Report) mdBlocks() []*mdBlock {
 	patterns := newBlock("patterns", pl)
 	patterns.head = []string{fmt.Sprintf("**Structure**: %s matched, %d changed; %d only in %s, %d only in %s",
 		plural(s.Matched, "test"), s.Changed, len(s.OnlyBase), escapeMD(r.Base.Name), len(s.OnlyHead), escapeMD(r.Head.Name))}
+	if s.Unavailable != "" {
+		patterns.head = []string{"**Structure**: " + escapeMD(r.structureUnavailable())}
+	}
 	if len(pl) > 0 {
 		patterns.head = append(patterns.head, "")
 	}

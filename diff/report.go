@@ -49,6 +49,9 @@ type RunInfo struct {
 	Name   string `json:"name"`
 	Spans  int    `json:"spans"`
 	Traces int    `json:"traces"`
+	// Summary is set when the side is a baseline summary (CompareSummary):
+	// per-group statistics and bounded samples, no traces.
+	Summary bool `json:"summary,omitempty"`
 }
 
 // Presence of a group.
@@ -132,9 +135,14 @@ type Cost struct {
 	Reported int     `json:"reported"`
 	Priced   int     `json:"priced"`
 	Unpriced int     `json:"unpriced"`
-	// Source is "reported", "pricing" or "mixed".
+	// Source is "reported", "pricing" or "mixed"; CostSummary for a
+	// baseline summary, which keeps only the sum (Reported and Priced are
+	// then 0).
 	Source string `json:"source"`
 }
+
+// CostSummary is Cost.Source for the base side of CompareSummary.
+const CostSummary = "summary"
 
 // Retrieval is hit rate and MRR at K over the retrieval spans with ground
 // truth (Queries); WithoutGroundTruth retrieval spans are left out.
@@ -223,6 +231,9 @@ type Headline struct {
 
 // Structure compares the traces of matched tests.
 type Structure struct {
+	// Unavailable says why the structure was not compared (the base is a
+	// baseline summary, see StructureFromSummary); empty when it was.
+	Unavailable string `json:"unavailable,omitempty"`
 	// Matched is the number of tests on both sides; Changed of them have
 	// at least one structural change.
 	Matched int `json:"matched"`

@@ -72,9 +72,34 @@ func (r *Report) method() string {
 }
 
 func (r *Report) runLine() string {
-	return fmt.Sprintf("%s: %s in %s · %s: %s in %s",
-		r.Base.Name, plural(r.Base.Spans, "span"), plural(r.Base.Traces, "trace"),
-		r.Head.Name, plural(r.Head.Spans, "span"), plural(r.Head.Traces, "trace"))
+	return r.Base.describe() + " · " + r.Head.describe()
+}
+
+// describe is "name: 60 spans in 20 traces", with "(baseline summary)"
+// for a summary, whose trace count may be unknown (0).
+func (ri RunInfo) describe() string {
+	s := ri.Name + ": " + plural(ri.Spans, "span")
+	if !ri.Summary || ri.Traces > 0 {
+		s += " in " + plural(ri.Traces, "trace")
+	}
+	if ri.Summary {
+		s += " (baseline summary)"
+	}
+	return s
+}
+
+// noChange is the line of a report without headlines.
+func (r *Report) noChange() string {
+	if r.Structure.Unavailable != "" {
+		return "No significant change."
+	}
+	return "No significant or structural change."
+}
+
+// structureUnavailable is the one line that says the structure was not
+// compared, and why.
+func (r *Report) structureUnavailable() string {
+	return "not compared — " + r.Structure.Unavailable
 }
 
 // Text writes the report for a terminal: headlines, a table with one row
@@ -86,7 +111,7 @@ func (r *Report) Text(w io.Writer) {
 	b.WriteString(r.method() + "\n\n")
 
 	if len(r.Headlines) == 0 {
-		b.WriteString("No significant or structural change.\n\n")
+		b.WriteString(r.noChange() + "\n\n")
 	} else {
 		b.WriteString("Headlines:\n")
 		for i, h := range r.Headlines {
@@ -148,6 +173,11 @@ func (r *Report) Text(w io.Writer) {
 	}
 
 	s := r.Structure
+	if s.Unavailable != "" {
+		b.WriteString("Structure: " + oneLine(r.structureUnavailable()) + "\n")
+		_, _ = io.WriteString(w, b.String())
+		return
+	}
 	fmt.Fprintf(&b, "Structure: %s matched, %d changed; %d only in %s, %d only in %s\n",
 		plural(s.Matched, "test"), s.Changed, len(s.OnlyBase), r.Base.Name, len(s.OnlyHead), r.Head.Name)
 	for _, p := range s.Patterns {
