@@ -47,7 +47,8 @@ Latency and token changes are tested with the Mann-Whitney U test over the
 per-span values (alpha per report, Holm-corrected); a change that is not
 significant, or has fewer than --min-samples values on a side, is shown as
 ~. It also compares the structure of the traces test by test: LLM, tool and
-retrieval calls per test, models used, the order of operations.
+retrieval calls per test, models used, the order of operations (not
+against a summary, which keeps no traces).
 
 The regression rules of the config (regressions:) are evaluated with BASE
 as base and HEAD as head; a failed rule exits 1.`,
