@@ -1,0 +1,81 @@
+package assert
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzLoadConfig: any bytes as llmcheck.yaml either load or give
+// positioned errors; a loaded config evaluates without panicking.
+func FuzzLoadConfig(f *testing.F) {
+	for _, seed := range []string{
+		"assertions:\n  - name: a\n    expect: latency.p95 < 1500\n",
+		"pricing:\n  m: {input: 1, output: 2, cached_input: 0.5}\nretrieval: {k: 3}\nassertions:\n  - name: a\n    where: span.operation == 'chat'\n    expect: cost < 1.0\n    each: trace\n    severity: warn\n    allow_empty: true\n",
+		"regressions:\n  - name: r\n    expect: head.latency.p95 <= base.latency.p95 * 1.1\n    require_significance: false\n",
+		"assertions:\n  - name: a\n    expect: |\n      count > 0 &&\n        errors == 0\n",
+		"assertions: [\n", "- a\n- b\n", "", "assertions:\n  - {name: x, expect: \"percentile(spans.map(s, s.duration_ms), 0.9) > 0\"}\n",
+		"cel_cost_limit: 5\nassertions:\n  - name: a\n    expect: spans.all(a, spans.all(b, true))\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	run := fixture()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := LoadBytes("llmcheck.yaml", data)
+		if err != nil {
+			if strings.TrimSpace(err.Error()) == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		res := s.Evaluate(run)
+		if len(res.Assertions) != len(s.Config.Assertions) {
+			t.Fatalf("%d results for %d assertions", len(res.Assertions), len(s.Config.Assertions))
+		}
+		s.EvaluateRegressions(run, run, nil)
+		s.EvaluateRegressionsSummary(SummariseGroups(s.Config, run), run, nil)
+	})
+}
+
+// FuzzExpression: any expression, as where and as expect (plain and per
+// trace), compiles with a positioned error or evaluates to a verdict.
+func FuzzExpression(f *testing.F) {
+	for _, seed := range []string{
+		"latency.p95 < 1500", "tokens.total <= 50000", "cost < 0.02", "retrieval.hit_rate >= 0.8",
+		"percentile(spans.map(s, double(s.attrs['app.rerank_ms'])), 0.9) < 50", "errors == 0 && error_rate < 0.1",
+		"spans.all(s, s.documents.all(d, d.score > 0.1))", "traces.exists(t, t.root.name == 'answer')",
+		"trace.tokens.total > 0", "sum([1, 2.5]) > 0", "max(spans.map(s, s.tokens.total)) > 1",
+		"span.attrs['x'] == 1", "size(span.events) > 0 || span.start < span.end", "span.name.matches('^chat')",
+		"'a' + 1", "(((((", "1 / 0 == 1", "int('x') > 0", "[1,2,3].map(x, x * 2)[5] == 0",
+	} {
+		f.Add(seed)
+	}
+	run := fixture()
+	f.Fuzz(func(t *testing.T, expr string) {
+		q := "'" + strings.ReplaceAll(expr, "'", "''") + "'"
+		for _, y := range []string{
+			"assertions:\n  - name: a\n    expect: " + q + "\n",
+			"assertions:\n  - name: a\n    each: trace\n    expect: " + q + "\n",
+			"assertions:\n  - name: a\n    where: " + q + "\n    expect: count >= 0\n",
+			"regressions:\n  - name: a\n    expect: " + q + "\n",
+		} {
+			s, err := LoadBytes("llmcheck.yaml", []byte(y))
+			if err != nil {
+				if !strings.Contains(err.Error(), "llmcheck.yaml:") {
+					t.Fatalf("error without a position: %v", err)
+				}
+				continue
+			}
+			for _, r := range s.Evaluate(run).Assertions {
+				switch r.Status {
+				case Pass, Fail, Error, Warn:
+				default:
+					t.Fatalf("status %q", r.Status)
+				}
+				if r.Status == Error && r.Message == "" {
+					t.Fatal("error without a message")
+				}
+			}
+			s.EvaluateRegressions(run, run, nil)
+		}
+	})
+}
