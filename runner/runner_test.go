@@ -50,6 +50,19 @@ func TestChildEnv(t *testing.T) {
 // Many concurrent SDK exporters over gRPC and HTTP, into the real trace
 // file: the spans on disk are exactly the spans acknowledged.
 func TestConcurrentExportersOnDisk(t *testing.T) {
+	exportLoad(t, 8, 2000)
+}
+
+// The load of docs/reliability.md: 8 concurrent exporters × 20,000 spans
+// give exactly 160,000 spans on disk (run with -count=20 to repeat it).
+func TestLoad160k(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	exportLoad(t, 8, 20_000)
+}
+
+func exportLoad(t *testing.T, exporters, perExporter int) {
 	path := t.TempDir() + "/traces.jsonl"
 	w, err := replay.Create(path)
 	require.NoError(t, err)
@@ -57,7 +70,6 @@ func TestConcurrentExportersOnDisk(t *testing.T) {
 	require.NoError(t, err)
 	addr := rcv.Addrs()[0].String()
 
-	const exporters, perExporter = 8, 2000
 	var wg sync.WaitGroup
 	for i := 0; i < exporters; i++ {
 		wg.Add(1)
