@@ -28,7 +28,7 @@ func FuzzHTTPTraces(f *testing.F) {
 	f.Add([]byte{}, false, true)
 	f.Fuzz(func(t *testing.T, body []byte, asJSON, gz bool) {
 		sink := &fuzzSink{}
-		r := &Receiver{sink: sink, limit: 1 << 20}
+		r := &Receiver{sink: sink, limit: 1 << 20, maxBusy: 1}
 		payload := body
 		req := httptest.NewRequest(http.MethodPost, "/v1/traces", nil)
 		if gz {

@@ -40,6 +40,14 @@ type traceService struct {
 }
 
 func (s *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	if !s.r.acquire() {
+		s.r.rejected.Add(1)
+		if c, ok := ctx.Value(rpcCountedKey{}).(*atomic.Bool); ok {
+			c.Store(true)
+		}
+		return ptraceotlp.NewExportResponse(), status.Error(codes.Unavailable, "receiver busy: too many concurrent requests; retry")
+	}
+	defer s.r.release()
 	if err := s.r.consume(ctx, req.Traces()); err != nil {
 		// Counted here, before the client is answered; errors raised by
 		// grpc-go before the handler runs are counted by grpcStats.

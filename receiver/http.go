@@ -84,6 +84,14 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
+	if req.URL.Path == "/v1/traces" {
+		if !r.acquire() {
+			w.Header().Set("Retry-After", "1")
+			r.httpError(w, enc, http.StatusServiceUnavailable, "receiver busy: too many concurrent requests; retry")
+			return
+		}
+		defer r.release()
+	}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if code, msg := r.readBody(w, req, buf); code != 0 {

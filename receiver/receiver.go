@@ -21,6 +21,22 @@ import (
 	"google.golang.org/grpc"
 )
 
+// DefaultMaxConcurrent is the default bound on trace requests processed
+// at once (see Options.MaxConcurrent).
+const DefaultMaxConcurrent = 32
+
+// acquire takes a processing slot; false means the receiver is busy and
+// the request must be answered with a retryable status.
+func (r *Receiver) acquire() bool {
+	if r.busy.Add(1) > r.maxBusy {
+		r.busy.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (r *Receiver) release() { r.busy.Add(-1) }
+
 // DefaultMaxRequestBytes is the body limit used when Options.MaxRequestBytes
 // is 0. It is the limit the OTLP exporter specification recommends.
 const DefaultMaxRequestBytes int64 = 64 << 20
@@ -50,6 +66,12 @@ type Options struct {
 	// HTTP answers 413 and gRPC RESOURCE_EXHAUSTED. 0 (or negative) means
 	// DefaultMaxRequestBytes (64 MiB).
 	MaxRequestBytes int64
+	// MaxConcurrent bounds the trace export requests being decoded and
+	// stored at once; beyond it the receiver answers HTTP 503 with
+	// Retry-After (gRPC UNAVAILABLE), which exporters retry, instead of
+	// growing without bound. 0 means DefaultMaxConcurrent. Memory in use is
+	// then at most about MaxConcurrent × MaxRequestBytes × 3.
+	MaxConcurrent int
 
 	// sniffTimeout overrides defaultSniffTimeout (tests only).
 	sniffTimeout time.Duration
@@ -123,6 +145,8 @@ type Receiver struct {
 
 	requests atomic.Int64
 	inflight atomic.Int64
+	busy     atomic.Int64 // trace requests being decoded and stored
+	maxBusy  int64
 	rejected atomic.Int64
 	spans    atomic.Int64
 	lastSpan atomic.Int64 // unix nanoseconds
@@ -166,12 +190,16 @@ func Start(opts Options, sink Sink) (*Receiver, error) {
 	}
 	r := &Receiver{
 		sink:         sink,
+		maxBusy:      int64(opts.MaxConcurrent),
 		limit:        opts.MaxRequestBytes,
 		sniffTimeout: opts.sniffTimeout,
 		sniffing:     make(map[net.Conn]struct{}),
 	}
 	if r.limit <= 0 {
 		r.limit = DefaultMaxRequestBytes
+	}
+	if r.maxBusy <= 0 {
+		r.maxBusy = DefaultMaxConcurrent
 	}
 	if r.sniffTimeout <= 0 {
 		r.sniffTimeout = defaultSniffTimeout
