@@ -56,7 +56,17 @@ func TestScripts(t *testing.T) {
 				ts.Fatalf("%s did not appear within 20 s", args[0])
 			},
 		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "interop_node" { // npm ci has been run in interop/node
+				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
+			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
+				env.Setenv("INTEROP_NODE", dir)
+			}
 			// The scripts must not inherit the developer's exporter settings.
 			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "NO_COLOR", "GITHUB_ACTIONS"} {
 				env.Setenv(k, "")
