@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -76,9 +78,40 @@ func (rc *runCtx) selectSpans(where cel.Program) selection {
 		}
 		return selection{spans: all}
 	}
+	// Programs are safe for concurrent use: evaluate the predicate on
+	// chunks of the run in parallel, then join the chunks in order.
+	const chunk = 16 << 10
+	n := len(rc.entries)
+	parts := make([]selection, (n+chunk-1)/chunk)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for p := range parts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(p int) {
+			defer func() { <-sem; wg.Done() }()
+			parts[p] = rc.selectRange(where, p*chunk, min((p+1)*chunk, n))
+		}(p)
+	}
+	wg.Wait()
+	total := 0
+	for _, part := range parts {
+		if part.err != nil {
+			return part // the first error in span order
+		}
+		total += len(part.spans)
+	}
+	out := make([]*entry, 0, total)
+	for _, part := range parts {
+		out = append(out, part.spans...)
+	}
+	return selection{spans: out}
+}
+
+func (rc *runCtx) selectRange(where cel.Program, from, to int) selection {
 	var out []*entry
 	act := &spanActivation{}
-	for i := range rc.entries {
+	for i := from; i < to; i++ {
 		act.e = &rc.entries[i]
 		v, _, err := where.Eval(act)
 		if err != nil {
