@@ -485,20 +485,10 @@ func offenders(g *group, cats []string) []Offender {
 		}
 	case "retrieval":
 		metric = "reciprocal_rank"
-		for _, e := range g.spans {
-			if e.s.Operation != span.OpRetrieval && len(e.s.Documents) == 0 {
-				continue
-			}
-			rel, ok := g.rc.groundTruth(e.s)
-			if !ok || len(rel) == 0 {
-				continue
-			}
-			ids := make([]string, len(e.s.Documents))
-			for i, d := range e.s.Documents {
-				ids[i] = d.ID
-			}
+		scores, _ := g.queryScores()
+		for _, q := range scores {
 			// Lowest reciprocal rank first: negate so the sort below works.
-			list = append(list, scored{e, -ScoreQuery(ids, rel, g.k).RR})
+			list = append(list, scored{q.e, -q.m.RR})
 		}
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].v > list[j].v })

@@ -45,7 +45,7 @@ func newRunCtx(cfg *Config, run *span.Run) *runCtx {
 	for i, s := range run.Spans {
 		e := &rc.entries[i]
 		e.s = s
-		e.cost, e.costReported, e.costOK, e.costErr = spanCost(s, cfg.Pricing)
+		e.cost, e.costReported, e.costOK, e.costErr = CostOf(s, cfg.Pricing)
 		rc.index[s] = i
 	}
 	for _, t := range run.Traces {
@@ -101,9 +101,14 @@ type group struct {
 	spans []*entry
 	k     int
 
-	lat       *latencyVal
-	tok       *tokenVals
-	ret       *retrievalVal
+	lat *latencyVal
+	tok *tokenVals
+	ret *retrievalVal
+
+	queriesDone bool
+	queries     []scoredQuery
+	candidates  int
+
 	costDone  bool
 	costV     ref.Val
 	costSrc   string
@@ -209,46 +214,68 @@ func (g *group) costVal() ref.Val {
 	return g.costV
 }
 
-func (g *group) retrieval() *retrievalVal {
-	if g.ret != nil {
-		return g.ret
+// scoredQuery is one retrieval span with ground truth and its metrics.
+type scoredQuery struct {
+	e *entry
+	m QueryMetrics
+}
+
+// queryScores scores every retrieval span of the group (a span with the
+// retrieval operation or with documents) that has ground truth, once;
+// candidates counts all retrieval spans, with or without ground truth.
+func (g *group) queryScores() (scores []scoredQuery, candidates int) {
+	if g.queriesDone {
+		return g.queries, g.candidates
 	}
-	r := Retrieval{K: g.k}
-	var sum QueryMetrics
-	candidates := 0
+	g.queriesDone = true
 	for _, e := range g.spans {
 		s := e.s
 		if s.Operation != span.OpRetrieval && len(s.Documents) == 0 {
 			continue
 		}
-		candidates++
+		g.candidates++
 		rel, ok := g.rc.groundTruth(s)
 		if !ok || len(rel) == 0 {
-			r.WithoutGroundTruth++
 			continue
 		}
 		ids := make([]string, len(s.Documents))
 		for i, d := range s.Documents {
 			ids[i] = d.ID
 		}
-		m := ScoreQuery(ids, rel, g.k)
-		sum.Hit += m.Hit
-		sum.RR += m.RR
-		sum.Recall += m.Recall
-		sum.Precision += m.Precision
-		sum.NDCG += m.NDCG
-		r.Queries++
+		g.queries = append(g.queries, scoredQuery{e, ScoreQuery(ids, rel, g.k)})
 	}
-	g.ret = &retrievalVal{r: r}
+	return g.queries, g.candidates
+}
+
+// retrievalSums adds up the query metrics (sums merge exactly across groups).
+func (g *group) retrievalSums() (RetrSums, int) {
+	scores, candidates := g.queryScores()
+	r := RetrSums{K: g.k, Queries: len(scores), WithoutGroundTruth: candidates - len(scores)}
+	for _, q := range scores {
+		r.Hit += q.m.Hit
+		r.RR += q.m.RR
+		r.Recall += q.m.Recall
+		r.Precision += q.m.Precision
+		r.NDCG += q.m.NDCG
+	}
+	return r, candidates
+}
+
+func (g *group) retrieval() *retrievalVal {
+	if g.ret != nil {
+		return g.ret
+	}
+	sums, candidates := g.retrievalSums()
+	g.ret = &retrievalVal{r: Retrieval{K: g.k, Queries: sums.Queries, WithoutGroundTruth: sums.WithoutGroundTruth}}
 	switch {
 	case candidates == 0:
 		g.ret.err = fmt.Errorf("no retrieval spans selected")
-	case r.Queries == 0:
+	case sums.Queries == 0:
 		g.ret.err = fmt.Errorf("none of the %d retrieval spans has ground truth (set %s on the span or an ancestor, or retrieval.ground_truth in the config)", candidates, RelevantIDsAttr)
 	default:
-		n := float64(r.Queries)
-		g.ret.r.HitRate, g.ret.r.MRR, g.ret.r.Recall = sum.Hit/n, sum.RR/n, sum.Recall/n
-		g.ret.r.Precision, g.ret.r.NDCG = sum.Precision/n, sum.NDCG/n
+		n := float64(sums.Queries)
+		g.ret.r.HitRate, g.ret.r.MRR, g.ret.r.Recall = sums.Hit/n, sums.RR/n, sums.Recall/n
+		g.ret.r.Precision, g.ret.r.NDCG = sums.Precision/n, sums.NDCG/n
 	}
 	return g.ret
 }

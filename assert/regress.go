@@ -302,19 +302,9 @@ func (g *group) samples(cat string) []float64 {
 			out = append(out, v)
 		}
 	case "retrieval":
-		for _, e := range g.spans {
-			if e.s.Operation != span.OpRetrieval && len(e.s.Documents) == 0 {
-				continue
-			}
-			rel, ok := g.rc.groundTruth(e.s)
-			if !ok || len(rel) == 0 {
-				continue
-			}
-			ids := make([]string, len(e.s.Documents))
-			for i, d := range e.s.Documents {
-				ids[i] = d.ID
-			}
-			out = append(out, ScoreQuery(ids, rel, g.k).RR)
+		scores, _ := g.queryScores()
+		for _, q := range scores {
+			out = append(out, q.m.RR)
 		}
 	default:
 		return nil

@@ -120,13 +120,13 @@ type Retrieval struct {
 	K                                     int
 }
 
-// cost computes the USD cost of one span: the cost reported on the span
+// CostOf computes the USD cost of one span: the cost reported on the span
 // when there is one, else tokens × pricing. Input tokens include cached
 // tokens (GenAI semconv), so cached tokens are priced once, at the cached
 // rate: (input − cached) × input + cached × cached_input + output × output.
 // ok is false when the span has neither; err says why a span with tokens
 // cannot be priced.
-func spanCost(s *span.Span, pricing map[string]Price) (usd float64, reported, ok bool, err error) {
+func CostOf(s *span.Span, pricing map[string]Price) (usd float64, reported, ok bool, err error) {
 	if s.HasCost {
 		return s.Cost, true, true, nil
 	}
@@ -186,7 +186,7 @@ func lookupPrice(pricing map[string]Price, model string) (Price, bool) {
 // span (reported on the span, else priced) and whether it has one.
 func SpanCost(pricing map[string]Price) func(*span.Span) (float64, bool) {
 	return func(s *span.Span) (float64, bool) {
-		usd, _, ok, err := spanCost(s, pricing)
+		usd, _, ok, err := CostOf(s, pricing)
 		return usd, ok && err == nil
 	}
 }

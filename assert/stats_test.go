@@ -140,7 +140,7 @@ func TestSpanCost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, reported, ok, err := spanCost(&tt.s, pricing)
+			got, reported, ok, err := CostOf(&tt.s, pricing)
 			if tt.err != "" {
 				require.ErrorContains(t, err, tt.err)
 				return

@@ -163,35 +163,11 @@ func SummariseGroups(cfg *Config, run *span.Run) []Summary {
 }
 
 func retrievalSums(g *group) *RetrSums {
-	r := &RetrSums{K: g.k}
-	any := false
-	for _, e := range g.spans {
-		s := e.s
-		if s.Operation != span.OpRetrieval && len(s.Documents) == 0 {
-			continue
-		}
-		any = true
-		rel, ok := g.rc.groundTruth(s)
-		if !ok || len(rel) == 0 {
-			r.WithoutGroundTruth++
-			continue
-		}
-		ids := make([]string, len(s.Documents))
-		for i, d := range s.Documents {
-			ids[i] = d.ID
-		}
-		m := ScoreQuery(ids, rel, g.k)
-		r.Queries++
-		r.Hit += m.Hit
-		r.RR += m.RR
-		r.Recall += m.Recall
-		r.Precision += m.Precision
-		r.NDCG += m.NDCG
-	}
-	if !any {
+	r, candidates := g.retrievalSums()
+	if candidates == 0 {
 		return nil
 	}
-	return r
+	return &r
 }
 
 // bound keeps at most MaxSamples values: evenly spaced order statistics

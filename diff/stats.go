@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"golang.org/x/perf/benchmath"
 
@@ -113,53 +112,12 @@ func holm(tests []*Test, alpha float64) int {
 	return m
 }
 
-// spanCost is the USD cost of one span, by assert's rule: the cost the
-// span reports (llm.cost.total) when there is one, else tokens × pricing
-// per 1M tokens with cached input priced once, at the cached rate:
-// (input − cached) × input + cached × cached_input + output × output.
-// reported says which; ok is false when the span has no cost; unpriced
-// is true when it has input/output tokens but no price.
+// spanCost is the USD cost of one span by assert's rule (assert.CostOf):
+// the cost the span reports (llm.cost.total) when there is one, else
+// tokens × pricing per 1M tokens with cached input priced once. reported
+// says which; ok is false when the span has no cost; unpriced is true when
+// it has tokens that cannot be priced.
 func spanCost(s *span.Span, pricing map[string]assert.Price) (usd float64, reported, ok, unpriced bool) {
-	if s.HasCost {
-		return s.Cost, true, true, false
-	}
-	if !s.Tokens.HasInput && !s.Tokens.HasOutput {
-		return 0, false, false, false
-	}
-	p, found := lookupPrice(pricing, s.Model)
-	if !found {
-		return 0, false, false, true
-	}
-	in, out, cached := float64(s.Tokens.Input), float64(s.Tokens.Output), float64(s.Tokens.Cached)
-	cached = math.Min(cached, in)
-	cachedPrice := p.Input
-	if p.HasCachedInput {
-		cachedPrice = p.CachedInput
-	}
-	return ((in-cached)*p.Input + cached*cachedPrice + out*p.Output) / 1e6, false, true, false
-}
-
-// lookupPrice is assert's price lookup: an exact key, else the longest key
-// the model extends with "-" (dated snapshots), else the same after a
-// "provider/" prefix.
-func lookupPrice(pricing map[string]assert.Price, model string) (assert.Price, bool) {
-	if model == "" || len(pricing) == 0 {
-		return assert.Price{}, false
-	}
-	if p, ok := pricing[model]; ok {
-		return p, true
-	}
-	best := ""
-	for k := range pricing {
-		if len(k) > len(best) && strings.HasPrefix(model, k+"-") {
-			best = k
-		}
-	}
-	if best != "" {
-		return pricing[best], true
-	}
-	if i := strings.LastIndexByte(model, '/'); i >= 0 {
-		return lookupPrice(pricing, model[i+1:])
-	}
-	return assert.Price{}, false
+	usd, reported, ok, err := assert.CostOf(s, pricing)
+	return usd, reported, ok, err != nil
 }
