@@ -54,7 +54,7 @@ func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 		if opts.Quiet && r.Status == assert.Pass {
 			continue
 		}
-		fmt.Fprintf(w, "%s %s — %s\n", paint(opts.Color, color, mark), r.Name, oneLine(r.Message))
+		fmt.Fprintf(w, "%s %s — %s\n", paint(opts.Color, color, mark), oneLine(r.Name), oneLine(r.Message))
 		if r.Status == assert.Pass {
 			continue
 		}
@@ -89,7 +89,7 @@ func offenderLine(o assert.Offender) string {
 	if o.SpanID != "" {
 		id += ", span " + o.SpanID
 	}
-	return fmt.Sprintf("%s (%s): %s = %s", o.Name, id, o.Metric, assert.FormatValue(o.Value, o.Unit))
+	return fmt.Sprintf("%s (%s): %s = %s", oneLine(o.Name), id, o.Metric, assert.FormatValue(o.Value, o.Unit))
 }
 
 // CountLine is the closing line: "3 passed, 1 failed (412 spans in 40 traces)".
@@ -108,7 +108,9 @@ func CountLine(res *assert.Results) string {
 	return fmt.Sprintf("%s (%d spans in %d traces)", strings.Join(parts, ", "), res.Spans, res.Traces)
 }
 
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+// oneLine makes a recorded string printable on one line: newlines become
+// spaces and bytes that are not UTF-8 become U+FFFD.
+func oneLine(s string) string { return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\n", " ") }
 
 // GroupStats summarises the spans of one operation and model.
 type GroupStats struct {
@@ -174,7 +176,7 @@ func Recording(w io.Writer, run *span.Run, tracePath string) {
 			if model == "" {
 				model = "-"
 			}
-			fmt.Fprintf(w, "  %-16s %-28s %7d %9s %9s %12d %12d %6d\n", trunc(g.Operation, 16), trunc(model, 28), g.Spans,
+			fmt.Fprintf(w, "  %-16s %-28s %7d %9s %9s %12d %12d %6d\n", trunc(oneLine(g.Operation), 16), trunc(oneLine(model), 28), g.Spans,
 				assert.FormatFloat(g.P50), assert.FormatFloat(g.P95), g.InputTokens, g.OutputTokens, g.Errors)
 		}
 	}

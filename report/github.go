@@ -152,13 +152,13 @@ func (a Annotation) String() string {
 
 // EscapeData escapes the message of a workflow command: % CR LF.
 func EscapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // EscapeProperty escapes a workflow command property: as EscapeData, and
 // also : and , which delimit properties.
 func EscapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // maxAnnotationRunes bounds an annotation's message.
