@@ -173,6 +173,9 @@ func retrievalSums(g *group) *RetrSums {
 // bound keeps at most MaxSamples values: evenly spaced order statistics
 // of the sorted values, so the sample keeps the distribution's shape.
 func bound(xs []float64) []float64 {
+	if len(xs) == 0 {
+		return nil // stored as absent
+	}
 	if len(xs) <= MaxSamples {
 		return xs
 	}
