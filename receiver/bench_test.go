@@ -5,11 +5,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/llmcheck/llmcheck/replay"
 )
 
 // countSink counts spans and drops them.
@@ -108,3 +111,45 @@ func httpSender(body []byte, contentType string) func(b *testing.B, r *Receiver)
 type httpStatusError struct{ code int }
 
 func (e *httpStatusError) Error() string { return http.StatusText(e.code) }
+
+// BenchmarkIngestToFile is BenchmarkIngest's parallel cases with the sink
+// `llmcheck record` uses: a replay.Writer appending OTLP JSON lines to a
+// file (decode, re-encode as JSON, write(2)), so that the receiver's
+// capacity is measured without an SDK client competing for the CPU.
+func BenchmarkIngestToFile(b *testing.B) {
+	const batch = 512
+	td := genAITraces(batch, 42)
+	pb := marshalProto(b, td)
+	for _, name := range []string{"grpc", "http-protobuf"} {
+		b.Run(name, func(b *testing.B) {
+			w, err := replay.Create(filepath.Join(b.TempDir(), "traces.jsonl"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			r := startReceiver(b, Options{}, w)
+			b.SetBytes(int64(len(pb)))
+			b.ReportAllocs()
+			b.RunParallel(func(p *testing.PB) {
+				var do func() error
+				if name == "grpc" {
+					client := ptraceotlp.NewGRPCClient(grpcConn(b, r))
+					req := ptraceotlp.NewExportRequestFromTraces(td)
+					do = func() error {
+						_, err := client.Export(context.Background(), req)
+						return err
+					}
+				} else {
+					do = httpSender(pb, "application/x-protobuf")(b, r)
+				}
+				for p.Next() {
+					if err := do(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(w.Spans())/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
+}

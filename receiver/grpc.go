@@ -26,6 +26,10 @@ func newGRPCServer(r *Receiver) *grpc.Server {
 		// Checked by grpc-go on the wire size and again on the decompressed
 		// size while decompressing (it stops at limit+1 bytes).
 		grpc.MaxRecvMsgSize(int(limit)),
+		// A batch of 512 spans is a few hundred KB: read it in a few
+		// syscalls rather than dozens (the Collector's otlpreceiver uses
+		// the same 512 KiB).
+		grpc.ReadBufferSize(512<<10),
 		grpc.StatsHandler(&grpcStats{r: r}),
 	)
 	ptraceotlp.RegisterGRPCServer(s, &traceService{r: r})

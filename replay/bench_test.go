@@ -78,3 +78,40 @@ func BenchmarkRead(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "spans/s")
 }
+
+// BenchmarkLoadSpans measures LoadSpans (parallel decode straight into
+// spans) over the same file as BenchmarkRead; compare with BenchmarkRead,
+// which only decodes to pdata.
+func BenchmarkLoadSpans(b *testing.B) {
+	const nBatches = 200
+	path := filepath.Join(b.TempDir(), "traces.jsonl")
+	w, err := Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range nBatches {
+		if err := w.ConsumeTraces(context.Background(), genAITraces(i, benchSpansPerBatch)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(info.Size())
+	n := 0
+	for b.Loop() {
+		spans, err := LoadSpans([]string{path}, ReadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(spans) != nBatches*benchSpansPerBatch {
+			b.Fatalf("read %d spans", len(spans))
+		}
+		n += len(spans)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "spans/s")
+}

@@ -184,6 +184,7 @@ func readAll(paths ...string) readResult {
 			r.batches = append(r.batches, td)
 			return nil
 		})
+	crossCheckSpans(paths)
 	return r
 }
 

@@ -44,17 +44,14 @@ type ReadOptions struct {
 // writer leaves at the end of a file (a last line without a newline that does
 // not decode, a truncated last record, a truncated gzip stream) is not an
 // error: it is reported to Warn and the complete batches before it are used.
+//
+// Batches are decoded ahead of fn on other goroutines, a bounded window of
+// them at a time (memory does not grow with the file); fn and Warn are
+// always called from the calling goroutine, in file order. To get
+// normalised spans, ReadSpans and LoadSpans are faster than Read followed
+// by span.FromTracesWarn, with the same result.
 func Read(paths []string, opts ReadOptions, fn func(td ptrace.Traces) error) error {
-	warn := opts.Warn
-	if warn == nil {
-		warn = func(string) {}
-	}
-	for _, p := range paths {
-		if err := readFile(p, warn, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return runPipeline(paths, opts, newPdataStage(), func(j *job) error { return fn(j.td) })
 }
 
 // Merge reads all batches of the files into one ptrace.Traces, keeping
@@ -77,25 +74,42 @@ const readBufSize = 256 << 10
 // before the file is taken for something else.
 const maxFirstRecord = 1 << 30
 
-// fileReader reads one trace file.
+// fileReader reads one trace file, handing each line, document or record
+// to the pipeline in file order.
 type fileReader struct {
 	path string
-	warn func(string)
-	fn   func(ptrace.Traces) error
+	file int // index of the file in the run
+	emit func(*job) bool
+	// buffer returns a buffer for a job's data
+	buffer func(n int) []byte
 }
 
-func readFile(path string, warn func(string), fn func(ptrace.Traces) error) error {
+// warn sends a warning in file order. It returns false when the read was
+// stopped.
+func (fr *fileReader) warn(msg string) bool { return fr.emit(&job{warn: msg}) }
+
+// fail ends the read with err, in file order.
+func (fr *fileReader) fail(err error) error {
+	fr.emit(&job{err: err})
+	return errStopped
+}
+
+// errStopped ends a file's read once its error was sent, or when the
+// consumer stopped the pipeline.
+var errStopped = errors.New("read stopped")
+
+func (fr *fileReader) readFile() error {
+	path := fr.path
 	f, err := os.Open(path)
 	if err != nil {
-		return err // *PathError: "open traces.jsonl: no such file or directory"
+		return fr.fail(err) // *PathError: "open traces.jsonl: no such file or directory"
 	}
 	defer f.Close()
-	fr := &fileReader{path: path, warn: warn, fn: fn}
 
 	br := bufio.NewReaderSize(f, readBufSize)
 	magic, err := br.Peek(2)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read %s: %w", path, err)
+		return fr.fail(fmt.Errorf("read %s: %w", path, err))
 	}
 	if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
 		return fr.readContent(br)
@@ -107,7 +121,7 @@ func readFile(path string, warn func(string), fn func(ptrace.Traces) error) erro
 			fr.warn(fmt.Sprintf("%s: gzip stream truncated in its header; file ignored; the run was probably interrupted", path))
 			return nil
 		}
-		return fmt.Errorf("%s: invalid gzip stream: %w", path, err)
+		return fr.fail(fmt.Errorf("%s: invalid gzip stream: %w", path, err))
 	}
 	defer zr.Close()
 	tr := &truncatedReader{r: zr}
@@ -140,13 +154,13 @@ func (t *truncatedReader) Read(p []byte) (int, error) {
 func (fr *fileReader) readContent(r *bufio.Reader) error {
 	head, err := r.Peek(readBufSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return fmt.Errorf("read %s: %w", fr.path, err)
+		return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
 	}
 	if len(head) == 0 {
 		return nil
 	}
 	if len(head) >= 4 && bytes.Equal(head[:4], zstdMagic) {
-		return fmt.Errorf("%s: zstd-compressed files are not supported; decompress it first (zstd -d)", fr.path)
+		return fr.fail(fmt.Errorf("%s: zstd-compressed files are not supported; decompress it first (zstd -d)", fr.path))
 	}
 	rest := bytes.TrimPrefix(head, utf8BOM)
 	for _, c := range rest {
@@ -218,16 +232,14 @@ func (lr *lineReader) next() ([]byte, bool, error) {
 // non-blank line is not a complete JSON value by itself.
 func (fr *fileReader) readJSON(r *bufio.Reader) error {
 	lr := &lineReader{r: r}
-	var u ptrace.JSONUnmarshaler
 	first := true
-	warnedEmpty := false
 	for {
 		raw, newline, err := lr.next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", fr.path, err)
+			return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
 		}
 		line := raw
 		if first {
@@ -237,42 +249,42 @@ func (fr *fileReader) readJSON(r *bufio.Reader) error {
 		if len(line) == 0 {
 			continue
 		}
-		// pdata's decoder stops at the end of the first JSON value and
-		// ignores what follows it, so a line holding two objects (a writer
-		// that crashed before its newline, then appended) would silently
-		// lose data: check the line is exactly one JSON value.
-		end := valueEnd(line)
-		complete := end == len(line)
 		if first {
 			first = false
-			if end < 0 && newline {
+			if end := valueEnd(line); end < 0 && newline {
 				doc := append(bytes.Clone(bytes.TrimPrefix(raw, utf8BOM)), '\n')
 				return fr.readDocument(doc, lr.r, lr.line)
 			}
 		}
-		if !complete {
-			if end < 0 && !newline {
-				fr.warnIncomplete(lr.line, len(raw))
-				return nil
-			}
-			return fmt.Errorf("%s:%d: invalid OTLP JSON: %s", fr.path, lr.line, jsonSyntaxReason(line))
+		// The line buffer is reused: the job gets its own copy. The
+		// worker checks the line is one complete JSON value (see
+		// checkLine).
+		data := fr.buffer(len(line))
+		copy(data, line)
+		j := &job{kind: jsonLine, path: fr.path, file: fr.file, line: lr.line, data: data, newline: newline, rawLen: len(raw)}
+		if !fr.emit(j) {
+			return errStopped
 		}
-		td, err := u.UnmarshalTraces(line)
-		if err != nil {
-			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lr.line, err)
-		}
-		if td.ResourceSpans().Len() == 0 && !warnedEmpty && notOTLP(line) {
-			warnedEmpty = true
-			fr.warn(fmt.Sprintf("%s:%d: JSON object without resourceSpans skipped; is this OTLP trace data?", fr.path, lr.line))
-		}
-		if err := fr.fn(td); err != nil {
-			return err
+		if !newline {
+			return nil // the last line
 		}
 	}
 }
 
-func (fr *fileReader) warnIncomplete(line, n int) {
-	fr.warn(fmt.Sprintf("%s:%d: incomplete last line (%d bytes) ignored; the run was probably interrupted", fr.path, line, n))
+// checkLine checks a JSON line is exactly one JSON value. pdata's decoder
+// stops at the end of the first JSON value and ignores what follows it, so
+// a line holding two objects (a writer that crashed before its newline,
+// then appended) would silently lose data. It returns the warning for an
+// incomplete last line, or the error for a malformed one.
+func (j *job) checkLine() (warn string, err error) {
+	end := valueEnd(j.data)
+	if end == len(j.data) {
+		return "", nil
+	}
+	if end < 0 && !j.newline {
+		return fmt.Sprintf("%s:%d: incomplete last line (%d bytes) ignored; the run was probably interrupted", j.path, j.line, j.rawLen), nil
+	}
+	return "", fmt.Errorf("%s:%d: invalid OTLP JSON: %s", j.path, j.line, jsonSyntaxReason(j.data))
 }
 
 // notOTLP reports whether a JSON object that decoded to no resource spans
@@ -348,11 +360,10 @@ func jsonSyntaxReason(data []byte) string {
 func (fr *fileReader) readDocument(head []byte, r io.Reader, firstLine int) error {
 	rest, err := io.ReadAll(r)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", fr.path, err)
+		return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
 	}
 	data := append(head, rest...)
 	dec := json.NewDecoder(bytes.NewReader(data))
-	var u ptrace.JSONUnmarshaler
 	// lineAt returns the line number of byte offset off in data.
 	lineOff, lineNo := 0, firstLine
 	lineAt := func(off int) int {
@@ -376,21 +387,14 @@ func (fr *fileReader) readDocument(head []byte, r io.Reader, firstLine int) erro
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &se):
-			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(int(se.Offset)), se)
+			return fr.fail(fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(int(se.Offset)), se))
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return fmt.Errorf("%s:%d: invalid OTLP JSON: the document starting here is incomplete", fr.path, lineAt(start))
+			return fr.fail(fmt.Errorf("%s:%d: invalid OTLP JSON: the document starting here is incomplete", fr.path, lineAt(start)))
 		case err != nil:
-			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(start), err)
+			return fr.fail(fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(start), err))
 		}
-		td, err := u.UnmarshalTraces(doc)
-		if err != nil {
-			return fmt.Errorf("%s:%d: invalid OTLP JSON: %v", fr.path, lineAt(start), err)
-		}
-		if td.ResourceSpans().Len() == 0 && notOTLP(doc) {
-			fr.warn(fmt.Sprintf("%s:%d: JSON document without resourceSpans skipped; is this OTLP trace data?", fr.path, lineAt(start)))
-		}
-		if err := fr.fn(td); err != nil {
-			return err
+		if !fr.emit(&job{kind: jsonDoc, path: fr.path, file: fr.file, line: lineAt(start), data: doc}) {
+			return errStopped
 		}
 	}
 }
@@ -399,9 +403,7 @@ func (fr *fileReader) readDocument(head []byte, r io.Reader, firstLine int) erro
 // Collector's fileexporter writes with "format: proto".
 func (fr *fileReader) readProto(r *bufio.Reader) error {
 	var (
-		u      ptrace.ProtoUnmarshaler
 		hdr    [4]byte
-		buf    bytes.Buffer
 		offset int64
 	)
 	for rec := 1; ; rec++ {
@@ -409,30 +411,43 @@ func (fr *fileReader) readProto(r *bufio.Reader) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		where := fmt.Sprintf("%s: record %d at byte %d", fr.path, rec, offset)
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			if rec == 1 {
 				return fr.notTraceFile()
 			}
-			fr.warn(fmt.Sprintf("%s: incomplete length prefix (%d of 4 bytes) ignored; the run was probably interrupted", where, n))
+			fr.warn(fmt.Sprintf("%s: incomplete length prefix (%d of 4 bytes) ignored; the run was probably interrupted", recordWhere(fr.path, rec, offset), n))
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", fr.path, err)
+			return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
 		}
 		size := int64(binary.BigEndian.Uint32(hdr[:]))
 		if rec == 1 && size > maxFirstRecord {
 			return fr.notTraceFile()
 		}
-		buf.Reset()
-		buf.Grow(int(min(size, 16<<20)))
-		got, err := io.CopyN(&buf, r, size)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read %s: %w", fr.path, err)
+		// Each record gets its own buffer: it is decoded on another
+		// goroutine while the next ones are read. A size beyond 16 MiB
+		// is believed only as the bytes arrive.
+		var data []byte
+		var got int64
+		if size <= 16<<20 {
+			data = fr.buffer(int(size))
+			n, err := io.ReadFull(r, data)
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
+			}
+			data, got = data[:n], int64(n)
+		} else {
+			var buf bytes.Buffer
+			buf.Grow(16 << 20)
+			got, err = io.CopyN(&buf, r, size)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
+			}
+			data = buf.Bytes()
 		}
-		data := buf.Bytes()
 		if rec == 1 && len(data) >= 4 && bytes.Equal(data[:4], zstdMagic) {
-			return fmt.Errorf("%s: records are zstd-compressed (fileexporter compression: zstd), which is not supported; export without compression or with gzip", fr.path)
+			return fr.fail(fmt.Errorf("%s: records are zstd-compressed (fileexporter compression: zstd), which is not supported; export without compression or with gzip", fr.path))
 		}
 		// A TracesData with content starts with field 1 (resource_spans,
 		// length-delimited): tag byte 0x0a. Checked on the first record
@@ -441,20 +456,21 @@ func (fr *fileReader) readProto(r *bufio.Reader) error {
 			return fr.notTraceFile()
 		}
 		if got < size {
-			fr.warn(fmt.Sprintf("%s: incomplete last record (%d of %d bytes) ignored; the run was probably interrupted", where, got, size))
+			fr.warn(fmt.Sprintf("%s: incomplete last record (%d of %d bytes) ignored; the run was probably interrupted", recordWhere(fr.path, rec, offset), got, size))
 			return nil
 		}
-		td, err := u.UnmarshalTraces(data)
-		if err != nil {
-			return fmt.Errorf("%s: invalid OTLP protobuf: %w", where, err)
-		}
-		if err := fr.fn(td); err != nil {
-			return err
+		if !fr.emit(&job{kind: protoRecord, path: fr.path, file: fr.file, line: rec, offset: offset, data: data}) {
+			return errStopped
 		}
 		offset += 4 + size
 	}
 }
 
+// recordWhere names a protobuf record in messages.
+func recordWhere(path string, rec int, offset int64) string {
+	return fmt.Sprintf("%s: record %d at byte %d", path, rec, offset)
+}
+
 func (fr *fileReader) notTraceFile() error {
-	return fmt.Errorf("%s: not an OTLP trace file (expected OTLP JSON lines, an OTLP JSON document or length-prefixed OTLP protobuf, optionally gzipped)", fr.path)
+	return fr.fail(fmt.Errorf("%s: not an OTLP trace file (expected OTLP JSON lines, an OTLP JSON document or length-prefixed OTLP protobuf, optionally gzipped)", fr.path))
 }

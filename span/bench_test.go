@@ -101,3 +101,63 @@ func BenchmarkFromTraces(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(n)/float64(b.N), "ns/span")
 }
+
+// BenchmarkDecode compares, per span of the same batch, pdata's decoders
+// followed by FromTraces with the Decoder's fast paths (one goroutine).
+//
+//	go test ./span -run '^$' -bench Decode -benchmem
+func BenchmarkDecode(b *testing.B) {
+	td := benchTraces(b, 300) // 1200 spans
+	n := td.SpanCount()
+	var jm ptrace.JSONMarshaler
+	js, err := jm.MarshalTraces(td)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pm ptrace.ProtoMarshaler
+	pb, err := pm.MarshalTraces(td)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ju ptrace.JSONUnmarshaler
+	var pu ptrace.ProtoUnmarshaler
+	d := NewDecoder()
+	cases := []struct {
+		name string
+		data []byte
+		fn   func(dst []Span, data []byte) ([]Span, error)
+	}{
+		{"json/pdata-only", js, func(dst []Span, data []byte) ([]Span, error) {
+			_, err := ju.UnmarshalTraces(data)
+			return dst, err
+		}},
+		{"json/pdata+FromTraces", js, func(dst []Span, data []byte) ([]Span, error) {
+			td, err := ju.UnmarshalTraces(data)
+			return FromTraces(dst, td), err
+		}},
+		{"json/Decoder", js, func(dst []Span, data []byte) ([]Span, error) { return d.DecodeJSON(dst, data, nil) }},
+		{"proto/pdata-only", pb, func(dst []Span, data []byte) ([]Span, error) {
+			_, err := pu.UnmarshalTraces(data)
+			return dst, err
+		}},
+		{"proto/pdata+FromTraces", pb, func(dst []Span, data []byte) ([]Span, error) {
+			td, err := pu.UnmarshalTraces(data)
+			return FromTraces(dst, td), err
+		}},
+		{"proto/Decoder", pb, func(dst []Span, data []byte) ([]Span, error) { return d.DecodeProto(dst, data, nil) }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			b.ReportAllocs()
+			var dst []Span
+			for b.Loop() {
+				var err error
+				if dst, err = c.fn(dst[:0], c.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(n)/float64(b.N), "ns/span")
+		})
+	}
+}

@@ -2,8 +2,6 @@ package span
 
 import (
 	"strings"
-
-	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // Convention names stored in Span.Convention.
@@ -280,7 +278,7 @@ func keyOf(name string) (key, bool) {
 // normalised. It is reused from span to span.
 type lookup struct {
 	present uint64
-	vals    [nKeys]pcommon.Value
+	vals    [nKeys]attrVal
 
 	// OpenInference flattened documents, indexed by their 0-based index.
 	oiRetr, oiRerank []oiDoc
@@ -292,9 +290,9 @@ func (l *lookup) reset() {
 	l.oiRerank = l.oiRerank[:0]
 }
 
-func (l *lookup) get(k key) (pcommon.Value, bool) {
+func (l *lookup) get(k key) (attrVal, bool) {
 	if l.present&(1<<k) == 0 {
-		return pcommon.Value{}, false
+		return attrVal{}, false
 	}
 	return l.vals[k], true
 }
@@ -305,14 +303,11 @@ func (l *lookup) str(k key) string {
 	if !ok {
 		return ""
 	}
-	if v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
-	}
-	return v.AsString()
+	return v.asString()
 }
 
 // note remembers the attribute if the normaliser needs it.
-func (l *lookup) note(name string, v pcommon.Value) {
+func (l *lookup) note(name string, v attrVal) {
 	if k, ok := keyOf(name); ok {
 		l.vals[k] = v
 		l.present |= 1 << k
@@ -332,9 +327,9 @@ func (l *lookup) note(name string, v pcommon.Value) {
 // oiDoc is one OpenInference flattened document while it is collected.
 type oiDoc struct {
 	set   bool // some document.* attribute was seen at this index
-	id    pcommon.Value
+	id    attrVal
 	hasID bool
-	score pcommon.Value
+	score attrVal
 	hasSc bool
 }
 
@@ -343,7 +338,7 @@ type oiDoc struct {
 const maxOIDocs = 10000
 
 // noteOIDoc records "{i}.document.{field}".
-func noteOIDoc(docs []oiDoc, rest string, v pcommon.Value) []oiDoc {
+func noteOIDoc(docs []oiDoc, rest string, v attrVal) []oiDoc {
 	i, n := 0, 0
 	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
 		i = i*10 + int(rest[n]-'0')

@@ -3,9 +3,9 @@ package span
 import (
 	"encoding/hex"
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -47,7 +47,27 @@ func FromTraces(dst []Span, td ptrace.Traces) []Span {
 // Attrs and Events[].Attrs are nil when empty. The Resource map is shared by
 // all spans of the same OTLP resource: treat it as read-only.
 func FromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
-	n := normaliser{warn: warn}
+	if crossCheck != nil {
+		return crossCheck(dst, td, warn)
+	}
+	return fromTracesWarn(dst, td, warn)
+}
+
+// crossCheck is set by this package's tests to compare every
+// FromTracesWarn with the Decoder's fast paths.
+var crossCheck func(dst []Span, td ptrace.Traces, warn func(string)) []Span
+
+func fromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
+	n := normalisers.Get().(*normaliser)
+	n.warn = warn
+	defer func() {
+		n.warn = nil
+		normalisers.Put(n)
+	}()
+	return n.fromTraces(dst, td)
+}
+
+func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
 	if c := td.SpanCount(); cap(dst)-len(dst) < c {
 		grown := make([]Span, len(dst), max(2*cap(dst), len(dst)+c))
 		copy(grown, dst)
@@ -62,10 +82,11 @@ func FromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 		if v, ok := resAttrs.Get("service.name"); ok {
 			service = v.AsString()
 		}
+		service = n.in.str(service)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
-			scope := ss.Scope().Name()
+			scope := n.in.str(ss.Scope().Name())
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				dst = append(dst, Span{Service: service, Resource: res, Scope: scope})
@@ -76,12 +97,21 @@ func FromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 	return dst
 }
 
+// normalisers keeps normalisers, and so their intern tables, from batch to
+// batch.
+var normalisers = sync.Pool{New: func() any { return new(normaliser) }}
+
 type normaliser struct {
 	warn func(string)
 	l    lookup
+	in   interner
 	// documents from db.query.result / db.search.result events of the
 	// current span
 	evDocs []Document
+
+	// the last trace id converted, as consecutive spans often share it
+	lastTID    [16]byte
+	lastTIDStr string
 }
 
 var kindNames = [...]string{
@@ -100,14 +130,13 @@ var statusNames = [...]string{
 }
 
 func (n *normaliser) span(s *Span, sp ptrace.Span) {
-	tid := sp.TraceID()
-	s.TraceID = hexString(tid[:])
+	s.TraceID = n.traceID(sp.TraceID())
 	sid := sp.SpanID()
 	s.SpanID = hexString(sid[:])
 	if pid := sp.ParentSpanID(); !pid.IsEmpty() {
 		s.ParentSpanID = hexString(pid[:])
 	}
-	s.Name = sp.Name()
+	s.Name = n.in.str(sp.Name())
 	if k := sp.Kind(); k >= 0 && int(k) < len(kindNames) {
 		s.Kind = kindNames[k]
 	} else {
@@ -119,24 +148,27 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 	} else {
 		s.Status = statusNames[ptrace.StatusCodeUnset]
 	}
-	s.StatusMessage = st.Message()
+	s.StatusMessage = n.in.str(st.Message())
 	s.StartUnixNano = uint64(sp.StartTimestamp())
 	s.EndUnixNano = uint64(sp.EndTimestamp())
 	if s.EndUnixNano > s.StartUnixNano {
 		s.DurationMS = float64(s.EndUnixNano-s.StartUnixNano) / 1e6
 	}
 
-	n.l.reset()
+	n.begin()
 	if attrs := sp.Attributes(); attrs.Len() > 0 {
 		m := make(map[string]any, attrs.Len())
 		for k, v := range attrs.All() {
-			m[k] = convertValue(v)
-			n.l.note(k, v)
+			a := fromPdata(v)
+			if str, ok := a.v.(string); ok {
+				a.v = n.in.boxed(str)
+			}
+			m[n.in.str(k)] = a.v
+			n.l.note(k, a)
 		}
 		s.Attrs = m
 	}
 
-	n.evDocs = n.evDocs[:0]
 	if evs := sp.Events(); evs.Len() > 0 {
 		s.Events = make([]Event, evs.Len())
 		for i := 0; i < evs.Len(); i++ {
@@ -147,63 +179,103 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 	n.llm(s)
 }
 
+// traceID formats a trace id, reusing the string of the previous span's
+// when it is the same.
+func (n *normaliser) traceID(tid [16]byte) string {
+	if tid != n.lastTID || n.lastTIDStr == "" {
+		n.lastTID, n.lastTIDStr = tid, hexString(tid[:])
+	}
+	return n.lastTIDStr
+}
+
+// begin starts a span: the attributes and events noted next are its own.
+func (n *normaliser) begin() {
+	n.l.reset()
+	n.evDocs = n.evDocs[:0]
+}
+
 func (n *normaliser) event(s *Span, e *Event, ev ptrace.SpanEvent) {
-	e.Name = ev.Name()
+	e.Name = n.in.str(ev.Name())
 	e.TimeUnixNano = uint64(ev.Timestamp())
 	attrs := ev.Attributes()
 	if attrs.Len() == 0 {
 		return
 	}
 	e.Attrs = make(map[string]any, attrs.Len())
-	// OpenLLMetry's vector-DB instrumentations emit one event per result:
-	// db.query.result (Pinecone: .id/.score; Chroma: .id/.distance;
-	// Milvus query: the entity's own fields, "id" among them) and
-	// db.search.result (Milvus search: .id/.distance, with
-	// db.search.query.id for multi-vector searches).
-	var idKey, scoreKey string
-	switch e.Name {
-	case "db.query.result":
-		idKey, scoreKey = "db.query.result.id", "db.query.result.score"
-	case "db.search.result":
-		idKey, scoreKey = "db.search.result.id", "db.search.result.score"
-	}
-	var id, rawID, score pcommon.Value
-	var hasID, hasRawID, hasScore, otherQuery bool
+	sc := eventScan(e.Name)
 	for k, v := range attrs.All() {
-		e.Attrs[k] = convertValue(v)
-		if idKey == "" {
-			continue
+		a := fromPdata(v)
+		if str, ok := a.v.(string); ok {
+			a.v = n.in.boxed(str)
 		}
-		switch k {
-		case idKey:
-			id, hasID = v, true
-		case "id":
-			rawID, hasRawID = v, true
-		case scoreKey:
-			score, hasScore = v, true
-		case "db.search.query.id":
-			// Only the results of the first query vector are the span's
-			// ranking.
-			if q, ok := intOf(v); !ok || q != 0 {
-				otherQuery = true
-			}
-		}
+		e.Attrs[n.in.str(k)] = a.v
+		sc.note(k, a)
 	}
-	if idKey == "" || otherQuery {
+	n.eventDone(s, e, &sc)
+}
+
+// evScan collects the result document an event may describe.
+//
+// OpenLLMetry's vector-DB instrumentations emit one event per result:
+// db.query.result (Pinecone: .id/.score; Chroma: .id/.distance; Milvus
+// query: the entity's own fields, "id" among them) and db.search.result
+// (Milvus search: .id/.distance, with db.search.query.id for multi-vector
+// searches).
+type evScan struct {
+	idKey, scoreKey                       string
+	id, rawID, score                      attrVal
+	hasID, hasRawID, hasScore, otherQuery bool
+}
+
+func eventScan(name string) evScan {
+	switch name {
+	case "db.query.result":
+		return evScan{idKey: "db.query.result.id", scoreKey: "db.query.result.score"}
+	case "db.search.result":
+		return evScan{idKey: "db.search.result.id", scoreKey: "db.search.result.score"}
+	}
+	return evScan{}
+}
+
+// note remembers one event attribute, in attribute order.
+func (sc *evScan) note(k string, v attrVal) {
+	if sc.idKey == "" {
 		return
 	}
-	if !hasID && hasRawID {
-		id, hasID = rawID, true
+	switch k {
+	case sc.idKey:
+		sc.id, sc.hasID = v, true
+	case "id":
+		sc.rawID, sc.hasRawID = v, true
+	case sc.scoreKey:
+		sc.score, sc.hasScore = v, true
+	case "db.search.query.id":
+		// Only the results of the first query vector are the span's
+		// ranking.
+		if q, ok := intOf(v); !ok || q != 0 {
+			sc.otherQuery = true
+		}
+	}
+}
+
+// eventDone records the document of an event with attributes.
+func (n *normaliser) eventDone(s *Span, e *Event, sc *evScan) {
+	if sc.idKey == "" || sc.otherQuery {
+		return
+	}
+	id, hasID := sc.id, sc.hasID
+	if !hasID && sc.hasRawID {
+		id, hasID = sc.rawID, true
 	}
 	d := Document{Rank: len(n.evDocs) + 1}
 	if hasID {
 		d.ID = idString(id)
 	}
-	if hasScore {
-		if f, ok := floatOf(score); ok {
+	if sc.hasScore {
+		if f, ok := floatOf(sc.score); ok {
 			d.Score, d.HasScore = f, true
 		} else {
-			n.warnf(s, scoreKey+" on event "+e.Name, score, "a number")
+			n.warnf(s, sc.scoreKey+" on event "+e.Name, sc.score, "a number")
 		}
 	}
 	n.evDocs = append(n.evDocs, d)
@@ -224,10 +296,11 @@ func (n *normaliser) llm(s *Span) {
 
 	var modelKey, provKey key
 	s.Model, modelKey = l.first(kRespModel, kReqModel, kOIRespModel, kOIModel, kOIReqModel, kOIEmbModel, kOIRerankModel)
+	s.Model = n.in.str(s.Model)
 	var prov string
 	prov, provKey = l.first(kProviderName, kSystem, kOIProvider, kOISystem)
 	if prov != "" {
-		s.Provider = strings.ToLower(prov)
+		s.Provider = n.in.lower(prov)
 	}
 
 	tokKey := n.tokens(s)
@@ -268,7 +341,7 @@ func (l *lookup) first(ks ...key) (string, key) {
 func (n *normaliser) operation() (string, key) {
 	l := &n.l
 	if v := l.str(kOpName); v != "" {
-		return strings.ToLower(v), kOpName
+		return n.in.lower(v), kOpName
 	}
 	if v := l.str(kReqType); v != "" {
 		switch v = strings.ToLower(v); v {
@@ -493,17 +566,17 @@ func oiDocuments(raw []oiDoc) []Document {
 // docsFromValue reads gen_ai.retrieval.documents: structured (an array of
 // maps, as the convention recommends), or a JSON string, or an array of
 // strings (each a JSON object or a bare id).
-func (n *normaliser) docsFromValue(s *Span, v pcommon.Value) ([]Document, bool) {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		docs, err := docsFromJSON(v.Str())
+func (n *normaliser) docsFromValue(s *Span, a attrVal) ([]Document, bool) {
+	switch v := a.v.(type) {
+	case string:
+		docs, err := docsFromJSON(v)
 		if err != nil {
-			n.warnf(s, keyName[kRetrDocs], v, "a JSON array of {id, score} objects")
+			n.warnf(s, keyName[kRetrDocs], a, "a JSON array of {id, score} objects")
 			return nil, false
 		}
 		return docs, true
-	case pcommon.ValueTypeSlice:
-		sl := v.Slice()
+	case []any:
+		sl := a.pval().Slice()
 		docs := make([]Document, 0, sl.Len())
 		for i := 0; i < sl.Len(); i++ {
 			e := sl.At(i)
@@ -512,17 +585,17 @@ func (n *normaliser) docsFromValue(s *Span, v pcommon.Value) ([]Document, bool) 
 			case pcommon.ValueTypeMap:
 				m := e.Map()
 				if id, ok := m.Get("id"); ok {
-					d.ID = idString(id)
+					d.ID = idString(fromPdata(id))
 				}
 				if sc, ok := m.Get("score"); ok {
-					d.Score, d.HasScore = floatOf(sc)
+					d.Score, d.HasScore = floatOf(fromPdata(sc))
 				}
 			case pcommon.ValueTypeStr:
 				str := strings.TrimSpace(e.Str())
 				if len(str) > 0 && str[0] == '{' {
 					one, err := docsFromJSON("[" + str + "]")
 					if err != nil || len(one) != 1 {
-						n.warnf(s, keyName[kRetrDocs], e, "a JSON {id, score} object")
+						n.warnf(s, keyName[kRetrDocs], fromPdata(e), "a JSON {id, score} object")
 						continue
 					}
 					d.ID, d.Score, d.HasScore = one[0].ID, one[0].Score, one[0].HasScore
@@ -530,119 +603,31 @@ func (n *normaliser) docsFromValue(s *Span, v pcommon.Value) ([]Document, bool) 
 					d.ID = e.Str()
 				}
 			case pcommon.ValueTypeInt, pcommon.ValueTypeDouble:
-				d.ID = idString(e)
+				d.ID = idString(fromPdata(e))
 			default:
-				n.warnf(s, keyName[kRetrDocs], e, "an {id, score} map")
+				n.warnf(s, keyName[kRetrDocs], fromPdata(e), "an {id, score} map")
 				continue
 			}
 			docs = append(docs, d)
 		}
 		return docs, true
 	}
-	n.warnf(s, keyName[kRetrDocs], v, "an array of {id, score}")
+	n.warnf(s, keyName[kRetrDocs], a, "an array of {id, score}")
 	return nil, false
 }
 
 // warnf reports an unusable attribute value.
-func (n *normaliser) warnf(s *Span, attr string, v pcommon.Value, want string) {
+func (n *normaliser) warnf(s *Span, attr string, a attrVal, want string) {
 	if n.warn == nil {
 		return
 	}
+	v := a.pval()
 	got := v.AsString()
 	if len(got) > 64 {
 		got = got[:61] + "..."
 	}
 	n.warn("span " + strconv.Quote(s.Name) + " (trace " + s.TraceID + ", span " + s.SpanID + "): " +
 		attr + ": want " + want + ", got " + strings.ToLower(v.Type().String()) + " " + strconv.Quote(got))
-}
-
-// countOf reads a token count: an int, an integral double or a numeric
-// string, never negative.
-func countOf(v pcommon.Value) (int64, bool) {
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		c := v.Int()
-		return c, c >= 0
-	case pcommon.ValueTypeDouble:
-		return countOfFloat(v.Double())
-	case pcommon.ValueTypeStr:
-		str := strings.TrimSpace(v.Str())
-		if c, err := strconv.ParseInt(str, 10, 64); err == nil {
-			return c, c >= 0
-		}
-		if f, err := strconv.ParseFloat(str, 64); err == nil {
-			return countOfFloat(f)
-		}
-	}
-	return 0, false
-}
-
-func countOfFloat(f float64) (int64, bool) {
-	if f < 0 || f != math.Trunc(f) || f >= math.MaxInt64 || math.IsNaN(f) {
-		return 0, false
-	}
-	return int64(f), true
-}
-
-// intOf reads an integer (int, integral double, numeric string).
-func intOf(v pcommon.Value) (int64, bool) {
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int(), true
-	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		if f == math.Trunc(f) && math.Abs(f) < math.MaxInt64 {
-			return int64(f), true
-		}
-	case pcommon.ValueTypeStr:
-		if c, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64); err == nil {
-			return c, true
-		}
-	}
-	return 0, false
-}
-
-// floatOf reads a finite number (double, int, numeric string).
-func floatOf(v pcommon.Value) (float64, bool) {
-	var f float64
-	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		f = v.Double()
-	case pcommon.ValueTypeInt:
-		f = float64(v.Int())
-	case pcommon.ValueTypeStr:
-		var err error
-		if f, err = strconv.ParseFloat(strings.TrimSpace(v.Str()), 64); err != nil {
-			return 0, false
-		}
-	default:
-		return 0, false
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, false
-	}
-	return f, true
-}
-
-// idString formats a document id: strings as they are, integers (and
-// integral doubles) in decimal.
-func idString(v pcommon.Value) string {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return v.Str()
-	case pcommon.ValueTypeInt:
-		return strconv.FormatInt(v.Int(), 10)
-	case pcommon.ValueTypeDouble:
-		return formatNumber(v.Double())
-	}
-	return v.AsString()
-}
-
-func formatNumber(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-		return strconv.FormatInt(int64(f), 10)
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // hexString is hex.EncodeToString with one allocation instead of two.
@@ -653,48 +638,4 @@ func hexString(b []byte) string {
 	}
 	hex.Encode(buf[:], b)
 	return string(buf[:2*len(b)])
-}
-
-// convertMap converts a pcommon.Map to a Go map; nil when empty.
-func convertMap(m pcommon.Map) map[string]any {
-	if m.Len() == 0 {
-		return nil
-	}
-	out := make(map[string]any, m.Len())
-	for k, v := range m.All() {
-		out[k] = convertValue(v)
-	}
-	return out
-}
-
-// convertValue converts an attribute value to string, bool, int64, float64,
-// []byte, []any or map[string]any (nil for an empty value).
-func convertValue(v pcommon.Value) any {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return v.Str()
-	case pcommon.ValueTypeInt:
-		return v.Int()
-	case pcommon.ValueTypeDouble:
-		return v.Double()
-	case pcommon.ValueTypeBool:
-		return v.Bool()
-	case pcommon.ValueTypeBytes:
-		return v.Bytes().AsRaw()
-	case pcommon.ValueTypeSlice:
-		sl := v.Slice()
-		out := make([]any, sl.Len())
-		for i := range out {
-			out[i] = convertValue(sl.At(i))
-		}
-		return out
-	case pcommon.ValueTypeMap:
-		m := v.Map()
-		out := make(map[string]any, m.Len())
-		for k, e := range m.All() {
-			out[k] = convertValue(e)
-		}
-		return out
-	}
-	return nil
 }

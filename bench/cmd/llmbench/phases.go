@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/replay"
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// BenchConfig is runner/bench_test.go's ten assertions.
+const BenchConfig = `pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.60, cached_input: 0.075}
+  text-embedding-3-small: {input: 0.02}
+assertions:
+  - name: chat p95
+    where: span.operation == "chat"
+    expect: latency.p95 < 5000
+  - name: chat p99 by model
+    where: span.operation == "chat" && span.model == "gpt-4o-mini"
+    expect: latency.p99 < 10000 && errors < count
+  - name: tokens
+    expect: tokens.total > 0
+  - name: cost
+    where: span.operation in ["chat", "embeddings"]
+    expect: cost < 1000.0
+  - name: retrieval
+    where: span.operation == "retrieval"
+    expect: retrieval.hit_rate > 0.1 && retrieval.ndcg > 0.0
+  - name: per trace
+    each: trace
+    expect: trace.llm_calls <= 2 && trace.duration_ms < 60000
+  - name: attribute percentile
+    where: span.operation == "chat"
+    expect: percentile(spans.map(s, double(s.attrs["gen_ai.request.temperature"])), 0.9) <= 1.0
+  - name: error rate
+    expect: error_rate < 0.5
+  - name: embeddings fast
+    where: span.operation == "embeddings"
+    expect: latency.p50 < 1000
+  - name: no empty chat
+    where: span.operation == "chat"
+    expect: spans.all(s, s.tokens.output > 0)
+`
+
+// pdataJSON decodes every line of a JSON lines file with
+// ptrace.JSONUnmarshaler in one goroutine and drops the result.
+func pdataJSON(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var u ptrace.JSONUnmarshaler
+	spans := 0
+	var buf []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			buf = append(buf[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = r.ReadSlice('\n')
+				buf = append(buf, line...)
+			}
+			line = buf
+		}
+		if len(line) > 1 {
+			td, uerr := u.UnmarshalTraces(line)
+			if uerr != nil {
+				return spans, uerr
+			}
+			spans += td.SpanCount()
+		}
+		if errors.Is(err, io.EOF) {
+			return spans, nil
+		}
+		if err != nil {
+			return spans, err
+		}
+	}
+}
+
+// spanJSON decodes every line with span.Decoder in one goroutine, keeping
+// the spans (the fast path of the read, without parallelism).
+func spanJSON(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	d := span.NewDecoder()
+	var spans []span.Span
+	var buf []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			buf = append(buf[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = r.ReadSlice('\n')
+				buf = append(buf, line...)
+			}
+			line = buf
+		}
+		if len(line) > 1 {
+			var derr error
+			spans, derr = d.DecodeJSON(spans, line, nil)
+			if derr != nil {
+				return len(spans), derr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return len(spans), nil
+		}
+		if err != nil {
+			return len(spans), err
+		}
+	}
+}
+
+// pdataProto decodes every record of a length-prefixed protobuf file with
+// ptrace.ProtoUnmarshaler in one goroutine.
+func pdataProto(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var u ptrace.ProtoUnmarshaler
+	var hdr [4]byte
+	var buf []byte
+	spans := 0
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return spans, nil
+			}
+			return spans, err
+		}
+		n := int(binary.BigEndian.Uint32(hdr[:]))
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return spans, err
+		}
+		td, err := u.UnmarshalTraces(buf)
+		if err != nil {
+			return spans, err
+		}
+		spans += td.SpanCount()
+	}
+}
+
+// load is runner.LoadRun: replay.Read + span.FromTracesWarn + span.NewRun.
+func load(path string) (int, error) {
+	run, err := loadRun(path)
+	if err != nil {
+		return 0, err
+	}
+	return len(run.Spans), nil
+}
+
+// loadSpans is the proposed runner.LoadRun: replay.LoadSpans + span.NewRun.
+func loadSpans(path string) (*span.Run, error) {
+	spans, err := replay.LoadSpans([]string{path}, replay.ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return span.NewRun(spans), nil
+}
+
+// check is `llmcheck check` without the reports: load the assertions,
+// load the run, evaluate. It prints the split between load and evaluate.
+func check(path, cfg string, load func(string) (*span.Run, error)) (int, error) {
+	t0 := time.Now()
+	suite, err := assert.Load(cfg)
+	if err != nil {
+		return 0, err
+	}
+	run, err := load(path)
+	if err != nil {
+		return 0, err
+	}
+	t1 := time.Now()
+	res := suite.Evaluate(run)
+	t2 := time.Now()
+	if res.Status != assert.Pass {
+		for _, a := range res.Assertions {
+			if a.Status != assert.Pass {
+				return 0, fmt.Errorf("%s: %s %s", a.Name, a.Status, a.Message)
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "load %.3fs evaluate %.3fs\n", t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds())
+	return len(run.Spans), nil
+}
+
+// loadRun is runner.LoadRun (copied: runner is another team's package).
+func loadRun(path string) (*span.Run, error) {
+	var spans []span.Span
+	err := replay.Read([]string{path}, replay.ReadOptions{}, func(td ptrace.Traces) error {
+		spans = span.FromTracesWarn(spans, td, nil)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return span.NewRun(spans), nil
+}

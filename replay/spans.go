@@ -1,0 +1,62 @@
+package replay
+
+import (
+	"os"
+	"sync"
+
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// ReadSpans is Read, delivering each batch as normalised spans instead of
+// ptrace.Traces: fn receives exactly what span.FromTracesWarn would append
+// for the batch, and opts.Warn also receives FromTracesWarn's warnings, in
+// file order among the reading warnings. fn owns the slice.
+//
+// The batches are decoded (see span.Decoder) on all cores, a bounded window
+// of them at a time; fn is called from the calling goroutine only, in file
+// order.
+func ReadSpans(paths []string, opts ReadOptions, fn func(spans []span.Span) error) error {
+	st := spanStage{warn: opts.Warn != nil}
+	return runPipeline(paths, opts, st, func(j *job) error { return fn(j.spans) })
+}
+
+// LoadSpans reads every span of the files, in file order: the spans
+// span.FromTracesWarn gives for every batch Read delivers, concatenated.
+// The result is ready for span.NewRun.
+func LoadSpans(paths []string, opts ReadOptions) ([]span.Span, error) {
+	var (
+		all   []span.Span
+		total int64 // bytes of the files, to size the result
+		read  int64
+	)
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			total += fi.Size()
+		}
+	}
+	st := spanStage{warn: opts.Warn != nil, pool: new(sync.Pool)}
+	err := runPipeline(paths, opts, st, func(j *job) error {
+		read += int64(j.size)
+		if need := len(all) + len(j.spans); need > cap(all) {
+			// Grow to the estimated final count (bytes per span so far
+			// times the size of the files) rather than doubling: a
+			// million spans are 400 MB of Span structs, and a doubling
+			// slice would hold up to twice that.
+			est := 2 * need // gzip: the file sizes say nothing
+			if read > 0 && total > read {
+				est = max(int(float64(need)*float64(total)/float64(read)*1.02), need+need/8)
+			}
+			est = max(est, 64)
+			grown := make([]span.Span, len(all), est)
+			copy(grown, all)
+			all = grown
+		}
+		all = append(all, j.spans...)
+		st.recycle(j.spans)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}

@@ -1,0 +1,236 @@
+package span
+
+import (
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// A Decoder turns encoded OTLP trace batches straight into normalised
+// spans. DecodeJSON and DecodeProto give exactly the spans, warnings and
+// errors of decoding with ptrace's JSONUnmarshaler or ProtoUnmarshaler and
+// then calling FromTracesWarn; they are several times faster because the
+// common shapes of OTLP are read directly, without building the pdata tree
+// first. Anything unusual (snake_case keys, enum names, escaped ids, a
+// duplicate attribute key, links, bytes values, …) goes through pdata, so
+// the result never depends on which path was taken.
+//
+// A Decoder keeps intern tables so that the strings a run repeats (keys,
+// names, models, services) share memory across batches. It is not safe
+// for concurrent use: give each goroutine its own.
+type Decoder struct {
+	n  normaliser
+	ju ptrace.JSONUnmarshaler
+	pu ptrace.ProtoUnmarshaler
+
+	j jsonParser
+	r rawSpan
+	// warnings of the span being decoded on the fast path, sent once the
+	// batch is known to be decodable there
+	pending []string
+	// resources collects the ranges of spans per resource/scope while a
+	// batch is decoded.
+}
+
+// NewDecoder returns a Decoder.
+func NewDecoder() *Decoder { return &Decoder{} }
+
+// fastWarn buffers a warning of the fast path.
+func (d *Decoder) fastWarn(msg string) { d.pending = append(d.pending, msg) }
+
+// DecodeJSON appends the spans of one OTLP JSON TracesData (or
+// ExportTraceServiceRequest) to dst. warn, when not nil, receives the
+// FromTracesWarn warnings. On error dst is returned unchanged (its length;
+// the spare capacity may have been written).
+func (d *Decoder) DecodeJSON(dst []Span, data []byte, warn func(string)) ([]Span, error) {
+	n0 := len(dst)
+	d.pending = d.pending[:0]
+	d.n.warn = d.fastWarn
+	out, ok := d.fastJSON(dst, data)
+	d.n.warn = nil
+	if ok {
+		d.flush(warn)
+		return out, nil
+	}
+	clear(out[n0:len(out)])
+	dst = out[:n0]
+	td, err := d.ju.UnmarshalTraces(data)
+	if err != nil {
+		return dst, err
+	}
+	return d.slow(dst, td, warn), nil
+}
+
+// DecodeJSONFast is DecodeJSON's fast path alone: ok is false (and dst
+// unchanged) when the batch needs the general decoder, DecodeJSON. When ok,
+// data was exactly one well-formed JSON object.
+func (d *Decoder) DecodeJSONFast(dst []Span, data []byte, warn func(string)) ([]Span, bool) {
+	n0 := len(dst)
+	d.pending = d.pending[:0]
+	d.n.warn = d.fastWarn
+	out, ok := d.fastJSON(dst, data)
+	d.n.warn = nil
+	if !ok {
+		clear(out[n0:len(out)])
+		return out[:n0], false
+	}
+	d.flush(warn)
+	return out, true
+}
+
+// DecodeProto appends the spans of one OTLP protobuf TracesData (or
+// ExportTraceServiceRequest: the same message on the wire) to dst, as
+// DecodeJSON.
+func (d *Decoder) DecodeProto(dst []Span, data []byte, warn func(string)) ([]Span, error) {
+	n0 := len(dst)
+	d.pending = d.pending[:0]
+	d.n.warn = d.fastWarn
+	out, ok := d.fastProto(dst, data)
+	d.n.warn = nil
+	if ok {
+		d.flush(warn)
+		return out, nil
+	}
+	clear(out[n0:len(out)])
+	dst = out[:n0]
+	td, err := d.pu.UnmarshalTraces(data)
+	if err != nil {
+		return dst, err
+	}
+	return d.slow(dst, td, warn), nil
+}
+
+func (d *Decoder) flush(warn func(string)) {
+	if warn != nil {
+		for _, m := range d.pending {
+			warn(m)
+		}
+	}
+	clear(d.pending)
+	d.pending = d.pending[:0]
+}
+
+func (d *Decoder) slow(dst []Span, td ptrace.Traces, warn func(string)) []Span {
+	d.n.warn = warn
+	dst = d.n.fromTraces(dst, td)
+	d.n.warn = nil
+	return dst
+}
+
+// kv is one decoded attribute.
+type kv struct {
+	key string
+	val any
+}
+
+// rawEvent is one decoded event; its attributes are kvs[from:to] of the
+// rawSpan.
+type rawEvent struct {
+	name     string
+	time     uint64
+	from, to int
+}
+
+// rawSpan is a span as the fast decoders read it, before normalisation.
+type rawSpan struct {
+	traceID, spanID, parentID string
+	name                      string
+	kind, code                int32
+	message                   string
+	start, end                uint64
+	attrs                     []kv // span attributes
+	evKVs                     []kv // event attributes
+	events                    []rawEvent
+}
+
+func (r *rawSpan) reset() {
+	clear(r.attrs)
+	clear(r.evKVs)
+	*r = rawSpan{attrs: r.attrs[:0], evKVs: r.evKVs[:0], events: r.events[:0]}
+}
+
+// attrMap builds the Go map of decoded attributes; ok is false when a key
+// repeats (pdata keeps both, with different first/last semantics: left to
+// the slow path).
+func attrMap(kvs []kv) (map[string]any, bool) {
+	if len(kvs) == 0 {
+		return nil, true
+	}
+	m := make(map[string]any, len(kvs))
+	for _, a := range kvs {
+		m[a.key] = a.val
+	}
+	return m, len(m) == len(kvs)
+}
+
+// finish normalises r into s, as normaliser.span does for a pdata span.
+// ok is false when the span must be decoded by the slow path.
+func (n *normaliser) finish(s *Span, r *rawSpan) bool {
+	s.TraceID = r.traceID
+	s.SpanID = r.spanID
+	s.ParentSpanID = r.parentID
+	s.Name = r.name
+	if k := r.kind; k >= 0 && int(k) < len(kindNames) {
+		s.Kind = kindNames[k]
+	} else {
+		s.Kind = kindNames[ptrace.SpanKindUnspecified]
+	}
+	if c := r.code; c >= 0 && int(c) < len(statusNames) {
+		s.Status = statusNames[c]
+	} else {
+		s.Status = statusNames[ptrace.StatusCodeUnset]
+	}
+	s.StatusMessage = r.message
+	s.StartUnixNano = r.start
+	s.EndUnixNano = r.end
+	if s.EndUnixNano > s.StartUnixNano {
+		s.DurationMS = float64(s.EndUnixNano-s.StartUnixNano) / 1e6
+	}
+
+	n.begin()
+	m, ok := attrMap(r.attrs)
+	if !ok {
+		return false
+	}
+	s.Attrs = m
+	for _, a := range r.attrs {
+		n.l.note(a.key, attrVal{v: a.val})
+	}
+	if len(r.events) > 0 {
+		s.Events = make([]Event, len(r.events))
+		for i, re := range r.events {
+			e := &s.Events[i]
+			e.Name = re.name
+			e.TimeUnixNano = re.time
+			kvs := r.evKVs[re.from:re.to]
+			if len(kvs) == 0 {
+				continue
+			}
+			if e.Attrs, ok = attrMap(kvs); !ok {
+				return false
+			}
+			sc := eventScan(e.Name)
+			for _, a := range kvs {
+				sc.note(a.key, attrVal{v: a.val})
+			}
+			n.eventDone(s, e, &sc)
+		}
+	}
+	n.llm(s)
+	return true
+}
+
+// setResource sets the resource fields of spans decoded before their
+// resource was known. ok is false when the resource attributes repeat a
+// key.
+func (n *normaliser) resource(kvs []kv) (service string, res map[string]any, ok bool) {
+	res, ok = attrMap(kvs)
+	if !ok {
+		return "", nil, false
+	}
+	for _, a := range kvs {
+		if a.key == "service.name" {
+			service = n.in.str(attrVal{v: a.val}.asString())
+			break
+		}
+	}
+	return service, res, true
+}

@@ -1,0 +1,142 @@
+package span
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// interner makes repeated strings (attribute keys, span names, operation,
+// model and service names, short attribute values) share one copy, so that
+// a million spans hold a few hundred distinct strings instead of millions
+// of copies. Its table is bounded: when full it starts over, so unique
+// values (response ids) cannot make it grow without limit.
+type interner struct {
+	strs map[string]string
+	// vals holds short string attribute values already boxed in an
+	// interface, so storing one in an Attrs map allocates nothing.
+	vals map[string]any
+	// recent is a direct-mapped cache in front of strs, indexed by a
+	// cheap hash of a few bytes: attribute keys and names repeat in every
+	// span, and a hit costs one comparison instead of a map lookup.
+	recent [256]string
+	// recentVals is the same for boxed values.
+	recentVals [256]boxedVal
+}
+
+type boxedVal struct {
+	s string
+	v any
+}
+
+// slot is the recent-cache index of b (non-empty).
+func slot[T string | []byte](b T) uint8 {
+	n := len(b)
+	return uint8(n*31) ^ b[0] ^ b[n-1]*7 ^ b[n/2]*13 ^ b[n*2/3]*17
+}
+
+const (
+	maxInterned   = 8192
+	maxInternLen  = 64
+	maxInternVals = 8192
+)
+
+// str returns the shared copy of s.
+func (in *interner) str(s string) string {
+	if len(s) > maxInternLen || s == "" {
+		return s
+	}
+	h := slot(s)
+	if c := in.recent[h]; c == s {
+		return c
+	}
+	c, ok := in.strs[s]
+	if !ok {
+		c = s
+		in.add(s)
+	}
+	in.recent[h] = c
+	return c
+}
+
+// bytes returns b as a string, shared when it was seen before.
+func (in *interner) bytes(b []byte) string {
+	if len(b) > maxInternLen {
+		return string(b)
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	h := slot(b)
+	if c := in.recent[h]; c == string(b) {
+		return c
+	}
+	c, ok := in.strs[string(b)]
+	if !ok {
+		c = string(b)
+		in.add(c)
+	}
+	in.recent[h] = c
+	return c
+}
+
+func (in *interner) add(s string) {
+	if in.strs == nil || len(in.strs) >= maxInterned {
+		in.strs = make(map[string]string, 64)
+	}
+	in.strs[s] = s
+}
+
+// lower is strings.ToLower, shared.
+func (in *interner) lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return in.str(strings.ToLower(s))
+		}
+	}
+	return in.str(s)
+}
+
+// boxed returns s boxed in an interface, sharing the box of an equal short
+// value seen before.
+func (in *interner) boxed(s string) any {
+	if len(s) > maxInternLen {
+		return s
+	}
+	if s != "" {
+		if r := &in.recentVals[slot(s)]; r.v != nil && r.s == s {
+			return r.v
+		}
+	}
+	if v, ok := in.vals[s]; ok {
+		if s != "" {
+			in.recentVals[slot(s)] = boxedVal{s: s, v: v}
+		}
+		return v
+	}
+	if in.vals == nil || len(in.vals) >= maxInternVals {
+		in.vals = make(map[string]any, 64)
+	}
+	var v any = in.str(s)
+	in.vals[s] = v
+	return v
+}
+
+// boxedBytes is boxed for a []byte, copying it only when it is new.
+func (in *interner) boxedBytes(b []byte) any {
+	if len(b) > maxInternLen {
+		return string(b)
+	}
+	if len(b) == 0 {
+		return in.boxed("")
+	}
+	h := slot(b)
+	if r := &in.recentVals[h]; r.v != nil && r.s == string(b) {
+		return r.v
+	}
+	v, ok := in.vals[string(b)]
+	if !ok {
+		v = in.boxed(string(b))
+	}
+	in.recentVals[h] = boxedVal{s: v.(string), v: v}
+	return v
+}
