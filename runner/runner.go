@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/ptrace"
-
 	"github.com/llmcheck/llmcheck/assert"
 	"github.com/llmcheck/llmcheck/diff"
 	"github.com/llmcheck/llmcheck/exitcode"
@@ -87,11 +85,11 @@ func LoadRunLimit(paths []string, maxSpans int64, warn func(string)) (*span.Run,
 		maxSpans = DefaultMaxSpans
 	}
 	var spans []span.Span
-	err := replay.Read(paths, replay.ReadOptions{Warn: warn}, func(td ptrace.Traces) error {
-		if int64(len(spans)+td.SpanCount()) > maxSpans {
+	err := replay.ReadSpans(paths, replay.ReadOptions{Warn: warn}, func(batch []span.Span) error {
+		if int64(len(spans)+len(batch)) > maxSpans {
 			return fmt.Errorf("%s: more than %d spans; raise --max-spans if this run is meant to be that large", strings.Join(paths, ", "), maxSpans)
 		}
-		spans = span.FromTracesWarn(spans, td, warn)
+		spans = append(spans, batch...)
 		return nil
 	})
 	if err != nil {
