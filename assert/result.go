@@ -60,6 +60,10 @@ type Result struct {
 	CostSource string     `json:"cost_source,omitempty"`
 	Offenders  []Offender `json:"offenders,omitempty"`
 	Rows       []Row      `json:"rows,omitempty"` // each: trace, one per trace
+	// RowsOmitted counts the rows results.json leaves out (passing rows
+	// beyond the first MaxPassingRows, others beyond MaxOtherRows); the
+	// in-memory Rows always hold every trace.
+	RowsOmitted int `json:"rows_omitted,omitempty"`
 	// Significance holds, for a regression rule whose expectation failed,
 	// the test of each statistic it reads.
 	Significance []Significance `json:"significance,omitempty"`

@@ -21,11 +21,70 @@ func WriteJSON(path string, res *assert.Results) error {
 }
 
 // EncodeJSON writes results as indented JSON (the results.json schema).
+// The rows of an each: trace result are bounded (see MaxPassingRows).
 func EncodeJSON(w io.Writer, res *assert.Results) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(res)
+	return enc.Encode(boundRows(res))
+}
+
+// results.json keeps, per each: trace result, every row in trace order up
+// to these counts — the first MaxPassingRows passing rows and the first
+// MaxOtherRows failed, errored or warned ones — and counts the rest in
+// rows_omitted. A 250,000-trace run would otherwise write a 100 MB
+// results.json of passing rows; the offenders, the message and the
+// trace file keep what is left out.
+const (
+	MaxPassingRows = 1000
+	MaxOtherRows   = 10000
+)
+
+// boundRows returns res, or a copy whose results' rows are bounded.
+func boundRows(res *assert.Results) *assert.Results {
+	if res == nil {
+		return nil
+	}
+	over := func(rs []assert.Result) bool {
+		for _, r := range rs {
+			if len(r.Rows) > MaxPassingRows {
+				return true
+			}
+		}
+		return false
+	}
+	if !over(res.Assertions) && !over(res.Regressions) {
+		return res
+	}
+	trim := func(rs []assert.Result) []assert.Result {
+		out := make([]assert.Result, len(rs))
+		for i, r := range rs {
+			out[i] = r
+			if len(r.Rows) <= MaxPassingRows {
+				continue
+			}
+			kept := make([]assert.Row, 0, MaxPassingRows)
+			pass, other := 0, 0
+			for _, row := range r.Rows {
+				switch {
+				case row.Status == assert.Pass && pass < MaxPassingRows:
+					pass++
+				case row.Status != assert.Pass && other < MaxOtherRows:
+					other++
+				default:
+					out[i].RowsOmitted++
+					continue
+				}
+				kept = append(kept, row)
+			}
+			out[i].Rows = kept
+		}
+		return out
+	}
+	c := *res
+	c.Assertions = trim(res.Assertions)
+	c.Regressions = trim(res.Regressions)
+	return &c
 }
 
 // writeFile writes data atomically: a temporary file renamed into place,
