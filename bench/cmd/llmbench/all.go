@@ -64,6 +64,13 @@ func runPhase(m *measurement, self, name string, args ...string) error {
 
 // runCmd times a command, returning its wall time and peak RSS.
 func runCmd(dir string, name string, args ...string) (float64, int64, error) {
+	d, rss, _, err := runCmdCPU(dir, name, args...)
+	return d, rss, err
+}
+
+// runCmdCPU is runCmd, also returning the command's CPU time (user +
+// system).
+func runCmdCPU(dir string, name string, args ...string) (float64, int64, float64, error) {
 	c := exec.Command(name, args...)
 	c.Dir = dir
 	t0 := time.Now()
@@ -71,7 +78,7 @@ func runCmd(dir string, name string, args ...string) (float64, int64, error) {
 	d := time.Since(t0).Seconds()
 	if err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	ru, _ := c.ProcessState.SysUsage().(*syscall.Rusage)
@@ -79,7 +86,8 @@ func runCmd(dir string, name string, args ...string) (float64, int64, error) {
 	if ru != nil {
 		rss = ru.Maxrss * 1024
 	}
-	return d, rss, nil
+	cpu := (c.ProcessState.UserTime() + c.ProcessState.SystemTime()).Seconds()
+	return d, rss, cpu, nil
 }
 
 // all generates the data sets, runs every comparison and prints the
@@ -110,116 +118,98 @@ func all(args []string) error {
 	cfg := filepath.Join(*dir, "llmcheck.yaml")
 	file := func(n int, ext string) string { return filepath.Join(*dir, fmt.Sprintf("spans-%d.%s", n, ext)) }
 
-	fmt.Printf("## Read path, %d spans (median of %d, one process each)\n\n", *big, *reps)
+	if *llmcheck == "" {
+		return fmt.Errorf("-llmcheck is required (bench/run.sh builds it)")
+	}
 	fmt.Printf("machine: %d cores (GOMAXPROCS), %s, %s\n\n", runtime.NumCPU(), cpuModel(), runtime.Version())
+
+	// One table: the reference decoders, llmcheck's read path, the check in
+	// process and the real binary, on both formats, interleaved.
+	fmt.Printf("## Read and check, %d spans, 10 assertions (median of %d, one process each)\n\n", *big, *reps)
 	type row struct {
-		label, phase, ext string
-		before            bool // measured with the -before binary
+		label, ext string
+		phase      string   // an llmbench phase, or empty for the binary
+		args       []string // after the trace file
+		bin        string   // llmbench binary (the -before one for before rows)
+		target     bool     // a check row: the 0.6× and 1 GiB targets apply
 	}
-	rows := []row{
-		{"ptrace.JSONUnmarshaler alone, 1 goroutine (reference)", "pdata-json", "jsonl", false},
-		{"Read + FromTracesWarn (runner.LoadRun today)", "load", "jsonl", false},
-		{"replay.LoadSpans (fast path, all cores)", "loadspans", "jsonl", false},
-		{"ptrace.ProtoUnmarshaler alone, 1 goroutine (reference)", "pdata-proto", "pb", false},
-		{"Read + FromTracesWarn (runner.LoadRun today)", "load", "pb", false},
-		{"replay.LoadSpans (fast path, all cores)", "loadspans", "pb", false},
-	}
-	if *before != "" {
+	var rows []row
+	for _, ext := range []string{"jsonl", "pb"} {
+		ref := "ptrace.JSONUnmarshaler alone, 1 goroutine (reference)"
+		refPhase := "pdata-json"
+		if ext == "pb" {
+			ref, refPhase = "ptrace.ProtoUnmarshaler alone, 1 goroutine (reference)", "pdata-proto"
+		}
 		rows = append(rows,
-			row{"before: Read + FromTracesWarn (runner.LoadRun)", "load", "jsonl", true},
-			row{"before: Read + FromTracesWarn (runner.LoadRun)", "load", "pb", true})
+			row{label: ref, ext: ext, phase: refPhase, bin: self},
+			row{label: "runner.LoadRun: read into the span model (all cores)", ext: ext, phase: "load", bin: self},
+			row{label: "check in process: load config + read + evaluate", ext: ext, phase: "check", args: []string{cfg}, bin: self, target: true},
+			row{label: "`llmcheck check` binary (+ results.json, junit.xml, report.md)", ext: ext, target: true},
+		)
+		if *before != "" {
+			rows = append(rows,
+				row{label: "before: runner.LoadRun", ext: ext, phase: "load", bin: *before},
+				row{label: "before: check in process", ext: ext, phase: "check", args: []string{cfg}, bin: *before, target: true})
+		}
 	}
 	res := make([]measurement, len(rows))
 	for r := 0; r < *reps; r++ {
 		for i, rw := range rows { // interleaved, so drift hits every row alike
-			bin := self
-			if rw.before {
-				bin = *before
-			}
-			if err := runPhase(&res[i], bin, rw.phase, file(*big, rw.ext)); err != nil {
-				return err
-			}
-		}
-	}
-	fmt.Println("| input | what | wall (s) | × decoder alone (wall) | CPU (s) | × decoder alone (CPU) | peak RSS (MiB) |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
-	for i, rw := range rows {
-		ref := res[0]
-		if rw.ext == "pb" {
-			ref = res[3]
-		}
-		fmt.Printf("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.0f |\n", rw.ext, rw.label, res[i].median(), res[i].median()/ref.median(),
-			res[i].cpu(), res[i].cpu()/ref.cpu(), float64(res[i].maxRSS())/(1<<20))
-	}
-
-	fmt.Printf("\n## check, %d spans, 10 assertions (median of %d)\n\n", *big, *reps)
-	crows := []row{
-		{label: "check, LoadRun today (in process: load config + read + evaluate)", phase: "check", ext: "jsonl"},
-		{label: "check with replay.LoadSpans (in process)", phase: "check-loadspans", ext: "jsonl"},
-		{label: "check, LoadRun today (in process)", phase: "check", ext: "pb"},
-		{label: "check with replay.LoadSpans (in process)", phase: "check-loadspans", ext: "pb"},
-	}
-	if *before != "" {
-		crows = append(crows,
-			row{label: "before: check, original code (in process)", phase: "check", ext: "jsonl", before: true},
-			row{label: "before: check, original code (in process)", phase: "check", ext: "pb", before: true})
-	}
-	nPhases := len(crows)
-	cres := make([]measurement, len(crows)+2)
-	for r := 0; r < *reps; r++ {
-		for i, rw := range crows[:nPhases] {
-			bin := self
-			if rw.before {
-				bin = *before
-			}
-			if err := runPhase(&cres[i], bin, rw.phase, file(*big, rw.ext), cfg); err != nil {
-				return err
-			}
-		}
-		if *llmcheck != "" {
-			for i, ext := range []string{"jsonl", "pb"} {
-				s, rss, err := runCmd(*dir, *llmcheck, "check", "--config", cfg, "--out", filepath.Join(*dir, "out-"+ext), file(*big, ext))
+			if rw.phase == "" {
+				s, rss, cpu, err := runCmdCPU(*dir, *llmcheck, "check", "--quiet", "--config", cfg, "--out", filepath.Join(*dir, "out-"+rw.ext), file(*big, rw.ext))
 				if err != nil {
 					return err
 				}
-				cres[nPhases+i].add(s, rss)
+				res[i].add(s, rss)
+				res[i].addCPU(cpu)
+				continue
 			}
-		}
-	}
-	if *llmcheck != "" {
-		crows = append(crows, row{label: "`llmcheck check` binary (reports too)", ext: "jsonl"}, row{label: "`llmcheck check` binary (reports too)", ext: "pb"})
-	}
-	fmt.Println("| input | what | wall (s) | × decoder alone | target ≤ 0.6× | peak RSS (MiB) | target ≤ 1024 |")
-	fmt.Println("|---|---|---:|---:|---|---:|---|")
-	for i, rw := range crows {
-		ref := res[0].median()
-		if rw.ext == "pb" {
-			ref = res[3].median()
-		}
-		ratio := cres[i].median() / ref
-		rss := float64(cres[i].maxRSS()) / (1 << 20)
-		fmt.Printf("| %s | %s | %.2f | %.2f | %s | %.0f | %s |\n", rw.ext, rw.label, cres[i].median(), ratio, met(ratio <= 0.6), rss, met(rss <= 1024))
-	}
-
-	fmt.Printf("\n## Growth: check with replay.LoadSpans, JSON lines (median of %d)\n\n", *reps)
-	fmt.Println("| spans | wall (s) | µs per span | vs linear from 10k |")
-	fmt.Println("|---:|---:|---:|---:|")
-	var per10k float64
-	for _, n := range sizes {
-		var m measurement
-		for r := 0; r < *reps; r++ {
-			if err := runPhase(&m, self, "check-loadspans", file(n, "jsonl"), cfg); err != nil {
+			if err := runPhase(&res[i], rw.bin, rw.phase, append([]string{file(*big, rw.ext)}, rw.args...)...); err != nil {
 				return err
 			}
 		}
-		us := m.median() / float64(n) * 1e6
-		if per10k == 0 {
-			per10k = us
+	}
+	fmt.Println("| input | what | wall (s) | × reference (wall) | CPU (s) | peak RSS (MiB) | ≤ 0.6× reference | ≤ 1024 MiB |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---|---|")
+	var ref measurement
+	for i, rw := range rows {
+		if strings.HasPrefix(rw.phase, "pdata-") {
+			ref = res[i]
 		}
-		fmt.Printf("| %d | %.3f | %.2f | %+.0f %% |\n", n, m.median(), us, (us/per10k-1)*100)
+		ratio := res[i].median() / ref.median()
+		rss := float64(res[i].maxRSS()) / (1 << 20)
+		cpu := fmt.Sprintf("%.2f", res[i].cpu())
+		t1, t2 := "", ""
+		if rw.target {
+			t1, t2 = met(ratio <= 0.6), met(rss <= 1024)
+		}
+		fmt.Printf("| %s | %s | %.2f | %.2f | %s | %.0f | %s | %s |\n", rw.ext, rw.label, res[i].median(), ratio, cpu, rss, t1, t2)
 	}
 
-	if *llmcheck != "" {
+	fmt.Printf("\n## Growth, JSON lines, in process (median of %d)\n\n", *reps)
+	fmt.Println("check = load config + read + evaluate; diff = read both sides (the same file) + compare.")
+	fmt.Println()
+	fmt.Println("| spans | check (s) | check µs/span | vs linear from 10k | diff (s) | diff µs/span | vs linear from 10k |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
+	var c10k, d10k float64
+	for _, n := range sizes {
+		var c, d measurement
+		for r := 0; r < *reps; r++ {
+			if err := runPhase(&c, self, "check", file(n, "jsonl"), cfg); err != nil {
+				return err
+			}
+			if err := runPhase(&d, self, "diff", file(n, "jsonl"), file(n, "jsonl")); err != nil {
+				return err
+			}
+		}
+		cu, du := c.median()/float64(n)*1e6, d.median()/float64(n)*1e6
+		if c10k == 0 {
+			c10k, d10k = cu, du
+		}
+		fmt.Printf("| %d | %.3f | %.2f | %+.0f %% | %.3f | %.2f | %+.0f %% |\n", n, c.median(), cu, (cu/c10k-1)*100, d.median(), du, (du/d10k-1)*100)
+	}
+
+	{
 		fmt.Printf("\n## Small runs (median of 15)\n\n")
 		tmp, err := os.MkdirTemp("", "llmbench-small")
 		if err != nil {
@@ -262,7 +252,7 @@ func all(args []string) error {
 		}
 	}
 
-	if *llmcheck != "" && !*skipIngest {
+	if !*skipIngest {
 		fmt.Printf("\n## Ingest: %d spans, 4 OTel Go SDK processes, batches of 512 (median of %d)\n\n", *ingestSpans, *reps)
 		fmt.Println("| receiver | protocol | acknowledged | on disk | wall (s) | spans/s | receiver CPU (s) | receiver peak RSS (MiB) |")
 		fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|")

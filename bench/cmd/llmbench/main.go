@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/llmcheck/llmcheck/bench/internal/gen"
-	"github.com/llmcheck/llmcheck/span"
 )
 
 func main() {
@@ -110,15 +109,10 @@ func phase(name string, args []string) error {
 		n, err = spanJSON(args[0])
 	case "load":
 		n, err = load(args[0])
-	case "loadspans":
-		var run *span.Run
-		if run, err = loadSpans(args[0]); err == nil {
-			n = len(run.Spans)
-		}
 	case "check":
-		n, err = check(args[0], args[1], loadRun)
-	case "check-loadspans":
-		n, err = check(args[0], args[1], loadSpans)
+		n, err = check(args[0], args[1])
+	case "diff":
+		n, err = compare(args[0], args[1])
 	default:
 		return fmt.Errorf("unknown phase %q", name)
 	}

@@ -12,7 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llmcheck/llmcheck/assert"
-	"github.com/llmcheck/llmcheck/replay"
+	"github.com/llmcheck/llmcheck/diff"
+	"github.com/llmcheck/llmcheck/runner"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -163,33 +164,24 @@ func pdataProto(path string) (int, error) {
 	}
 }
 
-// load is runner.LoadRun: replay.Read + span.FromTracesWarn + span.NewRun.
+// load is runner.LoadRun: the trace file read into the span model.
 func load(path string) (int, error) {
-	run, err := loadRun(path)
+	run, err := runner.LoadRun([]string{path}, nil)
 	if err != nil {
 		return 0, err
 	}
 	return len(run.Spans), nil
 }
 
-// loadSpans is the proposed runner.LoadRun: replay.LoadSpans + span.NewRun.
-func loadSpans(path string) (*span.Run, error) {
-	spans, err := replay.LoadSpans([]string{path}, replay.ReadOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return span.NewRun(spans), nil
-}
-
 // check is `llmcheck check` without the reports: load the assertions,
 // load the run, evaluate. It prints the split between load and evaluate.
-func check(path, cfg string, load func(string) (*span.Run, error)) (int, error) {
+func check(path, cfg string) (int, error) {
 	t0 := time.Now()
 	suite, err := assert.Load(cfg)
 	if err != nil {
 		return 0, err
 	}
-	run, err := load(path)
+	run, err := runner.LoadRun([]string{path}, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -207,15 +199,20 @@ func check(path, cfg string, load func(string) (*span.Run, error)) (int, error) 
 	return len(run.Spans), nil
 }
 
-// loadRun is runner.LoadRun (copied: runner is another team's package).
-func loadRun(path string) (*span.Run, error) {
-	var spans []span.Span
-	err := replay.Read([]string{path}, replay.ReadOptions{}, func(td ptrace.Traces) error {
-		spans = span.FromTracesWarn(spans, td, nil)
-		return nil
-	})
+// compare is `llmcheck diff` without the output: load both runs, compare
+// them group by group and test by test.
+func compare(basePath, headPath string) (int, error) {
+	base, err := runner.LoadRun([]string{basePath}, nil)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return span.NewRun(spans), nil
+	head, err := runner.LoadRun([]string{headPath}, nil)
+	if err != nil {
+		return 0, err
+	}
+	r := diff.Compare(base, head, diff.Options{})
+	if len(r.Groups) == 0 {
+		return 0, errors.New("diff found no groups")
+	}
+	return len(base.Spans) + len(head.Spans), nil
 }
