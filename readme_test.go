@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,4 +52,29 @@ func TestReadmeExamples(t *testing.T) {
 	for _, line := range strings.Split(err.Error(), "\n") {
 		require.True(t, strings.Contains(readme, line), "README lacks the real error line %q", line)
 	}
+}
+
+// Every relative link of the README and docs/ names a file of the
+// repository (a missing docs/results.md went unnoticed once).
+func TestDocLinks(t *testing.T) {
+	docs, err := filepath.Glob("docs/*.md")
+	require.NoError(t, err)
+	docs = append(docs, "README.md", "bench/README.md")
+	link := regexp.MustCompile(`\]\(([^)\s#]+)(#[^)]*)?\)`)
+	checked := 0
+	for _, doc := range docs {
+		data, err := os.ReadFile(doc)
+		require.NoError(t, err)
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path := filepath.Join(filepath.Dir(doc), target)
+			_, err := os.Stat(path)
+			require.NoError(t, err, "%s links to %s, which does not exist", doc, target)
+			checked++
+		}
+	}
+	require.Greater(t, checked, 3)
 }
