@@ -121,12 +121,25 @@ const dedupThreshold = 16
 type attrsBuilder struct {
 	block []KeyValue
 	seen  map[string]int
+	// keys has bit keyBit(k) set for every key k of the Attrs being built:
+	// a key whose bit is clear is new, without a scan.
+	keys uint64
+}
+
+// keyBit is a cheap hash of k to one of 64 bits.
+func keyBit(k string) uint64 {
+	n := len(k)
+	if n == 0 {
+		return 1
+	}
+	return 1 << ((uint(n)*7 ^ uint(k[n-1]) ^ uint(k[n/2])*3) & 63)
 }
 
 const attrBlock = 1024
 
-// alloc returns an empty Attrs of capacity n.
+// alloc returns an empty Attrs of capacity n, to fill with add.
 func (b *attrsBuilder) alloc(n int) Attrs {
+	b.keys = 0
 	if n > attrBlock/4 {
 		return make(Attrs, 0, n)
 	}
@@ -142,10 +155,14 @@ func (b *attrsBuilder) alloc(n int) Attrs {
 // the value of an earlier equal key instead; dup reports that case.
 func (b *attrsBuilder) add(a Attrs, key string, val any) (_ Attrs, dup bool) {
 	if len(a) < dedupThreshold {
-		for i := range a {
-			if a[i].Key == key {
-				a[i].Value = val
-				return a, true
+		if bit := keyBit(key); b.keys&bit == 0 {
+			b.keys |= bit
+		} else {
+			for i := range a {
+				if a[i].Key == key {
+					a[i].Value = val
+					return a, true
+				}
 			}
 		}
 		if len(a) == dedupThreshold-1 {

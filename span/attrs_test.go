@@ -3,6 +3,7 @@ package span
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -112,4 +113,20 @@ func TestAttrsDuplicateKeys(t *testing.T) {
 	fast, err := d.DecodeJSON(nil, []byte(batch), nil)
 	require.NoError(t, err)
 	assert.Equal(t, got, fast)
+}
+
+func TestBoxedNumbers(t *testing.T) {
+	var in interner
+	for round := range 2 {
+		for i := int64(-3000); i < 3000; i += 7 {
+			assert.Equal(t, any(i), in.boxedInt(i), "round %d", round)
+			f := float64(i) / 3
+			assert.Equal(t, any(f), in.boxedFloat(f))
+		}
+	}
+	assert.Equal(t, any(int64(-1<<63)), in.boxedInt(-1<<63))
+	negZero := math.Copysign(0, -1)
+	assert.Equal(t, any(0.0), in.boxedFloat(0))
+	assert.True(t, math.Signbit(in.boxedFloat(negZero).(float64)), "-0 is not 0")
+	assert.True(t, math.IsNaN(in.boxedFloat(math.NaN()).(float64)))
 }

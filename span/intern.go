@@ -1,6 +1,7 @@
 package span
 
 import (
+	"math"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,6 +22,45 @@ type interner struct {
 	recent [256]string
 	// recentVals is the same for boxed values.
 	recentVals [256]boxedVal
+	// ints and floats are direct-mapped caches of boxed numbers: token
+	// counts and prices repeat, and a hit boxes without allocating.
+	ints   [512]boxedNum
+	floats [256]boxedNum
+}
+
+type boxedNum struct {
+	bits uint64
+	v    any
+}
+
+// numSlot is the cache index of bits in a table of 1<<n entries.
+func numSlot(bits uint64, n uint) uint64 { return (bits * 0x9e3779b97f4a7c15) >> (64 - n) }
+
+// boxedInt returns i in an interface, sharing the box of an equal value
+// seen recently.
+func (in *interner) boxedInt(i int64) any {
+	if uint64(i) < 256 {
+		return i // the runtime boxes these without allocating
+	}
+	e := &in.ints[numSlot(uint64(i), 9)]
+	if e.v != nil && e.bits == uint64(i) {
+		return e.v
+	}
+	v := any(i)
+	*e = boxedNum{uint64(i), v}
+	return v
+}
+
+// boxedFloat is boxedInt for a float64 (by its bits: 0 and -0 differ).
+func (in *interner) boxedFloat(f float64) any {
+	b := math.Float64bits(f)
+	e := &in.floats[numSlot(b, 8)]
+	if e.v != nil && e.bits == b {
+		return e.v
+	}
+	v := any(f)
+	*e = boxedNum{b, v}
+	return v
 }
 
 type boxedVal struct {

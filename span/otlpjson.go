@@ -917,11 +917,11 @@ func (d *Decoder) jsonAnyValue(depth int) (any, bool) {
 	case "intValue":
 		var i int64
 		i, ok = p.int64Val(64)
-		v = i
+		v = p.in.boxedInt(i)
 	case "doubleValue":
 		var f float64
 		f, ok = p.float64Val()
-		v = f
+		v = p.in.boxedFloat(f)
 	case "boolValue":
 		var b bool
 		b, ok = p.boolVal()

@@ -549,13 +549,13 @@ func (d *Decoder) protoAnyValue(b []byte, depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		v = int64(x)
+		v = d.n.in.boxedInt(int64(x))
 	case f == 4 && w == wireI64:
 		x, ok := r.fixed64()
 		if !ok {
 			return nil, false
 		}
-		v = math.Float64frombits(x)
+		v = d.n.in.boxedFloat(math.Float64frombits(x))
 	case f == 5 && w == wireLen:
 		m, ok := r.bytes()
 		if !ok {
