@@ -26,6 +26,12 @@ type Decoder struct {
 	// warnings of the span being decoded on the fast path, sent once the
 	// batch is known to be decodable there
 	pending []string
+	// anys is the stack of array elements being decoded
+	anys []any
+	// recent span ids (protobuf), shared with the parent ids that repeat
+	// them
+	lastSpanIDs [2]string
+	nextSpanID  int
 	// resources collects the ranges of spans per resource/scope while a
 	// batch is decoded.
 }

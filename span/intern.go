@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // interner makes repeated strings (attribute keys, span names, operation,
@@ -26,6 +27,54 @@ type interner struct {
 	// counts and prices repeat, and a hit boxes without allocating.
 	ints   [512]boxedNum
 	floats [256]boxedNum
+
+	// arena holds the bytes of strings that do not repeat (span ids, long
+	// values), many to an allocation.
+	arena []byte
+	// anys is the same for the elements of array values.
+	anys []any
+}
+
+const (
+	arenaBlock   = 16 << 10
+	maxArenaStr  = 1 << 10
+	anyBlock     = 256
+	maxArenaAnys = 32
+)
+
+// copyStr returns b as a string. The bytes are copied into a block shared
+// with other strings, written once and never changed: a span's strings
+// cost no allocation of their own (a block is freed when none of its
+// strings is referenced).
+func (in *interner) copyStr(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > maxArenaStr {
+		return string(b)
+	}
+	if cap(in.arena)-len(in.arena) < n {
+		in.arena = make([]byte, 0, arenaBlock)
+	}
+	l := len(in.arena)
+	in.arena = append(in.arena, b...)
+	return unsafe.String(&in.arena[l], n)
+}
+
+// copyAnys returns a copy of vs whose capacity is its length (appending to
+// it reallocates), carved from a shared block like copyStr's strings.
+func (in *interner) copyAnys(vs []any) []any {
+	n := len(vs)
+	if n == 0 || n > maxArenaAnys {
+		return append(make([]any, 0, n), vs...)
+	}
+	if cap(in.anys)-len(in.anys) < n {
+		in.anys = make([]any, 0, anyBlock)
+	}
+	l := len(in.anys)
+	in.anys = append(in.anys, vs...)
+	return in.anys[l : l+n : l+n]
 }
 
 type boxedNum struct {
@@ -101,7 +150,7 @@ func (in *interner) str(s string) string {
 // bytes returns b as a string, shared when it was seen before.
 func (in *interner) bytes(b []byte) string {
 	if len(b) > maxInternLen {
-		return string(b)
+		return in.copyStr(b)
 	}
 	if len(b) == 0 {
 		return ""
@@ -164,7 +213,7 @@ func (in *interner) boxed(s string) any {
 // boxedBytes is boxed for a []byte, copying it only when it is new.
 func (in *interner) boxedBytes(b []byte) any {
 	if len(b) > maxInternLen {
-		return string(b)
+		return in.copyStr(b)
 	}
 	if len(b) == 0 {
 		return in.boxed("")

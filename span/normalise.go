@@ -184,7 +184,9 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 // when it is the same.
 func (n *normaliser) traceID(tid [16]byte) string {
 	if tid != n.lastTID || n.lastTIDStr == "" {
-		n.lastTID, n.lastTIDStr = tid, hexString(tid[:])
+		var buf [32]byte
+		hex.Encode(buf[:], tid[:])
+		n.lastTID, n.lastTIDStr = tid, n.in.copyStr(buf[:])
 	}
 	return n.lastTIDStr
 }

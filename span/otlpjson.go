@@ -402,7 +402,7 @@ func (p *jsonParser) hexID(size int) (s string, zero, ok bool) {
 	h := buf[:len(raw)]
 	if size == 16 {
 		if string(h) != p.lastStr {
-			p.lastStr = string(h)
+			p.lastStr = p.in.copyStr(h)
 		}
 		return p.lastStr, zero, true
 	}
@@ -412,7 +412,7 @@ func (p *jsonParser) hexID(size int) (s string, zero, ok bool) {
 			return c, zero, true
 		}
 	}
-	id := string(h)
+	id := p.in.copyStr(h)
 	p.lastSpanIDs[p.nextSpanID] = id
 	p.nextSpanID = (p.nextSpanID + 1) % len(p.lastSpanIDs)
 	return id, zero, true
@@ -948,17 +948,23 @@ func (d *Decoder) jsonArray(depth int) (any, bool) {
 	if !p.open('{') {
 		return nil, false
 	}
-	out := []any{}
 	k, more, ok := p.key(true)
 	if !ok {
 		return nil, false
 	}
 	if !more {
-		return out, true
+		return []any{}, true
 	}
 	if string(k) != "values" || !p.open('[') {
 		return nil, false
 	}
+	// the elements go on a stack shared with the nested arrays, then
+	// into a slice of their own
+	base := len(d.anys)
+	defer func() {
+		clear(d.anys[base:])
+		d.anys = d.anys[:base]
+	}()
 	for first := true; ; first = false {
 		more, ok := p.elem(first)
 		if !ok {
@@ -971,15 +977,15 @@ func (d *Decoder) jsonArray(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		out = append(out, v)
+		d.anys = append(d.anys, v)
 	}
 	if _, more, ok := p.key(false); !ok || more {
 		return nil, false
 	}
-	if len(out) == 0 {
+	if len(d.anys) == base {
 		return []any{}, true
 	}
-	return out[:len(out):len(out)], true
+	return p.in.copyAnys(d.anys[base:]), true
 }
 
 func (d *Decoder) jsonKVList(depth int) (any, bool) {
