@@ -75,7 +75,7 @@ func initSpan() {
 		field{"start", cel.TimestampType, func(v any) ref.Val { return timeVal(spanOf(v).s.StartUnixNano) }, "start time"},
 		field{"end", cel.TimestampType, func(v any) ref.Val { return timeVal(spanOf(v).s.EndUnixNano) }, "end time"},
 		field{"duration_ms", cel.DoubleType, func(v any) ref.Val { return types.Double(spanOf(v).s.DurationMS) }, "duration in milliseconds"},
-		field{"attrs", attrsT, func(v any) ref.Val { return types.NewStringInterfaceMap(theProvider, spanOf(v).s.Attrs) }, "span attributes as recorded"},
+		field{"attrs", attrsT, func(v any) ref.Val { return newAttrsVal(spanOf(v).s.Attrs) }, "span attributes as recorded"},
 		field{"resource", attrsT, func(v any) ref.Val { return types.NewStringInterfaceMap(theProvider, spanOf(v).s.Resource) }, "resource attributes as recorded"},
 		field{"scope", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Scope) }, "instrumentation scope name"},
 		field{"events", cel.ListType(eventT), func(v any) ref.Val {
@@ -239,7 +239,7 @@ func initDocs() {
 	eventObj = newObjType(tEvent,
 		field{"name", cel.StringType, func(v any) ref.Val { return types.String(v.(*span.Event).Name) }, "event name"},
 		field{"time", cel.TimestampType, func(v any) ref.Val { return timeVal(v.(*span.Event).TimeUnixNano) }, "event time"},
-		field{"attrs", attrsT, func(v any) ref.Val { return types.NewStringInterfaceMap(theProvider, v.(*span.Event).Attrs) }, "event attributes"},
+		field{"attrs", attrsT, func(v any) ref.Val { return newAttrsVal(v.(*span.Event).Attrs) }, "event attributes"},
 	)
 }
 

@@ -25,9 +25,9 @@ func fixture() *span.Run {
 		return d
 	}
 	spans := []span.Span{
-		{TraceID: "t1", SpanID: "r1", Name: "answer", StartUnixNano: 1000, DurationMS: 120, Attrs: map[string]any{"llmcheck.relevant_ids": []any{"d1"}}},
-		{TraceID: "t1", SpanID: "q1", ParentSpanID: "r1", Name: "retrieval kb", StartUnixNano: 1001, Operation: "retrieval", DurationMS: 20, Documents: docs("d1", "d2", "d3"), Query: "refund policy", Attrs: map[string]any{"app.rerank_ms": int64(4)}},
-		{TraceID: "t1", SpanID: "c1", ParentSpanID: "r1", Name: "chat gpt-4o-mini", StartUnixNano: 1002, Operation: "chat", Model: "gpt-4o-mini", DurationMS: 100, Tokens: tok(1000, 200), Attrs: map[string]any{"app.rerank_ms": 3.5}},
+		{TraceID: "t1", SpanID: "r1", Name: "answer", StartUnixNano: 1000, DurationMS: 120, Attrs: span.AttrsOf(map[string]any{"llmcheck.relevant_ids": []any{"d1"}})},
+		{TraceID: "t1", SpanID: "q1", ParentSpanID: "r1", Name: "retrieval kb", StartUnixNano: 1001, Operation: "retrieval", DurationMS: 20, Documents: docs("d1", "d2", "d3"), Query: "refund policy", Attrs: span.AttrsOf(map[string]any{"app.rerank_ms": int64(4)})},
+		{TraceID: "t1", SpanID: "c1", ParentSpanID: "r1", Name: "chat gpt-4o-mini", StartUnixNano: 1002, Operation: "chat", Model: "gpt-4o-mini", DurationMS: 100, Tokens: tok(1000, 200), Attrs: span.AttrsOf(map[string]any{"app.rerank_ms": 3.5})},
 		{TraceID: "t2", SpanID: "r2", Name: "answer", StartUnixNano: 2000, DurationMS: 900},
 		{TraceID: "t2", SpanID: "q2", ParentSpanID: "r2", Name: "retrieval kb", StartUnixNano: 2001, Operation: "retrieval", DurationMS: 30, Documents: docs("d7", "d8", "d5"), Query: "Shipping  TIMES"},
 		{TraceID: "t2", SpanID: "c2", ParentSpanID: "r2", Name: "chat gpt-4o-mini", StartUnixNano: 2002, Operation: "chat", Model: "gpt-4o-mini", DurationMS: 850, Status: "error", Tokens: tok(3000, 600)},
@@ -205,7 +205,7 @@ func TestReportedCost(t *testing.T) {
 // Prompt text quoted by a CEL error never reaches results unless asked.
 func TestContentElided(t *testing.T) {
 	prompt := "You are a helpful assistant. The customer's card number is 4111 1111 1111 1111."
-	run := span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "retrieve", Operation: "retrieval", Query: prompt, Attrs: map[string]any{"input.value": prompt}}})
+	run := span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "retrieve", Operation: "retrieval", Query: prompt, Attrs: span.AttrsOf(map[string]any{"input.value": prompt})}})
 	y := "assertions:\n  - name: x\n    each: trace\n    expect: trace.root.query == '' && size(trace.root.attrs) == 0\n"
 	s, err := LoadBytes("c.yaml", []byte(y))
 	require.NoError(t, err)

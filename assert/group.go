@@ -61,7 +61,7 @@ func (rc *runCtx) entryOf(s *span.Span) *entry { return &rc.entries[rc.index[s]]
 // else the golden file entry for its query text.
 func (rc *runCtx) groundTruth(s *span.Span) ([]string, bool) {
 	for cur, depth := s, 0; cur != nil && depth < 1000; cur, depth = rc.run.Parent(cur), depth+1 {
-		if v, ok := cur.Attrs[RelevantIDsAttr]; ok {
+		if v, ok := cur.Attrs.Get(RelevantIDsAttr); ok {
 			return stringList(v), true
 		}
 	}

@@ -102,7 +102,7 @@ func StarterFrom(run *span.Run, source string) string {
 		if s.Operation == span.OpRetrieval {
 			retrieval++
 			for cur := s; cur != nil; cur = run.Parent(cur) {
-				if _, ok := cur.Attrs[RelevantIDsAttr]; ok {
+				if _, ok := cur.Attrs.Get(RelevantIDsAttr); ok {
 					withTruth++
 					break
 				}

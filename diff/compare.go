@@ -178,7 +178,7 @@ func collect(run *span.Run, opts Options) map[signature]*acc {
 // nearest recorded ancestor.
 func groundTruth(run *span.Run, s *span.Span) []string {
 	for cur, depth := s, 0; cur != nil && depth < 1000; cur, depth = run.Parent(cur), depth+1 {
-		if v, ok := cur.Attrs[assert.RelevantIDsAttr]; ok {
+		if v, ok := cur.Attrs.Get(assert.RelevantIDsAttr); ok {
 			return stringList(v)
 		}
 	}

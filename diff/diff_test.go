@@ -359,7 +359,7 @@ type sp struct {
 
 func tr(id, root string, attrs map[string]any, start float64, spans ...sp) []span.Span {
 	ns := func(ms float64) uint64 { return uint64((start + ms) * 1e6) }
-	out := []span.Span{{TraceID: id, SpanID: "r", Name: root, Service: "svc", Attrs: attrs, StartUnixNano: ns(0), EndUnixNano: ns(1000), DurationMS: 1000}}
+	out := []span.Span{{TraceID: id, SpanID: "r", Name: root, Service: "svc", Attrs: span.AttrsOf(attrs), StartUnixNano: ns(0), EndUnixNano: ns(1000), DurationMS: 1000}}
 	for i, s := range spans {
 		parent := "r"
 		if s.parent > 0 {
@@ -469,7 +469,7 @@ func TestStructure(t *testing.T) {
 		{
 			name: "attribute preference: test.name on a child beats code.function on the root",
 			base: join(append(tr("b1", "root", map[string]any{"code.function": "answer"}, 0, chat("m", 0, 10)),
-				span.Span{TraceID: "b1", SpanID: "z", ParentSpanID: "r", Name: "x", Attrs: map[string]any{"test.name": "TestX"}, StartUnixNano: 5e6, EndUnixNano: 6e6})),
+				span.Span{TraceID: "b1", SpanID: "z", ParentSpanID: "r", Name: "x", Attrs: span.AttrsOf(map[string]any{"test.name": "TestX"}), StartUnixNano: 5e6, EndUnixNano: 6e6})),
 			head:     join(tr("h1", "root", map[string]any{"code.function": "answer"}, 0, chat("m", 0, 10))),
 			onlyBase: []string{"TestX"},
 			onlyHead: []string{"answer"},

@@ -20,7 +20,7 @@ func ExampleCompare() {
 			return s
 		}
 		spans := []span.Span{{TraceID: id, SpanID: "1", Name: "rag.answer", Service: "ragdemo",
-			EndUnixNano: 5e9, DurationMS: 5000, Attrs: map[string]any{"test.name": "TestRefund"}}}
+			EndUnixNano: 5e9, DurationMS: 5000, Attrs: span.AttrsOf(map[string]any{"test.name": "TestRefund"})}}
 		for range retrievals {
 			spans = append(spans, next("retrieval", "", 20))
 		}

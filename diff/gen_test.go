@@ -133,10 +133,10 @@ func (sc scenario) spans() []span.Span {
 		root := span.Span{
 			TraceID: traceID, SpanID: rootID, Name: "rag.answer", Service: service, Kind: "server", Status: "unset",
 			StartUnixNano: start, EndUnixNano: cursor + 4_000_000,
-			Attrs: map[string]any{
+			Attrs: span.AttrsOf(map[string]any{
 				"test.name":            fmt.Sprintf("TestAnswer/q%02d", i),
 				assert.RelevantIDsAttr: []any{relevant},
-			},
+			}),
 		}
 		root.DurationMS = float64(root.EndUnixNano-root.StartUnixNano) / 1e6
 		out = append(out, root)

@@ -42,7 +42,7 @@ func hostile() (*span.Run, *span.Run) {
 			d := latency * (1 + 0.05*float64((int(seed)*7+i*3)%5))
 			spans = append(spans,
 				span.Span{TraceID: id, SpanID: "1", Name: "handle <script>|x", Service: "svc`1`",
-					Attrs:         map[string]any{"test.name": fmt.Sprintf("Test|%d *bold* ~strike~\n[link](http://x)", i)},
+					Attrs:         span.AttrsOf(map[string]any{"test.name": fmt.Sprintf("Test|%d *bold* ~strike~\n[link](http://x)", i)}),
 					StartUnixNano: start, EndUnixNano: start + ms(d+10), DurationMS: d + 10},
 				span.Span{TraceID: id, SpanID: "2", ParentSpanID: "1", Name: "chat", Service: "svc`1`",
 					Operation: "chat", Model: "my|model_v2 \"q\"", StartUnixNano: start + ms(1), EndUnixNano: start + ms(1+d), DurationMS: d,

@@ -65,7 +65,7 @@ func testName(t *span.Trace, attrs []string) string {
 	}
 	for _, a := range attrs {
 		if root != nil {
-			if v := attrString(root.Attrs[a]); v != "" {
+			if v := attrString(root.Attrs.Value(a)); v != "" {
 				return v
 			}
 		}
@@ -73,7 +73,7 @@ func testName(t *span.Trace, attrs []string) string {
 			if s == root {
 				continue
 			}
-			if v := attrString(s.Attrs[a]); v != "" {
+			if v := attrString(s.Attrs.Value(a)); v != "" {
 				return v
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -19,6 +20,23 @@ type ReadOptions struct {
 	// Warn receives problems that do not stop the read, such as the
 	// incomplete last line an interrupted run leaves behind. Nil drops them.
 	Warn func(msg string)
+	// MaxSpans, when positive, bounds the spans ReadSpans and LoadSpans
+	// read: they stop with a *TooManySpansError as soon as the spans read
+	// exceed it (checked batch by batch, before the batch is delivered or
+	// kept). Read ignores it.
+	MaxSpans int64
+}
+
+// TooManySpansError is the error of ReadSpans and LoadSpans when the files
+// hold more than ReadOptions.MaxSpans spans.
+type TooManySpansError struct {
+	Paths []string // the files read
+	Max   int64    // ReadOptions.MaxSpans
+}
+
+// Error is "a.jsonl, b.jsonl: more than N spans".
+func (e *TooManySpansError) Error() string {
+	return fmt.Sprintf("%s: more than %d spans", strings.Join(e.Paths, ", "), e.Max)
 }
 
 // Read streams every TracesData in the files, in file order, calling fn once

@@ -15,14 +15,27 @@ import (
 // The batches are decoded (see span.Decoder) on all cores, a bounded window
 // of them at a time; fn is called from the calling goroutine only, in file
 // order.
+//
+// With opts.MaxSpans, the read stops with a *TooManySpansError before
+// delivering the batch that takes the count past it.
 func ReadSpans(paths []string, opts ReadOptions, fn func(spans []span.Span) error) error {
 	st := spanStage{warn: opts.Warn != nil}
-	return runPipeline(paths, opts, st, func(j *job) error { return fn(j.spans) })
+	var n int64
+	return runPipeline(paths, opts, st, func(j *job) error {
+		n += int64(len(j.spans))
+		if opts.MaxSpans > 0 && n > opts.MaxSpans {
+			return &TooManySpansError{Paths: paths, Max: opts.MaxSpans}
+		}
+		return fn(j.spans)
+	})
 }
 
 // LoadSpans reads every span of the files, in file order: the spans
 // span.FromTracesWarn gives for every batch Read delivers, concatenated.
 // The result is ready for span.NewRun.
+//
+// With opts.MaxSpans, LoadSpans stops with a *TooManySpansError as soon as
+// the spans read exceed it.
 func LoadSpans(paths []string, opts ReadOptions) ([]span.Span, error) {
 	var (
 		all   []span.Span
@@ -37,6 +50,9 @@ func LoadSpans(paths []string, opts ReadOptions) ([]span.Span, error) {
 	st := spanStage{warn: opts.Warn != nil, pool: new(sync.Pool)}
 	err := runPipeline(paths, opts, st, func(j *job) error {
 		read += int64(j.size)
+		if opts.MaxSpans > 0 && int64(len(all)+len(j.spans)) > opts.MaxSpans {
+			return &TooManySpansError{Paths: paths, Max: opts.MaxSpans}
+		}
 		if need := len(all) + len(j.spans); need > cap(all) {
 			// Grow to the estimated final count (bytes per span so far
 			// times the size of the files) rather than doubling: a
@@ -47,6 +63,9 @@ func LoadSpans(paths []string, opts ReadOptions) ([]span.Span, error) {
 				est = max(int(float64(need)*float64(total)/float64(read)*1.02), need+need/8)
 			}
 			est = max(est, 64)
+			if opts.MaxSpans > 0 {
+				est = max(min(est, int(opts.MaxSpans)), need)
+			}
 			grown := make([]span.Span, len(all), est)
 			copy(grown, all)
 			all = grown

@@ -132,3 +132,39 @@ func TestLoadSpansOfRecordedRun(t *testing.T) {
 	require.NoError(t, w.Close())
 	assert.Equal(t, viaRead([]string{path}), viaLoadSpans([]string{path}))
 }
+
+func TestMaxSpans(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "traces.jsonl")
+	w, err := Create(path)
+	require.NoError(t, err)
+	for i := range 5 {
+		require.NoError(t, w.ConsumeTraces(context.Background(), genAITraces(i, 100)))
+	}
+	require.NoError(t, w.Close())
+	paths := []string{path, path}
+
+	for _, max := range []int64{0, 1000, 2000} {
+		spans, err := LoadSpans(paths, ReadOptions{MaxSpans: max})
+		require.NoError(t, err, "max %d", max)
+		assert.Len(t, spans, 1000)
+		n := 0
+		require.NoError(t, ReadSpans(paths, ReadOptions{MaxSpans: max}, func(s []span.Span) error { n += len(s); return nil }))
+		assert.Equal(t, 1000, n)
+	}
+	for _, max := range []int64{1, 99, 100, 250, 999} {
+		spans, err := LoadSpans(paths, ReadOptions{MaxSpans: max})
+		var tm *TooManySpansError
+		require.ErrorAs(t, err, &tm, "max %d", max)
+		assert.Equal(t, max, tm.Max)
+		assert.Equal(t, paths, tm.Paths)
+		assert.Equal(t, fmt.Sprintf("%s, %s: more than %d spans", path, path, max), err.Error())
+		assert.Nil(t, spans)
+
+		// ReadSpans delivers the batches up to the limit, not the one
+		// that crosses it
+		n := 0
+		err = ReadSpans(paths, ReadOptions{MaxSpans: max}, func(s []span.Span) error { n += len(s); return nil })
+		require.ErrorAs(t, err, &tm)
+		assert.Equal(t, int(max/100*100), n, "max %d", max)
+	}
+}

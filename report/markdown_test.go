@@ -103,7 +103,7 @@ func TestMarkdownEscaping(t *testing.T) {
 func TestMarkdownNeverPrintsContent(t *testing.T) {
 	run := fixtureRun()
 	for i, s := range run.Spans {
-		s.Attrs = map[string]any{
+		s.Attrs = span.AttrsOf(map[string]any{
 			"gen_ai.input.messages":                 `[{"role":"user","content":"SECRET-PROMPT"}]`,
 			"gen_ai.output.messages":                "SECRET-COMPLETION",
 			"input.value":                           "SECRET-INPUT",
@@ -112,8 +112,8 @@ func TestMarkdownNeverPrintsContent(t *testing.T) {
 			"llm.output_messages.0.message.content": "SECRET-LLM-OUTPUT",
 			"gen_ai.retrieval.query.text":           "SECRET-QUERY",
 			fmt.Sprintf("custom.%d", i):             "SECRET-CUSTOM",
-		}
-		s.Events = []span.Event{{Name: "gen_ai.content.prompt", Attrs: map[string]any{"gen_ai.prompt": "SECRET-EVENT"}}}
+		})
+		s.Events = []span.Event{{Name: "gen_ai.content.prompt", Attrs: span.AttrsOf(map[string]any{"gen_ai.prompt": "SECRET-EVENT"})}}
 		s.Query = "SECRET-QUERY"
 		s.StatusMessage = "SECRET-STATUS"
 	}

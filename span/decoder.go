@@ -26,6 +26,12 @@ type Decoder struct {
 	// warnings of the span being decoded on the fast path, sent once the
 	// batch is known to be decodable there
 	pending []string
+	// anys is the stack of array elements being decoded
+	anys []any
+	// recent span ids (protobuf), shared with the parent ids that repeat
+	// them
+	lastSpanIDs [2]string
+	nextSpanID  int
 	// resources collects the ranges of spans per resource/scope while a
 	// batch is decoded.
 }
@@ -161,6 +167,23 @@ func attrMap(kvs []kv) (map[string]any, bool) {
 	return m, len(m) == len(kvs)
 }
 
+// attrs builds the Attrs of decoded attributes; ok is false when a key
+// repeats (left to the slow path, so that both paths agree on which value
+// and position a repeated key keeps).
+func (n *normaliser) attrs(kvs []kv) (Attrs, bool) {
+	if len(kvs) == 0 {
+		return nil, true
+	}
+	a := n.ab.alloc(len(kvs))
+	for _, e := range kvs {
+		var dup bool
+		if a, dup = n.ab.add(a, e.key, e.val); dup {
+			return nil, false
+		}
+	}
+	return a, true
+}
+
 // finish normalises r into s, as normaliser.span does for a pdata span.
 // ok is false when the span must be decoded by the slow path.
 func (n *normaliser) finish(s *Span, r *rawSpan) bool {
@@ -186,11 +209,11 @@ func (n *normaliser) finish(s *Span, r *rawSpan) bool {
 	}
 
 	n.begin()
-	m, ok := attrMap(r.attrs)
+	a, ok := n.attrs(r.attrs)
 	if !ok {
 		return false
 	}
-	s.Attrs = m
+	s.Attrs = a
 	for _, a := range r.attrs {
 		n.l.note(a.key, attrVal{v: a.val})
 	}
@@ -204,7 +227,7 @@ func (n *normaliser) finish(s *Span, r *rawSpan) bool {
 			if len(kvs) == 0 {
 				continue
 			}
-			if e.Attrs, ok = attrMap(kvs); !ok {
+			if e.Attrs, ok = n.attrs(kvs); !ok {
 				return false
 			}
 			sc := eventScan(e.Name)

@@ -1,8 +1,10 @@
 package span
 
 import (
+	"math"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // interner makes repeated strings (attribute keys, span names, operation,
@@ -21,6 +23,93 @@ type interner struct {
 	recent [256]string
 	// recentVals is the same for boxed values.
 	recentVals [256]boxedVal
+	// ints and floats are direct-mapped caches of boxed numbers: token
+	// counts and prices repeat, and a hit boxes without allocating.
+	ints   [512]boxedNum
+	floats [256]boxedNum
+
+	// arena holds the bytes of strings that do not repeat (span ids, long
+	// values), many to an allocation.
+	arena []byte
+	// anys is the same for the elements of array values.
+	anys []any
+}
+
+const (
+	arenaBlock   = 16 << 10
+	maxArenaStr  = 1 << 10
+	anyBlock     = 256
+	maxArenaAnys = 32
+)
+
+// copyStr returns b as a string. The bytes are copied into a block shared
+// with other strings, written once and never changed: a span's strings
+// cost no allocation of their own (a block is freed when none of its
+// strings is referenced).
+func (in *interner) copyStr(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > maxArenaStr {
+		return string(b)
+	}
+	if cap(in.arena)-len(in.arena) < n {
+		in.arena = make([]byte, 0, arenaBlock)
+	}
+	l := len(in.arena)
+	in.arena = append(in.arena, b...)
+	return unsafe.String(&in.arena[l], n)
+}
+
+// copyAnys returns a copy of vs whose capacity is its length (appending to
+// it reallocates), carved from a shared block like copyStr's strings.
+func (in *interner) copyAnys(vs []any) []any {
+	n := len(vs)
+	if n == 0 || n > maxArenaAnys {
+		return append(make([]any, 0, n), vs...)
+	}
+	if cap(in.anys)-len(in.anys) < n {
+		in.anys = make([]any, 0, anyBlock)
+	}
+	l := len(in.anys)
+	in.anys = append(in.anys, vs...)
+	return in.anys[l : l+n : l+n]
+}
+
+type boxedNum struct {
+	bits uint64
+	v    any
+}
+
+// numSlot is the cache index of bits in a table of 1<<n entries.
+func numSlot(bits uint64, n uint) uint64 { return (bits * 0x9e3779b97f4a7c15) >> (64 - n) }
+
+// boxedInt returns i in an interface, sharing the box of an equal value
+// seen recently.
+func (in *interner) boxedInt(i int64) any {
+	if uint64(i) < 256 {
+		return i // the runtime boxes these without allocating
+	}
+	e := &in.ints[numSlot(uint64(i), 9)]
+	if e.v != nil && e.bits == uint64(i) {
+		return e.v
+	}
+	v := any(i)
+	*e = boxedNum{uint64(i), v}
+	return v
+}
+
+// boxedFloat is boxedInt for a float64 (by its bits: 0 and -0 differ).
+func (in *interner) boxedFloat(f float64) any {
+	b := math.Float64bits(f)
+	e := &in.floats[numSlot(b, 8)]
+	if e.v != nil && e.bits == b {
+		return e.v
+	}
+	v := any(f)
+	*e = boxedNum{b, v}
+	return v
 }
 
 type boxedVal struct {
@@ -61,7 +150,7 @@ func (in *interner) str(s string) string {
 // bytes returns b as a string, shared when it was seen before.
 func (in *interner) bytes(b []byte) string {
 	if len(b) > maxInternLen {
-		return string(b)
+		return in.copyStr(b)
 	}
 	if len(b) == 0 {
 		return ""
@@ -124,7 +213,7 @@ func (in *interner) boxed(s string) any {
 // boxedBytes is boxed for a []byte, copying it only when it is new.
 func (in *interner) boxedBytes(b []byte) any {
 	if len(b) > maxInternLen {
-		return string(b)
+		return in.copyStr(b)
 	}
 	if len(b) == 0 {
 		return in.boxed("")

@@ -22,7 +22,7 @@ func docsFromJSON(str string) ([]Document, error) {
 	if !p.eat('[') {
 		return nil, errDocsJSON
 	}
-	docs := []Document{}
+	docs := make([]Document, 0, docsCap(str))
 	p.ws()
 	if p.eat(']') {
 		return docs, p.end()
@@ -81,6 +81,16 @@ func docsFromJSON(str string) ([]Document, error) {
 		}
 		return nil, errDocsJSON
 	}
+}
+
+// docsCap guesses the number of documents in a JSON list, to size it
+// once: the objects in it, else the elements (bare ids), at most 64.
+func docsCap(str string) int {
+	n := strings.Count(str, "{")
+	if n == 0 {
+		n = strings.Count(str, ",") + 1
+	}
+	return min(n, 64)
 }
 
 // jscan is a cursor over a JSON text.

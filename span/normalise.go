@@ -105,6 +105,7 @@ type normaliser struct {
 	warn func(string)
 	l    lookup
 	in   interner
+	ab   attrsBuilder
 	// documents from db.query.result / db.search.result events of the
 	// current span
 	evDocs []Document
@@ -157,13 +158,13 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 
 	n.begin()
 	if attrs := sp.Attributes(); attrs.Len() > 0 {
-		m := make(map[string]any, attrs.Len())
+		m := n.ab.alloc(attrs.Len())
 		for k, v := range attrs.All() {
 			a := fromPdata(v)
 			if str, ok := a.v.(string); ok {
 				a.v = n.in.boxed(str)
 			}
-			m[n.in.str(k)] = a.v
+			m, _ = n.ab.add(m, n.in.str(k), a.v)
 			n.l.note(k, a)
 		}
 		s.Attrs = m
@@ -183,7 +184,9 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 // when it is the same.
 func (n *normaliser) traceID(tid [16]byte) string {
 	if tid != n.lastTID || n.lastTIDStr == "" {
-		n.lastTID, n.lastTIDStr = tid, hexString(tid[:])
+		var buf [32]byte
+		hex.Encode(buf[:], tid[:])
+		n.lastTID, n.lastTIDStr = tid, n.in.copyStr(buf[:])
 	}
 	return n.lastTIDStr
 }
@@ -201,16 +204,17 @@ func (n *normaliser) event(s *Span, e *Event, ev ptrace.SpanEvent) {
 	if attrs.Len() == 0 {
 		return
 	}
-	e.Attrs = make(map[string]any, attrs.Len())
+	m := n.ab.alloc(attrs.Len())
 	sc := eventScan(e.Name)
 	for k, v := range attrs.All() {
 		a := fromPdata(v)
 		if str, ok := a.v.(string); ok {
 			a.v = n.in.boxed(str)
 		}
-		e.Attrs[n.in.str(k)] = a.v
+		m, _ = n.ab.add(m, n.in.str(k), a.v)
 		sc.note(k, a)
 	}
+	e.Attrs = m
 	n.eventDone(s, e, &sc)
 }
 

@@ -54,11 +54,11 @@ func TestFromTracesBasicFields(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"s": "x", "b": true, "i": int64(42), "d": 1.5, "by": []byte{1, 2},
 		"arr": []any{"a", int64(1)}, "kv": map[string]any{"k": "v", "n": 2.5},
-	}, root.Attrs)
+	}, root.Attrs.Map())
 	assert.Equal(t, map[string]any{"service.name": "checkout"}, root.Resource)
 	assert.Equal(t, "test-scope", root.Scope)
 	assert.Equal(t, []Event{
-		{Name: "exception", TimeUnixNano: 1_100_000_000, Attrs: map[string]any{"exception.message": "boom"}},
+		{Name: "exception", TimeUnixNano: 1_100_000_000, Attrs: Attrs{{"exception.message", "boom"}}},
 		{Name: "bare", TimeUnixNano: 7},
 	}, root.Events)
 	assert.Empty(t, root.Operation)

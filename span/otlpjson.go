@@ -36,6 +36,15 @@ func (p *jsonParser) ws() {
 	}
 }
 
+// lit consumes s if the input continues with it (no whitespace skipped).
+func (p *jsonParser) lit(s string) bool {
+	if len(p.b)-p.i >= len(s) && string(p.b[p.i:p.i+len(s)]) == s {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
 // open consumes c (after whitespace).
 func (p *jsonParser) open(c byte) bool {
 	p.ws()
@@ -402,7 +411,7 @@ func (p *jsonParser) hexID(size int) (s string, zero, ok bool) {
 	h := buf[:len(raw)]
 	if size == 16 {
 		if string(h) != p.lastStr {
-			p.lastStr = string(h)
+			p.lastStr = p.in.copyStr(h)
 		}
 		return p.lastStr, zero, true
 	}
@@ -412,7 +421,7 @@ func (p *jsonParser) hexID(size int) (s string, zero, ok bool) {
 			return c, zero, true
 		}
 	}
-	id := string(h)
+	id := p.in.copyStr(h)
 	p.lastSpanIDs[p.nextSpanID] = id
 	p.nextSpanID = (p.nextSpanID + 1) % len(p.lastSpanIDs)
 	return id, zero, true
@@ -859,12 +868,29 @@ func (d *Decoder) jsonKVs(dst []kv) ([]kv, bool) {
 
 func (d *Decoder) jsonKV() (kv, bool) {
 	p := &d.j
-	var a kv
-	if !p.open('{') {
+	var (
+		a     kv
+		seen  uint8
+		first = true
+		ok    bool
+	)
+	// the usual shape first, without a key lookup: {"key":…,"value":…}
+	if p.lit(`{"key":`) {
+		p.ws()
+		if a.key, ok = p.str(); !ok {
+			return a, false
+		}
+		seen, first = 1, false
+		if p.lit(`,"value":`) {
+			if a.val, ok = d.jsonAnyValue(0); !ok {
+				return a, false
+			}
+			seen |= 2
+		}
+	} else if !p.open('{') {
 		return a, false
 	}
-	var seen uint8
-	for first := true; ; first = false {
+	for ; ; first = false {
 		k, more, ok := p.key(first)
 		if !ok {
 			return a, false
@@ -897,15 +923,32 @@ const maxValueDepth = 32
 // jsonAnyValue reads an AnyValue object into its Go form.
 func (d *Decoder) jsonAnyValue(depth int) (any, bool) {
 	p := &d.j
-	if depth > maxValueDepth || !p.open('{') {
+	if depth > maxValueDepth {
 		return nil, false
 	}
-	k, more, ok := p.key(true)
-	if !ok {
-		return nil, false
-	}
-	if !more {
-		return nil, true // {}: an empty value
+	var (
+		k  []byte
+		ok bool
+	)
+	// the usual shapes first, without a key lookup
+	switch {
+	case p.lit(`{"stringValue":`):
+		k = litStringValue
+		p.ws()
+	case p.lit(`{"intValue":`):
+		k = litIntValue
+		p.ws()
+	default:
+		if !p.open('{') {
+			return nil, false
+		}
+		var more bool
+		if k, more, ok = p.key(true); !ok {
+			return nil, false
+		}
+		if !more {
+			return nil, true // {}: an empty value
+		}
 	}
 	var v any
 	switch string(k) {
@@ -917,11 +960,11 @@ func (d *Decoder) jsonAnyValue(depth int) (any, bool) {
 	case "intValue":
 		var i int64
 		i, ok = p.int64Val(64)
-		v = i
+		v = p.in.boxedInt(i)
 	case "doubleValue":
 		var f float64
 		f, ok = p.float64Val()
-		v = f
+		v = p.in.boxedFloat(f)
 	case "boolValue":
 		var b bool
 		b, ok = p.boolVal()
@@ -937,28 +980,42 @@ func (d *Decoder) jsonAnyValue(depth int) (any, bool) {
 		return nil, false
 	}
 	// exactly one member
+	if p.lit("}") {
+		return v, true
+	}
 	if _, more, ok := p.key(false); !ok || more {
 		return nil, false
 	}
 	return v, true
 }
 
+var (
+	litStringValue = []byte("stringValue")
+	litIntValue    = []byte("intValue")
+)
+
 func (d *Decoder) jsonArray(depth int) (any, bool) {
 	p := &d.j
 	if !p.open('{') {
 		return nil, false
 	}
-	out := []any{}
 	k, more, ok := p.key(true)
 	if !ok {
 		return nil, false
 	}
 	if !more {
-		return out, true
+		return []any{}, true
 	}
 	if string(k) != "values" || !p.open('[') {
 		return nil, false
 	}
+	// the elements go on a stack shared with the nested arrays, then
+	// into a slice of their own
+	base := len(d.anys)
+	defer func() {
+		clear(d.anys[base:])
+		d.anys = d.anys[:base]
+	}()
 	for first := true; ; first = false {
 		more, ok := p.elem(first)
 		if !ok {
@@ -971,15 +1028,15 @@ func (d *Decoder) jsonArray(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		out = append(out, v)
+		d.anys = append(d.anys, v)
 	}
 	if _, more, ok := p.key(false); !ok || more {
 		return nil, false
 	}
-	if len(out) == 0 {
+	if len(d.anys) == base {
 		return []any{}, true
 	}
-	return out[:len(out):len(out)], true
+	return p.in.copyAnys(d.anys[base:]), true
 }
 
 func (d *Decoder) jsonKVList(depth int) (any, bool) {

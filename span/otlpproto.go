@@ -286,7 +286,16 @@ func (d *Decoder) protoID(b []byte, size int) (s string, zero, ok bool) {
 	}
 	var buf [16]byte
 	hex.Encode(buf[:], b)
-	return string(buf[:]), zero, true
+	// A parent is often the previous span, or the previous span's parent.
+	for _, c := range d.lastSpanIDs {
+		if string(buf[:]) == c {
+			return c, zero, true
+		}
+	}
+	id := d.n.in.copyStr(buf[:])
+	d.lastSpanIDs[d.nextSpanID] = id
+	d.nextSpanID = (d.nextSpanID + 1) % len(d.lastSpanIDs)
+	return id, zero, true
 }
 
 func (d *Decoder) protoSpan(s *Span, b []byte) bool {
@@ -549,13 +558,13 @@ func (d *Decoder) protoAnyValue(b []byte, depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		v = int64(x)
+		v = d.n.in.boxedInt(int64(x))
 	case f == 4 && w == wireI64:
 		x, ok := r.fixed64()
 		if !ok {
 			return nil, false
 		}
-		v = math.Float64frombits(x)
+		v = d.n.in.boxedFloat(math.Float64frombits(x))
 	case f == 5 && w == wireLen:
 		m, ok := r.bytes()
 		if !ok {
@@ -581,14 +590,23 @@ func (d *Decoder) protoAnyValue(b []byte, depth int) (any, bool) {
 
 func (d *Decoder) protoArray(b []byte, depth int) (any, bool) {
 	r := protoReader{b: b}
-	out := []any{}
+	// the elements go on a stack shared with the nested arrays, then
+	// into a slice of their own
+	base := len(d.anys)
+	defer func() {
+		clear(d.anys[base:])
+		d.anys = d.anys[:base]
+	}()
 	for {
 		f, w, ok := r.next()
 		if !ok {
 			if !r.done() {
 				return nil, false
 			}
-			return out[:len(out):len(out)], true
+			if len(d.anys) == base {
+				return []any{}, true
+			}
+			return d.n.in.copyAnys(d.anys[base:]), true
 		}
 		if f != 1 || w != wireLen {
 			return nil, false
@@ -601,7 +619,7 @@ func (d *Decoder) protoArray(b []byte, depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		out = append(out, v)
+		d.anys = append(d.anys, v)
 	}
 }
 

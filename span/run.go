@@ -1,7 +1,9 @@
 package span
 
 import (
-	"sort"
+	"cmp"
+	"slices"
+	"unsafe"
 )
 
 // Trace is the spans of one trace id, in start order.
@@ -15,6 +17,8 @@ type Trace struct {
 	StartUnixNano uint64
 	EndUnixNano   uint64
 	DurationMS    float64
+
+	idx int32 // index while NewRun groups spans
 }
 
 // Run is every span of one recorded run, grouped by trace.
@@ -23,32 +27,92 @@ type Run struct {
 	Traces []*Trace // in order of first start time
 
 	traces map[string]*Trace
-	byID   map[spanKey]*Span
+	// spans is the slice given to NewRun; parent[i] is the index in it of
+	// the parent of spans[i], or -1.
+	spans  []Span
+	parent []int32
+	// dup[i] says spans[i] repeats the span id of an earlier span of its
+	// trace; nil when no span does.
+	dup []bool
 }
 
 type spanKey struct{ trace, span string }
 
 // NewRun indexes spans by trace and by id. The slice is not copied.
+//
+// When several spans of a trace share a span id, Parent resolves to the
+// last of them.
 func NewRun(spans []Span) *Run {
-	r := &Run{
-		Spans:  make([]*Span, len(spans)),
-		traces: make(map[string]*Trace),
-		byID:   make(map[spanKey]*Span, len(spans)),
+	r := &Run{Spans: make([]*Span, len(spans)), spans: spans}
+	if len(spans) == 0 {
+		r.traces = map[string]*Trace{}
+		return r
 	}
+
+	// Group by trace id. Spans of a trace usually come together, so the
+	// number of trace id changes bounds the number of traces, and a span
+	// with the previous span's trace id needs no lookup.
+	changes := 1
+	for i := 1; i < len(spans); i++ {
+		if spans[i].TraceID != spans[i-1].TraceID {
+			changes++
+		}
+	}
+	r.traces = make(map[string]*Trace, changes)
+	traceOf := make([]int32, len(spans)) // trace index of each span
+	var (
+		traces []Trace // backing of r.Traces
+		counts []int32
+		cur    = int32(-1)
+	)
+	// cap(traces) bounds the number of traces: appending never moves
+	// them, so r.traces can point into it.
+	traces = make([]Trace, 0, changes)
+	counts = make([]int32, 0, changes)
 	for i := range spans {
 		s := &spans[i]
 		r.Spans[i] = s
-		r.byID[spanKey{s.TraceID, s.SpanID}] = s
-		t := r.traces[s.TraceID]
-		if t == nil {
-			t = &Trace{ID: s.TraceID}
-			r.traces[s.TraceID] = t
-			r.Traces = append(r.Traces, t)
+		if i == 0 || s.TraceID != spans[i-1].TraceID {
+			t := r.traces[s.TraceID]
+			if t == nil {
+				traces = append(traces, Trace{ID: s.TraceID, idx: int32(len(traces))})
+				counts = append(counts, 0)
+				t = &traces[len(traces)-1]
+				r.traces[s.TraceID] = t
+			}
+			cur = t.idx
 		}
-		t.Spans = append(t.Spans, s)
+		traceOf[i] = cur
+		counts[cur]++
 	}
+
+	// Carve every trace's span list from one array, in recording order.
+	all := make([]*Span, len(spans))
+	off := 0
+	for ti := range traces {
+		n := int(counts[ti])
+		traces[ti].Spans = all[off : off : off+n]
+		off += n
+	}
+	for i := range spans {
+		t := &traces[traceOf[i]]
+		t.Spans = append(t.Spans, &spans[i])
+	}
+	r.Traces = make([]*Trace, len(traces))
+	for ti := range traces {
+		r.Traces[ti] = &traces[ti]
+	}
+
+	r.parent = make([]int32, len(spans))
+	var ids map[string]int32
 	for _, t := range r.Traces {
-		sort.SliceStable(t.Spans, func(i, j int) bool { return t.Spans[i].StartUnixNano < t.Spans[j].StartUnixNano })
+		// parents, before sorting: among spans sharing an id the last
+		// recorded one is the parent (what a map filled in order gives)
+		ids = r.link(t.Spans, ids)
+
+		if !slices.IsSortedFunc(t.Spans, byStart) {
+			slices.SortStableFunc(t.Spans, byStart)
+		}
 		t.StartUnixNano, t.EndUnixNano = t.Spans[0].StartUnixNano, t.Spans[0].EndUnixNano
 		for _, s := range t.Spans {
 			if s.EndUnixNano > t.EndUnixNano {
@@ -65,8 +129,98 @@ func NewRun(spans []Span) *Run {
 			t.DurationMS = float64(t.EndUnixNano-t.StartUnixNano) / 1e6
 		}
 	}
-	sort.SliceStable(r.Traces, func(i, j int) bool { return r.Traces[i].StartUnixNano < r.Traces[j].StartUnixNano })
+	if !slices.IsSortedFunc(r.Traces, traceByStart) {
+		slices.SortStableFunc(r.Traces, traceByStart)
+	}
 	return r
+}
+
+func byStart(a, b *Span) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) }
+
+func traceByStart(a, b *Trace) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) }
+
+// smallTrace is the span count up to which link compares every pair
+// rather than filling a map.
+const smallTrace = 16
+
+// link sets the parent index of the spans of one trace (in recording
+// order) and notes repeated span ids. ids is a scratch map, returned for
+// reuse.
+func (r *Run) link(spans []*Span, ids map[string]int32) map[string]int32 {
+	if len(spans) <= smallTrace {
+		for j, s := range spans {
+			i := r.index(s)
+			p := int32(-1)
+			if s.ParentSpanID != "" {
+				for _, c := range spans {
+					if c.SpanID == s.ParentSpanID {
+						p = r.index(c)
+					}
+				}
+			}
+			r.parent[i] = p
+			for _, c := range spans[:j] {
+				if c.SpanID == s.SpanID {
+					r.markDup(i)
+					break
+				}
+			}
+		}
+		return ids
+	}
+	if ids == nil {
+		ids = make(map[string]int32, len(spans))
+	} else {
+		clear(ids)
+	}
+	for _, s := range spans {
+		i := r.index(s)
+		if _, ok := ids[s.SpanID]; ok {
+			r.markDup(i)
+		}
+		ids[s.SpanID] = i
+	}
+	for _, s := range spans {
+		p := int32(-1)
+		if s.ParentSpanID != "" {
+			if i, ok := ids[s.ParentSpanID]; ok {
+				p = i
+			}
+		}
+		r.parent[r.index(s)] = p
+	}
+	return ids
+}
+
+func (r *Run) markDup(i int32) {
+	if r.dup == nil {
+		r.dup = make([]bool, len(r.spans))
+	}
+	r.dup[i] = true
+}
+
+// isDup reports whether s repeats the span id of a span recorded before it
+// in its trace; ok is false when s is not one of the run's spans.
+func (r *Run) isDup(s *Span) (dup, ok bool) {
+	i := r.index(s)
+	if i < 0 {
+		return false, false
+	}
+	return r.dup != nil && r.dup[i], true
+}
+
+// index is the index of s in r.spans, or -1 when s is not one of them.
+func (r *Run) index(s *Span) int32 {
+	if len(r.spans) == 0 {
+		return -1
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(r.spans)))
+	p := uintptr(unsafe.Pointer(s))
+	const size = unsafe.Sizeof(Span{})
+	if p < base || p >= base+uintptr(len(r.spans))*size || (p-base)%size != 0 {
+		return -1
+	}
+	return int32((p - base) / size)
 }
 
 // Trace returns the trace with the given id, or nil.
@@ -77,5 +231,22 @@ func (r *Run) Parent(s *Span) *Span {
 	if s.ParentSpanID == "" {
 		return nil
 	}
-	return r.byID[spanKey{s.TraceID, s.ParentSpanID}]
+	if i := r.index(s); i >= 0 {
+		if p := r.parent[i]; p >= 0 {
+			return &r.spans[p]
+		}
+		return nil
+	}
+	// not one of the run's spans (a copy): look its parent up by ids
+	t := r.traces[s.TraceID]
+	if t == nil {
+		return nil
+	}
+	var found *Span
+	for _, c := range t.Spans {
+		if c.SpanID == s.ParentSpanID && (found == nil || r.index(c) > r.index(found)) {
+			found = c
+		}
+	}
+	return found
 }

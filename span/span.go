@@ -46,7 +46,7 @@ type Span struct {
 	// DurationMS is (end − start) in milliseconds; 0 when end precedes start.
 	DurationMS float64
 
-	Attrs    map[string]any // span attributes as they came
+	Attrs    Attrs          // span attributes as they came
 	Resource map[string]any // resource attributes as they came
 	Scope    string         // instrumentation scope name
 	Events   []Event
@@ -94,7 +94,7 @@ type Document struct {
 type Event struct {
 	Name         string
 	TimeUnixNano uint64
-	Attrs        map[string]any
+	Attrs        Attrs
 }
 
 // IsError reports whether the span has error status.

@@ -16,7 +16,15 @@ func Validate(r *Run, warn func(string)) {
 	}
 	const maxPerKind = 5
 	negative, dups, orphans := 0, 0, 0
-	seen := make(map[spanKey]bool, len(r.Spans))
+	// NewRun found the repeated ids when the spans are its own, in order
+	var seen map[spanKey]bool
+	own := len(r.Spans) == len(r.spans)
+	for i := 0; own && i < len(r.Spans); i++ {
+		own = r.Spans[i] == &r.spans[i]
+	}
+	if !own {
+		seen = make(map[spanKey]bool, len(r.Spans))
+	}
 	for _, s := range r.Spans {
 		if s.EndUnixNano < s.StartUnixNano {
 			negative++
@@ -25,14 +33,20 @@ func Validate(r *Run, warn func(string)) {
 					strconv.Quote(s.Name), s.TraceID, s.SpanID, strconv.FormatFloat(float64(s.StartUnixNano-s.EndUnixNano)/1e6, 'f', -1, 64)))
 			}
 		}
-		k := spanKey{s.TraceID, s.SpanID}
-		if seen[k] {
+		var dup bool
+		if seen != nil {
+			k := spanKey{s.TraceID, s.SpanID}
+			dup = seen[k]
+			seen[k] = true
+		} else {
+			dup, _ = r.isDup(s)
+		}
+		if dup {
 			dups++
 			if dups <= maxPerKind {
 				warn(fmt.Sprintf("span id %s appears more than once in trace %s (span %s); every copy is counted", s.SpanID, s.TraceID, strconv.Quote(s.Name)))
 			}
 		}
-		seen[k] = true
 		if s.ParentSpanID != "" && r.Parent(s) == nil {
 			orphans++
 		}

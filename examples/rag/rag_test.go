@@ -195,7 +195,7 @@ func TestSpans(t *testing.T) {
 	}
 	r := got["rag.answer"]
 	assert.True(t, r.IsRoot())
-	assert.Equal(t, []any{"kb-password-reset"}, r.Attrs["llmcheck.relevant_ids"])
+	assert.Equal(t, []any{"kb-password-reset"}, r.Attrs.Value("llmcheck.relevant_ids"))
 	assert.Equal(t, "", r.Operation)
 
 	e := got["embeddings text-embedding-3-small"]
@@ -210,8 +210,8 @@ func TestSpans(t *testing.T) {
 	rt := got["retrieval acme-help"]
 	assert.Equal(t, span.OpRetrieval, rt.Operation)
 	assert.Equal(t, q, rt.Query)
-	assert.Equal(t, rag.DataSource, rt.Attrs["gen_ai.data_source.id"])
-	assert.Equal(t, []any{"kb-password-reset"}, rt.Attrs["llmcheck.relevant_ids"])
+	assert.Equal(t, rag.DataSource, rt.Attrs.Value("gen_ai.data_source.id"))
+	assert.Equal(t, []any{"kb-password-reset"}, rt.Attrs.Value("llmcheck.relevant_ids"))
 	require.Len(t, rt.Documents, 3)
 	for i, d := range rt.Documents {
 		assert.Equal(t, res.Documents[i].ID, d.ID)
