@@ -26,6 +26,8 @@ type Suite struct {
 type check struct {
 	a          Assertion
 	where      cel.Program
+	fastWhere  spanPred // where compiled to Go, nil when not covered
+	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
@@ -109,6 +111,10 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 			diags = append(diags, d...)
 			if ast != nil {
 				c.whereEnv, c.whereAST = wenv, ast
+				c.fastWhere = compileWhere(ast)
+				if c.whereKey, err = cel.AstToString(ast); err != nil {
+					c.whereKey = a.Where
+				}
 				if c.where, err = wenv.Program(ast, popts...); err != nil {
 					diags = append(diags, Diagnostic{a.WherePos, "where: " + err.Error()})
 				}

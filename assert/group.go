@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -23,6 +24,7 @@ type entry struct {
 	costOK       bool
 	costReported bool
 	costErr      error
+	ti           int32 // index of the span's trace in run.Traces
 }
 
 // runCtx is one evaluation of a suite over a run.
@@ -30,8 +32,10 @@ type runCtx struct {
 	cfg     *Config
 	run     *span.Run
 	entries []entry
-	index   map[*span.Span]int
-	traces  map[*span.Trace]*traceVal
+	tvals   []traceVal // parallel to run.Traces
+
+	indexOnce sync.Once
+	index     map[*span.Span]int32 // built on first use (trace.root, trace.spans, trace.cost)
 }
 
 func newRunCtx(cfg *Config, run *span.Run) *runCtx {
@@ -39,22 +43,37 @@ func newRunCtx(cfg *Config, run *span.Run) *runCtx {
 		cfg:     cfg,
 		run:     run,
 		entries: make([]entry, len(run.Spans)),
-		index:   make(map[*span.Span]int, len(run.Spans)),
-		traces:  make(map[*span.Trace]*traceVal, len(run.Traces)),
+		tvals:   make([]traceVal, len(run.Traces)),
 	}
+	ids := make(map[string]int32, len(run.Traces))
+	for i, t := range run.Traces {
+		rc.tvals[i] = traceVal{rc: rc, t: t}
+		ids[t.ID] = int32(i)
+	}
+	prev, ti := "", int32(-1)
 	for i, s := range run.Spans {
 		e := &rc.entries[i]
 		e.s = s
 		e.cost, e.costReported, e.costOK, e.costErr = CostOf(s, cfg.Pricing)
-		rc.index[s] = i
-	}
-	for _, t := range run.Traces {
-		rc.traces[t] = &traceVal{rc: rc, t: t}
+		// Spans of one trace usually come together: look the id up only
+		// when it changes.
+		if ti < 0 || s.TraceID != prev {
+			prev, ti = s.TraceID, ids[s.TraceID]
+		}
+		e.ti = ti
 	}
 	return rc
 }
 
-func (rc *runCtx) entryOf(s *span.Span) *entry { return &rc.entries[rc.index[s]] }
+func (rc *runCtx) entryOf(s *span.Span) *entry {
+	rc.indexOnce.Do(func() {
+		rc.index = make(map[*span.Span]int32, len(rc.entries))
+		for i := range rc.entries {
+			rc.index[rc.entries[i].s] = int32(i)
+		}
+	})
+	return &rc.entries[rc.index[s]]
+}
 
 // groundTruth returns the relevant ids for a retrieval span: the
 // llmcheck.relevant_ids attribute on the span or its nearest ancestor,
@@ -112,7 +131,7 @@ type group struct {
 	costDone  bool
 	costV     ref.Val
 	costSrc   string
-	traceList []*span.Trace
+	traceList []int32 // indices into run.Traces, in order of first selected span
 }
 
 func (g *group) latency() *latencyVal {
@@ -280,18 +299,49 @@ func (g *group) retrieval() *retrievalVal {
 	return g.ret
 }
 
-func (g *group) traces() []*span.Trace {
+// traces lists the traces of the selected spans, in order of their first
+// selected span.
+func (g *group) traces() []int32 {
 	if g.traceList == nil {
-		seen := map[string]bool{}
-		g.traceList = []*span.Trace{}
+		seen := make([]bool, len(g.rc.tvals))
+		g.traceList = []int32{}
 		for _, e := range g.spans {
-			if !seen[e.s.TraceID] {
-				seen[e.s.TraceID] = true
-				g.traceList = append(g.traceList, g.rc.run.Trace(e.s.TraceID))
+			if !seen[e.ti] {
+				seen[e.ti] = true
+				g.traceList = append(g.traceList, e.ti)
 			}
 		}
 	}
 	return g.traceList
+}
+
+// byTrace splits the selected spans by trace: the spans of g.traces()[i]
+// are out[i], in selection order.
+func (g *group) byTrace() [][]*entry {
+	tl := g.traces()
+	pos := make([]int32, len(g.rc.tvals)) // trace index → position in tl
+	for i, ti := range tl {
+		pos[ti] = int32(i)
+	}
+	counts := make([]int32, len(tl)+1)
+	for _, e := range g.spans {
+		counts[pos[e.ti]+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	flat := make([]*entry, len(g.spans))
+	next := slices.Clone(counts[:len(tl)])
+	for _, e := range g.spans {
+		p := pos[e.ti]
+		flat[next[p]] = e
+		next[p]++
+	}
+	out := make([][]*entry, len(tl))
+	for i := range tl {
+		out[i] = flat[counts[i]:counts[i+1]:counts[i+1]]
+	}
+	return out
 }
 
 func (g *group) spansList() ref.Val {
@@ -306,7 +356,7 @@ func (g *group) tracesList() ref.Val {
 	ts := g.traces()
 	vals := make([]ref.Val, len(ts))
 	for i, t := range ts {
-		vals[i] = obj{traceObj, g.rc.traces[t]}
+		vals[i] = obj{traceObj, &g.rc.tvals[t]}
 	}
 	return types.NewRefValList(theProvider, vals)
 }
@@ -354,6 +404,38 @@ func (tv *traceVal) all() *group {
 		tv.grp = g
 	}
 	return tv.grp
+}
+
+// countOps, errors and tokens read the trace's spans directly (no entries).
+func (tv *traceVal) countOps(ops ...string) int {
+	n := 0
+	for _, s := range tv.t.Spans {
+		if slices.Contains(ops, s.Operation) {
+			n++
+		}
+	}
+	return n
+}
+
+func (tv *traceVal) errors() int {
+	n := 0
+	for _, s := range tv.t.Spans {
+		if s.IsError() {
+			n++
+		}
+	}
+	return n
+}
+
+func (tv *traceVal) tokens() *tokenVals {
+	if tv.grp != nil {
+		return tv.grp.tokens()
+	}
+	t := &tokenVals{}
+	for _, s := range tv.t.Spans {
+		t.add(s)
+	}
+	return t
 }
 
 // traceActivation adds `trace` to a per-trace group.
