@@ -197,6 +197,7 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 			runtime.GC()
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				res := suite.Evaluate(run)
@@ -208,6 +209,8 @@ func BenchmarkEvaluate(b *testing.B) {
 					}
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
 		})
 	}
