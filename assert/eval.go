@@ -33,27 +33,52 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 		Spans:   len(run.Spans),
 		Traces:  len(run.Traces),
 	}
-	selections := map[string]selection{}
+	// Select first: each distinct where once (checks sharing a where share
+	// the selection), each selection in parallel over the spans.
 	bounds := boundsOf(run)
-	for _, c := range s.checks {
-		var r Result
+	sels := make([]selection, len(s.checks))
+	selections := map[string]selection{}
+	for i, c := range s.checks {
 		if err := c.checkCost(bounds, s.Config.CostLimit); err != nil {
-			r = c.evaluate(rc, selection{err: err})
-		} else {
-			sel, ok := selections[c.whereKey]
-			if !ok {
-				sel = rc.selectSpans(c.where, c.fastWhere)
-				selections[c.whereKey] = sel
-			}
-			r = c.evaluate(rc, sel)
+			sels[i] = selection{err: err}
+			continue
 		}
+		sel, ok := selections[c.whereKey]
+		if !ok {
+			sel = rc.selectSpans(c.where, c.fastWhere)
+			selections[c.whereKey] = sel
+		}
+		sels[i] = sel
+	}
+	// Then evaluate the checks concurrently; each result has its place.
+	if len(s.checks) > 0 { // no checks: Assertions stays nil, as before
+		res.Assertions = make([]Result, len(s.checks))
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(s.checks) {
+				return
+			}
+			r := s.checks[i].evaluate(rc, sels[i])
+			if !s.IncludeContent {
+				elideContent(&r)
+			}
+			res.Assertions[i] = r
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < min(runtime.GOMAXPROCS(0), len(s.checks)); w++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
+	}
+	work()
+	wg.Wait()
+	for _, r := range res.Assertions {
 		if r.Status == Fail || r.Status == Error {
 			res.Status = Fail
 		}
-		if !s.IncludeContent {
-			elideContent(&r)
-		}
-		res.Assertions = append(res.Assertions, r)
 	}
 	return res
 }

@@ -47,7 +47,7 @@ func newRunCtx(cfg *Config, run *span.Run) *runCtx {
 	}
 	ids := make(map[string]int32, len(run.Traces))
 	for i, t := range run.Traces {
-		rc.tvals[i] = traceVal{rc: rc, t: t}
+		rc.tvals[i].rc, rc.tvals[i].t = rc, t
 		ids[t.ID] = int32(i)
 	}
 	prev, ti := "", int32(-1)
@@ -392,9 +392,12 @@ func (g *group) ResolveName(name string) (any, bool) {
 type traceVal struct {
 	rc  *runCtx
 	t   *span.Trace
+	mu  sync.Mutex // guards grp
 	grp *group
 }
 
+// all is the group of every span of the trace. Its statistics are cached
+// and assertions run concurrently: use it through locked.
 func (tv *traceVal) all() *group {
 	if tv.grp == nil {
 		g := &group{rc: tv.rc, k: tv.rc.cfg.Retrieval.K}
@@ -427,10 +430,14 @@ func (tv *traceVal) errors() int {
 	return n
 }
 
+// locked calls f with the trace's group, holding the trace's lock.
+func (tv *traceVal) locked(f func(g *group) ref.Val) ref.Val {
+	tv.mu.Lock()
+	defer tv.mu.Unlock()
+	return f(tv.all())
+}
+
 func (tv *traceVal) tokens() *tokenVals {
-	if tv.grp != nil {
-		return tv.grp.tokens()
-	}
 	t := &tokenVals{}
 	for _, s := range tv.t.Spans {
 		t.add(s)
