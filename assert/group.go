@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -50,18 +51,33 @@ func newRunCtx(cfg *Config, run *span.Run) *runCtx {
 		rc.tvals[i].rc, rc.tvals[i].t = rc, t
 		ids[t.ID] = int32(i)
 	}
-	prev, ti := "", int32(-1)
-	for i, s := range run.Spans {
-		e := &rc.entries[i]
-		e.s = s
-		e.cost, e.costReported, e.costOK, e.costErr = CostOf(s, cfg.Pricing)
-		// Spans of one trace usually come together: look the id up only
-		// when it changes.
-		if ti < 0 || s.TraceID != prev {
-			prev, ti = s.TraceID, ids[s.TraceID]
+	fill := func(from, to int) {
+		prev, ti := "", int32(-1)
+		for i := from; i < to; i++ {
+			s := run.Spans[i]
+			e := &rc.entries[i]
+			e.s = s
+			e.cost, e.costReported, e.costOK, e.costErr = CostOf(s, cfg.Pricing)
+			// Spans of one trace usually come together: look the id up
+			// only when it changes.
+			if ti < 0 || s.TraceID != prev {
+				prev, ti = s.TraceID, ids[s.TraceID]
+			}
+			e.ti = ti
 		}
-		e.ti = ti
 	}
+	n := len(run.Spans)
+	parts := 1
+	if n >= 64<<10 {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for p := 1; p < parts; p++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); fill(p*n/parts, (p+1)*n/parts) }()
+	}
+	fill(0, n/parts)
+	wg.Wait()
 	return rc
 }
 
@@ -247,23 +263,52 @@ func (g *group) queryScores() (scores []scoredQuery, candidates int) {
 		return g.queries, g.candidates
 	}
 	g.queriesDone = true
-	for _, e := range g.spans {
+	// Score parts of the selection in parallel; join them in order.
+	parts := 1
+	if len(g.spans) >= 16<<10 {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	type part struct {
+		queries    []scoredQuery
+		candidates int
+	}
+	out := make([]part, parts)
+	var wg sync.WaitGroup
+	for p := range out {
+		from, to := p*len(g.spans)/parts, (p+1)*len(g.spans)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[p].queries, out[p].candidates = g.scoreRange(g.spans[from:to])
+		}()
+	}
+	wg.Wait()
+	for _, p := range out {
+		g.queries = append(g.queries, p.queries...)
+		g.candidates += p.candidates
+	}
+	return g.queries, g.candidates
+}
+
+func (g *group) scoreRange(spans []*entry) (queries []scoredQuery, candidates int) {
+	var ids []string
+	for _, e := range spans {
 		s := e.s
 		if s.Operation != span.OpRetrieval && len(s.Documents) == 0 {
 			continue
 		}
-		g.candidates++
+		candidates++
 		rel, ok := g.rc.groundTruth(s)
 		if !ok || len(rel) == 0 {
 			continue
 		}
-		ids := make([]string, len(s.Documents))
-		for i, d := range s.Documents {
-			ids[i] = d.ID
+		ids = ids[:0]
+		for _, d := range s.Documents {
+			ids = append(ids, d.ID)
 		}
-		g.queries = append(g.queries, scoredQuery{e, ScoreQuery(ids, rel, g.k)})
+		queries = append(queries, scoredQuery{e, ScoreQuery(ids, rel, g.k)})
 	}
-	return g.queries, g.candidates
+	return queries, candidates
 }
 
 // retrievalSums adds up the query metrics (sums merge exactly across groups).
@@ -365,6 +410,8 @@ func (g *group) tracesList() ref.Val {
 // first use.
 func (g *group) ResolveName(name string) (any, bool) {
 	switch name {
+	case groupVar:
+		return g, true
 	case "spans":
 		return g.spansList(), true
 	case "count":
