@@ -147,7 +147,7 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		diags = append(diags, d...)
 		if ast != nil {
 			c.expectEnv, c.expectAST = env, ast
-			if c.expect, err = env.Program(ast, popts...); err != nil {
+			if c.expect, err = env.Program(ast, withAgg(popts, ast)...); err != nil {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}
 			c.observed, c.categories = observedOf(env, ast, popts)
@@ -159,6 +159,15 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		}
 	}
 	return s, diags, nil
+}
+
+// withAgg adds to popts the Go forms of the comprehensions over spans in a
+// (see aggDecorator).
+func withAgg(popts []cel.ProgramOption, a *cel.Ast) []cel.ProgramOption {
+	if d := aggDecorator(a); d != nil {
+		return append(append([]cel.ProgramOption{}, popts...), d)
+	}
+	return popts
 }
 
 // compileExpr compiles one expression and checks it yields a bool; errors
@@ -255,7 +264,7 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		if iss != nil && iss.Err() != nil {
 			continue
 		}
-		p, err := env.Program(a, popts...)
+		p, err := env.Program(a, withAgg(popts, a)...)
 		if err != nil {
 			continue
 		}

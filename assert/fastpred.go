@@ -43,7 +43,7 @@ func compileWhere(a *cel.Ast) spanPred {
 	if a == nil {
 		return nil
 	}
-	return compilePred(a.NativeRep().Expr())
+	return compilePred(a.NativeRep().Expr(), "span")
 }
 
 // string fields of span.
@@ -97,13 +97,13 @@ func tokenGetter(i int) numGetter {
 	}}
 }
 
-func numField(e celast.Expr) (numGetter, bool) {
+func numField(e celast.Expr, v string) (numGetter, bool) {
 	if e.Kind() != celast.SelectKind || e.AsSelect().IsTestOnly() {
 		return numGetter{}, false
 	}
 	sel := e.AsSelect()
 	op := sel.Operand()
-	if isSpanIdent(op) {
+	if isVar(op, v) {
 		switch sel.FieldName() {
 		case "duration_ms":
 			return numGetter{f: func(e *entry) (float64, bool) {
@@ -120,7 +120,7 @@ func numField(e celast.Expr) (numGetter, bool) {
 		}
 		return numGetter{}, false
 	}
-	if op.Kind() == celast.SelectKind && !op.AsSelect().IsTestOnly() && isSpanIdent(op.AsSelect().Operand()) && op.AsSelect().FieldName() == "tokens" {
+	if op.Kind() == celast.SelectKind && !op.AsSelect().IsTestOnly() && isVar(op.AsSelect().Operand(), v) && op.AsSelect().FieldName() == "tokens" {
 		for i, n := range tokenNames {
 			if n == sel.FieldName() {
 				return tokenGetter(i), true
@@ -130,12 +130,14 @@ func numField(e celast.Expr) (numGetter, bool) {
 	return numGetter{}, false
 }
 
-func isSpanIdent(e celast.Expr) bool {
-	return e.Kind() == celast.IdentKind && e.AsIdent() == "span"
+// isVar tells whether e is the identifier v (span in a where, the
+// iteration variable in a comprehension).
+func isVar(e celast.Expr, v string) bool {
+	return e.Kind() == celast.IdentKind && e.AsIdent() == v
 }
 
-func spanField(e celast.Expr) (string, bool) {
-	if e.Kind() != celast.SelectKind || e.AsSelect().IsTestOnly() || !isSpanIdent(e.AsSelect().Operand()) {
+func spanField(e celast.Expr, v string) (string, bool) {
+	if e.Kind() != celast.SelectKind || e.AsSelect().IsTestOnly() || !isVar(e.AsSelect().Operand(), v) {
 		return "", false
 	}
 	return e.AsSelect().FieldName(), true
@@ -266,7 +268,7 @@ func cmpResult(fn string) func(c int) bool {
 	return nil
 }
 
-func compilePred(e celast.Expr) spanPred {
+func compilePred(e celast.Expr, v string) spanPred {
 	switch e.Kind() {
 	case celast.LiteralKind:
 		if b, ok := boolLit(e); ok {
@@ -275,7 +277,7 @@ func compilePred(e celast.Expr) spanPred {
 		}
 		return nil
 	case celast.SelectKind:
-		if f, ok := spanField(e); ok {
+		if f, ok := spanField(e, v); ok {
 			if get := spanBoolFields[f]; get != nil {
 				return func(e *entry) tri { return triOf(get(e)) }
 			}
@@ -296,7 +298,7 @@ func compilePred(e celast.Expr) spanPred {
 		if len(args) != 2 {
 			return nil
 		}
-		l, r := compilePred(args[0]), compilePred(args[1])
+		l, r := compilePred(args[0], v), compilePred(args[1], v)
 		if l == nil || r == nil {
 			return nil
 		}
@@ -334,7 +336,7 @@ func compilePred(e celast.Expr) spanPred {
 		if len(args) != 1 {
 			return nil
 		}
-		p := compilePred(args[0])
+		p := compilePred(args[0], v)
 		if p == nil {
 			return nil
 		}
@@ -351,7 +353,7 @@ func compilePred(e celast.Expr) spanPred {
 		if len(args) != 2 {
 			return nil
 		}
-		f, ok := spanField(args[0])
+		f, ok := spanField(args[0], v)
 		get := spanStringFields[f]
 		if !ok || get == nil || args[1].Kind() != celast.ListKind {
 			return nil
@@ -388,7 +390,7 @@ func compilePred(e celast.Expr) spanPred {
 	test := cmpResult(fn)
 	eq := fn == operators.Equals || fn == operators.NotEquals
 	// string and bool fields: equality with a literal only.
-	if f, ok := spanField(lhs); ok && eq {
+	if f, ok := spanField(lhs, v); ok && eq {
 		want := fn == operators.Equals
 		if get := spanStringFields[f]; get != nil {
 			lit, ok := stringLit(rhs)
@@ -405,7 +407,7 @@ func compilePred(e celast.Expr) spanPred {
 			return func(e *entry) tri { return triOf((get(e) == lit) == want) }
 		}
 	}
-	g, ok := numField(lhs)
+	g, ok := numField(lhs, v)
 	if !ok {
 		return nil
 	}
