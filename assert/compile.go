@@ -26,6 +26,8 @@ type Suite struct {
 type check struct {
 	a          Assertion
 	where      cel.Program
+	fastWhere  spanPred // where compiled to Go, nil when not covered
+	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
@@ -109,6 +111,10 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 			diags = append(diags, d...)
 			if ast != nil {
 				c.whereEnv, c.whereAST = wenv, ast
+				c.fastWhere = compileWhere(ast)
+				if c.whereKey, err = cel.AstToString(ast); err != nil {
+					c.whereKey = a.Where
+				}
 				if c.where, err = wenv.Program(ast, popts...); err != nil {
 					diags = append(diags, Diagnostic{a.WherePos, "where: " + err.Error()})
 				}
@@ -141,7 +147,7 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		diags = append(diags, d...)
 		if ast != nil {
 			c.expectEnv, c.expectAST = env, ast
-			if c.expect, err = env.Program(ast, popts...); err != nil {
+			if c.expect, err = env.Program(ast, withAgg(popts, ast)...); err != nil {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}
 			c.observed, c.categories = observedOf(env, ast, popts)
@@ -153,6 +159,15 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		}
 	}
 	return s, diags, nil
+}
+
+// withAgg adds to popts the Go forms of the comprehensions over spans in a
+// (see aggDecorator).
+func withAgg(popts []cel.ProgramOption, a *cel.Ast) []cel.ProgramOption {
+	if d := aggDecorator(a); d != nil {
+		return append(append([]cel.ProgramOption{}, popts...), d)
+	}
+	return popts
 }
 
 // compileExpr compiles one expression and checks it yields a bool; errors
@@ -249,7 +264,7 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		if iss != nil && iss.Err() != nil {
 			continue
 		}
-		p, err := env.Program(a, popts...)
+		p, err := env.Program(a, withAgg(popts, a)...)
 		if err != nil {
 			continue
 		}

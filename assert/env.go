@@ -120,7 +120,22 @@ func initSpan() {
 type tokenVals struct {
 	v    [6]int64
 	has  [6]bool
-	what string // "span \"chat x\"" or "selected spans"
+	what string     // "span \"chat x\" (id)", or empty for sums
+	sp   *span.Span // the span of "what", rendered on first use
+}
+
+// whatText is what, rendered from the span when needed (errors only).
+func (t *tokenVals) whatText() string {
+	if t.what == "" && t.sp != nil {
+		t.what = fmt.Sprintf("span %q (%s)", t.sp.Name, t.sp.SpanID)
+	}
+	return t.what
+}
+
+// String renders the value as fmt did for the struct with its three
+// fields v, has and what.
+func (t *tokenVals) String() string {
+	return fmt.Sprintf("&{%v %v %s}", t.v, t.has, t.whatText())
 }
 
 var tokenNames = [6]string{"input", "output", "total", "cached", "cache_write", "reasoning"}
@@ -129,19 +144,36 @@ func spanTokens(s *span.Span) *tokenVals {
 	t := s.Tokens
 	any := t.Any()
 	return &tokenVals{
-		v:    [6]int64{t.Input, t.Output, t.Total, t.Cached, t.CacheWrite, t.Reasoning},
-		has:  [6]bool{t.HasInput, t.HasOutput, t.HasTotal, t.HasCached || (any && t.Cached != 0), any, any},
-		what: fmt.Sprintf("span %q (%s)", s.Name, s.SpanID),
+		v:   [6]int64{t.Input, t.Output, t.Total, t.Cached, t.CacheWrite, t.Reasoning},
+		has: [6]bool{t.HasInput, t.HasOutput, t.HasTotal, t.HasCached || (any && t.Cached != 0), any, any},
+		sp:  s,
 	}
 }
 
+// add adds the token counts s reports (as spanTokens(s) gives them).
 func (t *tokenVals) add(s *span.Span) {
-	o := spanTokens(s)
-	for i := range t.v {
-		if o.has[i] {
-			t.v[i] += o.v[i]
-			t.has[i] = true
-		}
+	tk := &s.Tokens
+	any := tk.Any()
+	if tk.HasInput {
+		t.v[0] += tk.Input
+		t.has[0] = true
+	}
+	if tk.HasOutput {
+		t.v[1] += tk.Output
+		t.has[1] = true
+	}
+	if tk.HasTotal {
+		t.v[2] += tk.Total
+		t.has[2] = true
+	}
+	if tk.HasCached || (any && tk.Cached != 0) {
+		t.v[3] += tk.Cached
+		t.has[3] = true
+	}
+	if any {
+		t.v[4] += tk.CacheWrite
+		t.v[5] += tk.Reasoning
+		t.has[4], t.has[5] = true, true
 	}
 }
 
@@ -149,7 +181,7 @@ func tokenField(i int) field {
 	return field{tokenNames[i], cel.IntType, func(v any) ref.Val {
 		t := v.(*tokenVals)
 		if !t.has[i] {
-			if t.what == "" {
+			if t.whatText() == "" {
 				return errVal("tokens.%s: no selected span reports %s tokens", tokenNames[i], tokenNames[i])
 			}
 			return errVal("tokens.%s: %s reports no %s tokens", tokenNames[i], t.what, tokenNames[i])
@@ -252,14 +284,14 @@ func initTrace() {
 		field{"root", spanT, func(v any) ref.Val { tv := v.(*traceVal); return obj{spanObj, tv.rc.entryOf(tv.t.Root)} }, "root span"},
 		field{"duration_ms", cel.DoubleType, func(v any) ref.Val { return types.Double(v.(*traceVal).t.DurationMS) }, "first start to last end (ms)"},
 		field{"start", cel.TimestampType, func(v any) ref.Val { return timeVal(v.(*traceVal).t.StartUnixNano) }, "trace start"},
-		field{"spans", cel.ListType(spanT), func(v any) ref.Val { return v.(*traceVal).all().spansList() }, "all spans of the trace"},
+		field{"spans", cel.ListType(spanT), func(v any) ref.Val { return v.(*traceVal).locked((*group).spansList) }, "all spans of the trace"},
 		field{"count", cel.IntType, func(v any) ref.Val { return types.Int(len(v.(*traceVal).t.Spans)) }, "number of spans"},
-		field{"errors", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().errors()) }, "spans with error status"},
-		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, v.(*traceVal).all().tokens()} }, "token totals of the trace"},
-		field{"cost", cel.DoubleType, func(v any) ref.Val { return v.(*traceVal).all().costVal() }, "USD cost of the trace"},
-		field{"llm_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().countOps(llmOps...)) }, "chat/completion spans"},
-		field{"tool_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().countOps(span.OpExecuteTool)) }, "execute_tool spans"},
-		field{"retrievals", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).all().countOps(span.OpRetrieval)) }, "retrieval spans"},
+		field{"errors", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).errors()) }, "spans with error status"},
+		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, v.(*traceVal).tokens()} }, "token totals of the trace"},
+		field{"cost", cel.DoubleType, func(v any) ref.Val { return v.(*traceVal).locked((*group).costVal) }, "USD cost of the trace"},
+		field{"llm_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(llmOps...)) }, "chat/completion spans"},
+		field{"tool_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpExecuteTool)) }, "execute_tool spans"},
+		field{"retrievals", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpRetrieval)) }, "retrieval spans"},
 	)
 }
 

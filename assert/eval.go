@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -32,27 +33,52 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 		Spans:   len(run.Spans),
 		Traces:  len(run.Traces),
 	}
-	selections := map[string]selection{}
+	// Select first: each distinct where once (checks sharing a where share
+	// the selection), each selection in parallel over the spans.
 	bounds := boundsOf(run)
-	for _, c := range s.checks {
-		var r Result
+	sels := make([]selection, len(s.checks))
+	selections := map[string]selection{}
+	for i, c := range s.checks {
 		if err := c.checkCost(bounds, s.Config.CostLimit); err != nil {
-			r = c.evaluate(rc, selection{err: err})
-		} else {
-			sel, ok := selections[c.a.Where]
-			if !ok {
-				sel = rc.selectSpans(c.where)
-				selections[c.a.Where] = sel
-			}
-			r = c.evaluate(rc, sel)
+			sels[i] = selection{err: err}
+			continue
 		}
+		sel, ok := selections[c.whereKey]
+		if !ok {
+			sel = rc.selectSpans(c.where, c.fastWhere)
+			selections[c.whereKey] = sel
+		}
+		sels[i] = sel
+	}
+	// Then evaluate the checks concurrently; each result has its place.
+	if len(s.checks) > 0 { // no checks: Assertions stays nil, as before
+		res.Assertions = make([]Result, len(s.checks))
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(s.checks) {
+				return
+			}
+			r := s.checks[i].evaluate(rc, sels[i])
+			if !s.IncludeContent {
+				elideContent(&r)
+			}
+			res.Assertions[i] = r
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < min(runtime.GOMAXPROCS(0), len(s.checks)); w++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
+	}
+	work()
+	wg.Wait()
+	for _, r := range res.Assertions {
 		if r.Status == Fail || r.Status == Error {
 			res.Status = Fail
 		}
-		if !s.IncludeContent {
-			elideContent(&r)
-		}
-		res.Assertions = append(res.Assertions, r)
 	}
 	return res
 }
@@ -69,8 +95,9 @@ type selection struct {
 	err   error
 }
 
-// selectSpans evaluates a where predicate over every span of the run.
-func (rc *runCtx) selectSpans(where cel.Program) selection {
+// selectSpans evaluates a where predicate over every span of the run;
+// fast, when not nil, is its Go form (see compileWhere).
+func (rc *runCtx) selectSpans(where cel.Program, fast spanPred) selection {
 	if where == nil {
 		all := make([]*entry, len(rc.entries))
 		for i := range rc.entries {
@@ -90,7 +117,7 @@ func (rc *runCtx) selectSpans(where cel.Program) selection {
 		sem <- struct{}{}
 		go func(p int) {
 			defer func() { <-sem; wg.Done() }()
-			parts[p] = rc.selectRange(where, p*chunk, min((p+1)*chunk, n))
+			parts[p] = rc.selectRange(where, fast, p*chunk, min((p+1)*chunk, n))
 		}(p)
 	}
 	wg.Wait()
@@ -108,11 +135,20 @@ func (rc *runCtx) selectSpans(where cel.Program) selection {
 	return selection{spans: out}
 }
 
-func (rc *runCtx) selectRange(where cel.Program, from, to int) selection {
+func (rc *runCtx) selectRange(where cel.Program, fast spanPred, from, to int) selection {
 	var out []*entry
 	act := &spanActivation{}
 	for i := from; i < to; i++ {
 		act.e = &rc.entries[i]
+		if fast != nil {
+			switch fast(act.e) {
+			case triTrue:
+				out = append(out, act.e)
+				continue
+			case triFalse:
+				continue
+			}
+		}
 		v, _, err := where.Eval(act)
 		if err != nil {
 			s := act.e.s
@@ -197,34 +233,70 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 }
 
 func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
+	tl := g.traces()
+	groups := g.byTrace()
+	r.Rows = make([]Row, len(tl))
+	// Traces are evaluated in parallel, in chunks; each row has its place,
+	// so the result is the sequential one.
+	const chunk = 512
+	nchunks := (len(tl) + chunk - 1) / chunk
+	costSrcs := make([]string, nchunks) // first cost source of each chunk
+	var next atomic.Int64
+	work := func() {
+		tg := &group{}
+		act := &traceActivation{}
+		for {
+			ci := int(next.Add(1)) - 1
+			if ci >= nchunks {
+				return
+			}
+			for i := ci * chunk; i < min((ci+1)*chunk, len(tl)); i++ {
+				*tg = group{rc: rc, spans: groups[i], k: g.k}
+				act.group, act.tv = tg, &rc.tvals[tl[i]]
+				t := act.tv.t
+				ok, err := evalBool(c.expect, act)
+				row := &r.Rows[i]
+				*row = Row{TraceID: t.ID, Name: t.Root.Name, Spans: len(tg.spans), Observed: c.observe(act)}
+				switch {
+				case err != nil:
+					row.Status, row.Message = Error, err.Error()
+				case ok:
+					row.Status, row.Message = Pass, summary(row.Observed, len(tg.spans))
+				default:
+					row.Status, row.Message = Fail, summary(row.Observed, len(tg.spans))
+				}
+				if tg.costDone && costSrcs[ci] == "" {
+					costSrcs[ci] = tg.costSrc
+				}
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), nchunks)
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
+	}
+	work()
+	wg.Wait()
 	var failed, errored int
 	var firstBad *Row
-	byTrace := map[string][]*entry{}
-	for _, e := range g.spans {
-		byTrace[e.s.TraceID] = append(byTrace[e.s.TraceID], e)
-	}
-	var costSrc string
-	for _, t := range g.traces() {
-		tg := &group{rc: rc, spans: byTrace[t.ID], k: g.k}
-		act := traceActivation{group: tg, tv: rc.traces[t]}
-		ok, err := evalBool(c.expect, act)
-		row := Row{TraceID: t.ID, Name: t.Root.Name, Spans: len(tg.spans), Observed: c.observe(act)}
-		switch {
-		case err != nil:
-			row.Status, row.Message = Error, err.Error()
+	for i := range r.Rows {
+		switch r.Rows[i].Status {
+		case Error:
 			errored++
-		case ok:
-			row.Status, row.Message = Pass, summary(row.Observed, len(tg.spans))
-		default:
-			row.Status, row.Message = Fail, summary(row.Observed, len(tg.spans))
+		case Fail:
 			failed++
 		}
-		if tg.costDone && costSrc == "" {
-			costSrc = tg.costSrc
+		if r.Rows[i].Status != Pass && firstBad == nil {
+			firstBad = &r.Rows[i]
 		}
-		r.Rows = append(r.Rows, row)
-		if row.Status != Pass && firstBad == nil {
-			firstBad = &r.Rows[len(r.Rows)-1]
+	}
+	var costSrc string
+	for _, cs := range costSrcs {
+		if cs != "" {
+			costSrc = cs
+			break
 		}
 	}
 	r.CostSource = costSrc
@@ -272,10 +344,25 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 // a completion) rather than an identifier.
 var longQuoted = regexp.MustCompile(`"(?:[^"\\]|\\.){33,}"|'(?:[^'\\]|\\.){33,}'`)
 
+// mayHaveLongQuote is a cheap test that s could contain a match of
+// longQuoted: two quotes of one kind at least 34 bytes apart.
+func mayHaveLongQuote(s string) bool {
+	for _, q := range []byte{'"', '\''} {
+		i := strings.IndexByte(s, q)
+		if i >= 0 && strings.LastIndexByte(s, q)-i >= 34 {
+			return true
+		}
+	}
+	return false
+}
+
 // elideContent removes long quoted values from messages: a CEL error such
 // as a failed conversion quotes the attribute value it was given.
 func elideContent(r *Result) {
 	clean := func(s string) string {
+		if !mayHaveLongQuote(s) {
+			return s
+		}
 		return longQuoted.ReplaceAllStringFunc(s, func(q string) string {
 			return fmt.Sprintf("%c…(%d characters elided; --include-content shows them)%c", q[0], len(q)-2, q[0])
 		})

@@ -2,9 +2,11 @@ package assert
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -23,6 +25,7 @@ type entry struct {
 	costOK       bool
 	costReported bool
 	costErr      error
+	ti           int32 // index of the span's trace in run.Traces
 }
 
 // runCtx is one evaluation of a suite over a run.
@@ -30,8 +33,10 @@ type runCtx struct {
 	cfg     *Config
 	run     *span.Run
 	entries []entry
-	index   map[*span.Span]int
-	traces  map[*span.Trace]*traceVal
+	tvals   []traceVal // parallel to run.Traces
+
+	indexOnce sync.Once
+	index     map[*span.Span]int32 // built on first use (trace.root, trace.spans, trace.cost)
 }
 
 func newRunCtx(cfg *Config, run *span.Run) *runCtx {
@@ -39,22 +44,52 @@ func newRunCtx(cfg *Config, run *span.Run) *runCtx {
 		cfg:     cfg,
 		run:     run,
 		entries: make([]entry, len(run.Spans)),
-		index:   make(map[*span.Span]int, len(run.Spans)),
-		traces:  make(map[*span.Trace]*traceVal, len(run.Traces)),
+		tvals:   make([]traceVal, len(run.Traces)),
 	}
-	for i, s := range run.Spans {
-		e := &rc.entries[i]
-		e.s = s
-		e.cost, e.costReported, e.costOK, e.costErr = CostOf(s, cfg.Pricing)
-		rc.index[s] = i
+	ids := make(map[string]int32, len(run.Traces))
+	for i, t := range run.Traces {
+		rc.tvals[i].rc, rc.tvals[i].t = rc, t
+		ids[t.ID] = int32(i)
 	}
-	for _, t := range run.Traces {
-		rc.traces[t] = &traceVal{rc: rc, t: t}
+	fill := func(from, to int) {
+		prev, ti := "", int32(-1)
+		for i := from; i < to; i++ {
+			s := run.Spans[i]
+			e := &rc.entries[i]
+			e.s = s
+			e.cost, e.costReported, e.costOK, e.costErr = CostOf(s, cfg.Pricing)
+			// Spans of one trace usually come together: look the id up
+			// only when it changes.
+			if ti < 0 || s.TraceID != prev {
+				prev, ti = s.TraceID, ids[s.TraceID]
+			}
+			e.ti = ti
+		}
 	}
+	n := len(run.Spans)
+	parts := 1
+	if n >= 64<<10 {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for p := 1; p < parts; p++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); fill(p*n/parts, (p+1)*n/parts) }()
+	}
+	fill(0, n/parts)
+	wg.Wait()
 	return rc
 }
 
-func (rc *runCtx) entryOf(s *span.Span) *entry { return &rc.entries[rc.index[s]] }
+func (rc *runCtx) entryOf(s *span.Span) *entry {
+	rc.indexOnce.Do(func() {
+		rc.index = make(map[*span.Span]int32, len(rc.entries))
+		for i := range rc.entries {
+			rc.index[rc.entries[i].s] = int32(i)
+		}
+	})
+	return &rc.entries[rc.index[s]]
+}
 
 // groundTruth returns the relevant ids for a retrieval span: the
 // llmcheck.relevant_ids attribute on the span or its nearest ancestor,
@@ -112,7 +147,7 @@ type group struct {
 	costDone  bool
 	costV     ref.Val
 	costSrc   string
-	traceList []*span.Trace
+	traceList []int32 // indices into run.Traces, in order of first selected span
 }
 
 func (g *group) latency() *latencyVal {
@@ -228,23 +263,52 @@ func (g *group) queryScores() (scores []scoredQuery, candidates int) {
 		return g.queries, g.candidates
 	}
 	g.queriesDone = true
-	for _, e := range g.spans {
+	// Score parts of the selection in parallel; join them in order.
+	parts := 1
+	if len(g.spans) >= 16<<10 {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	type part struct {
+		queries    []scoredQuery
+		candidates int
+	}
+	out := make([]part, parts)
+	var wg sync.WaitGroup
+	for p := range out {
+		from, to := p*len(g.spans)/parts, (p+1)*len(g.spans)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[p].queries, out[p].candidates = g.scoreRange(g.spans[from:to])
+		}()
+	}
+	wg.Wait()
+	for _, p := range out {
+		g.queries = append(g.queries, p.queries...)
+		g.candidates += p.candidates
+	}
+	return g.queries, g.candidates
+}
+
+func (g *group) scoreRange(spans []*entry) (queries []scoredQuery, candidates int) {
+	var ids []string
+	for _, e := range spans {
 		s := e.s
 		if s.Operation != span.OpRetrieval && len(s.Documents) == 0 {
 			continue
 		}
-		g.candidates++
+		candidates++
 		rel, ok := g.rc.groundTruth(s)
 		if !ok || len(rel) == 0 {
 			continue
 		}
-		ids := make([]string, len(s.Documents))
-		for i, d := range s.Documents {
-			ids[i] = d.ID
+		ids = ids[:0]
+		for _, d := range s.Documents {
+			ids = append(ids, d.ID)
 		}
-		g.queries = append(g.queries, scoredQuery{e, ScoreQuery(ids, rel, g.k)})
+		queries = append(queries, scoredQuery{e, ScoreQuery(ids, rel, g.k)})
 	}
-	return g.queries, g.candidates
+	return queries, candidates
 }
 
 // retrievalSums adds up the query metrics (sums merge exactly across groups).
@@ -280,18 +344,49 @@ func (g *group) retrieval() *retrievalVal {
 	return g.ret
 }
 
-func (g *group) traces() []*span.Trace {
+// traces lists the traces of the selected spans, in order of their first
+// selected span.
+func (g *group) traces() []int32 {
 	if g.traceList == nil {
-		seen := map[string]bool{}
-		g.traceList = []*span.Trace{}
+		seen := make([]bool, len(g.rc.tvals))
+		g.traceList = []int32{}
 		for _, e := range g.spans {
-			if !seen[e.s.TraceID] {
-				seen[e.s.TraceID] = true
-				g.traceList = append(g.traceList, g.rc.run.Trace(e.s.TraceID))
+			if !seen[e.ti] {
+				seen[e.ti] = true
+				g.traceList = append(g.traceList, e.ti)
 			}
 		}
 	}
 	return g.traceList
+}
+
+// byTrace splits the selected spans by trace: the spans of g.traces()[i]
+// are out[i], in selection order.
+func (g *group) byTrace() [][]*entry {
+	tl := g.traces()
+	pos := make([]int32, len(g.rc.tvals)) // trace index → position in tl
+	for i, ti := range tl {
+		pos[ti] = int32(i)
+	}
+	counts := make([]int32, len(tl)+1)
+	for _, e := range g.spans {
+		counts[pos[e.ti]+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	flat := make([]*entry, len(g.spans))
+	next := slices.Clone(counts[:len(tl)])
+	for _, e := range g.spans {
+		p := pos[e.ti]
+		flat[next[p]] = e
+		next[p]++
+	}
+	out := make([][]*entry, len(tl))
+	for i := range tl {
+		out[i] = flat[counts[i]:counts[i+1]:counts[i+1]]
+	}
+	return out
 }
 
 func (g *group) spansList() ref.Val {
@@ -306,7 +401,7 @@ func (g *group) tracesList() ref.Val {
 	ts := g.traces()
 	vals := make([]ref.Val, len(ts))
 	for i, t := range ts {
-		vals[i] = obj{traceObj, g.rc.traces[t]}
+		vals[i] = obj{traceObj, &g.rc.tvals[t]}
 	}
 	return types.NewRefValList(theProvider, vals)
 }
@@ -315,6 +410,8 @@ func (g *group) tracesList() ref.Val {
 // first use.
 func (g *group) ResolveName(name string) (any, bool) {
 	switch name {
+	case groupVar:
+		return g, true
 	case "spans":
 		return g.spansList(), true
 	case "count":
@@ -342,9 +439,12 @@ func (g *group) ResolveName(name string) (any, bool) {
 type traceVal struct {
 	rc  *runCtx
 	t   *span.Trace
+	mu  sync.Mutex // guards grp
 	grp *group
 }
 
+// all is the group of every span of the trace. Its statistics are cached
+// and assertions run concurrently: use it through locked.
 func (tv *traceVal) all() *group {
 	if tv.grp == nil {
 		g := &group{rc: tv.rc, k: tv.rc.cfg.Retrieval.K}
@@ -354,6 +454,42 @@ func (tv *traceVal) all() *group {
 		tv.grp = g
 	}
 	return tv.grp
+}
+
+// countOps, errors and tokens read the trace's spans directly (no entries).
+func (tv *traceVal) countOps(ops ...string) int {
+	n := 0
+	for _, s := range tv.t.Spans {
+		if slices.Contains(ops, s.Operation) {
+			n++
+		}
+	}
+	return n
+}
+
+func (tv *traceVal) errors() int {
+	n := 0
+	for _, s := range tv.t.Spans {
+		if s.IsError() {
+			n++
+		}
+	}
+	return n
+}
+
+// locked calls f with the trace's group, holding the trace's lock.
+func (tv *traceVal) locked(f func(g *group) ref.Val) ref.Val {
+	tv.mu.Lock()
+	defer tv.mu.Unlock()
+	return f(tv.all())
+}
+
+func (tv *traceVal) tokens() *tokenVals {
+	t := &tokenVals{}
+	for _, s := range tv.t.Spans {
+		t.add(s)
+	}
+	return t
 }
 
 // traceActivation adds `trace` to a per-trace group.

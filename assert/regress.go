@@ -108,7 +108,7 @@ func (s *Suite) EvaluateRegressions(base, head *span.Run, sig SignificanceFunc) 
 		var baseSide side
 		err := c.checkCost(bb, s.Config.CostLimit)
 		if err == nil {
-			sel := bc.selectSpans(c.where)
+			sel := bc.selectSpans(c.where, c.fastWhere)
 			err = sel.err
 			baseSide = &group{rc: bc, spans: sel.spans, k: k}
 		}
@@ -201,7 +201,7 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 		r.Status, r.Message = Error, baseErr.Error()
 		return r
 	}
-	hsel := hc.selectSpans(c.where)
+	hsel := hc.selectSpans(c.where, c.fastWhere)
 	if hsel.err != nil {
 		r.Status, r.Message = Error, hsel.err.Error()
 		return r

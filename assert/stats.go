@@ -77,6 +77,13 @@ type QueryMetrics struct {
 // order; relevant must be non-empty. The reciprocal rank counts a first
 // relevant document within the top k only.
 func ScoreQuery(retrieved, relevant []string, k int) QueryMetrics {
+	if len(relevant) <= 16 && min(len(retrieved), k) <= 16 {
+		return scoreQuerySmall(retrieved, relevant, k)
+	}
+	return scoreQueryMap(retrieved, relevant, k)
+}
+
+func scoreQueryMap(retrieved, relevant []string, k int) QueryMetrics {
 	rel := make(map[string]bool, len(relevant))
 	for _, id := range relevant {
 		rel[id] = true
@@ -106,6 +113,46 @@ func ScoreQuery(retrieved, relevant []string, k int) QueryMetrics {
 	m.Precision = float64(found) / float64(k)
 	var idcg float64
 	for i := 0; i < min(len(rel), k); i++ {
+		idcg += 1 / math.Log2(float64(i+2))
+	}
+	m.NDCG = dcg / idcg
+	return m
+}
+
+// scoreQuerySmall is ScoreQuery by linear search, without maps, for the
+// usual few documents and relevant ids; it computes the same values in the
+// same order.
+func scoreQuerySmall(retrieved, relevant []string, k int) QueryMetrics {
+	nrel := 0 // distinct relevant ids
+	for i, id := range relevant {
+		if !slices.Contains(relevant[:i], id) {
+			nrel++
+		}
+	}
+	var m QueryMetrics
+	var dcg float64
+	found := 0
+	for i, id := range retrieved {
+		if i >= k {
+			break
+		}
+		// seen: a relevant id already counted at an earlier rank.
+		if !slices.Contains(relevant, id) || slices.Contains(retrieved[:i], id) {
+			continue
+		}
+		found++
+		if m.RR == 0 {
+			m.RR = 1 / float64(i+1)
+		}
+		dcg += 1 / math.Log2(float64(i+2))
+	}
+	if found > 0 {
+		m.Hit = 1
+	}
+	m.Recall = float64(found) / float64(nrel)
+	m.Precision = float64(found) / float64(k)
+	var idcg float64
+	for i := 0; i < min(nrel, k); i++ {
 		idcg += 1 / math.Log2(float64(i+2))
 	}
 	m.NDCG = dcg / idcg

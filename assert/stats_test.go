@@ -2,6 +2,7 @@ package assert
 
 import (
 	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -156,5 +157,25 @@ func TestSpanCost(t *testing.T) {
 func TestFormatFloat(t *testing.T) {
 	for in, want := range map[float64]string{1623.4: "1623.4", 1623.456: "1623.46", 0.8: "0.8", 0.000039: "0.000039", 0: "0", 0.0123456789: "0.0123457", -2.5: "-2.5"} {
 		assert.Equal(t, want, FormatFloat(in), "%v", in)
+	}
+}
+
+// The linear-search scoring gives the map version's values bit for bit.
+func TestScoreQuerySmallMatchesMap(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	ids := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = string(rune('a' + r.Intn(6)))
+		}
+		return out
+	}
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	for i := 0; i < 20000; i++ {
+		ret, rel, k := ids(r.Intn(10)), ids(r.Intn(6)), r.Intn(8)
+		a, b := scoreQuerySmall(ret, rel, k), scoreQueryMap(ret, rel, k)
+		if !same(a.Hit, b.Hit) || !same(a.RR, b.RR) || !same(a.Recall, b.Recall) || !same(a.Precision, b.Precision) || !same(a.NDCG, b.NDCG) {
+			t.Fatalf("%v %v k=%d: %+v != %+v", ret, rel, k, a, b)
+		}
 	}
 }

@@ -175,3 +175,43 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEvaluate times Suite.Evaluate alone: the run is read once,
+// outside the timer.
+func BenchmarkEvaluate(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("spans=%d", n), func(b *testing.B) {
+			if n > 100_000 && testing.Short() {
+				b.Skip("short")
+			}
+			dir := b.TempDir()
+			path := filepath.Join(dir, "traces.jsonl")
+			writeBenchRun(b, path, n)
+			suite, err := assert.LoadBytes("llmcheck.yaml", []byte(benchConfig))
+			if err != nil {
+				b.Fatal(err)
+			}
+			run, err := LoadRun([]string{path}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res := suite.Evaluate(run)
+				if res.Status != assert.Pass {
+					for _, a := range res.Assertions {
+						if a.Status != assert.Pass {
+							b.Fatalf("%s: %s %s", a.Name, a.Status, a.Message)
+						}
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
+}

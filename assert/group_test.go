@@ -1,0 +1,118 @@
+package assert
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Equivalent where texts share one selection key.
+func TestWhereKeyNormalised(t *testing.T) {
+	s, err := LoadBytes("llmcheck.yaml", []byte(`assertions:
+  - name: a
+    where: span.operation == "chat"
+    expect: count > 0
+  - name: b
+    where: (span.operation=="chat")
+    expect: count > 0
+  - name: c
+    where: span.operation == "chat" && span.is_error
+    expect: count > 0
+`))
+	require.NoError(t, err)
+	assert.Equal(t, s.checks[0].whereKey, s.checks[1].whereKey)
+	assert.NotEqual(t, s.checks[0].whereKey, s.checks[2].whereKey)
+}
+
+// each: trace groups the selected spans by trace without maps; check the
+// rows against a plain grouping, with spans of traces interleaved and
+// traces of which only some spans are selected.
+func TestEachTraceGrouping(t *testing.T) {
+	run := randomRun(3, 3000)
+	const yaml = `pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.6}
+assertions:
+  - name: sel
+    where: span.operation == "chat" || span.is_error
+    each: trace
+    expect: count >= 1 && trace.llm_calls >= 0 && trace.count >= count
+  - name: all
+    each: trace
+    expect: trace.errors <= trace.count && count == trace.count
+  - name: cost
+    where: span.operation == "chat"
+    each: trace
+    expect: trace.cost >= 0.0 && trace.root.name != "zz" && trace.spans.size() == trace.count
+`
+	res := evaluate(t, yaml, run)
+	for _, name := range []string{"sel", "all", "cost"} {
+		r := res[name]
+		// plain grouping
+		var order []string
+		count := map[string]int{}
+		for _, s := range run.Spans {
+			selected := true
+			switch name {
+			case "sel":
+				selected = s.Operation == "chat" || s.IsError()
+			case "cost":
+				selected = s.Operation == "chat"
+			}
+			if !selected {
+				continue
+			}
+			if count[s.TraceID] == 0 {
+				order = append(order, s.TraceID)
+			}
+			count[s.TraceID]++
+		}
+		require.Len(t, r.Rows, len(order), name)
+		assert.Equal(t, len(order), r.Traces, name)
+		for i, row := range r.Rows {
+			require.Equal(t, order[i], row.TraceID, name)
+			require.Equal(t, count[row.TraceID], row.Spans, name)
+			tr := run.Trace(row.TraceID)
+			require.Equal(t, tr.Root.Name, row.Name)
+			if name == "all" {
+				errs := 0
+				for _, s := range tr.Spans {
+					if s.IsError() {
+						errs++
+					}
+				}
+				require.Contains(t, row.Message, fmt.Sprintf("trace.errors = %d", errs))
+			}
+		}
+	}
+	assert.Equal(t, Pass, res["sel"].Status, res["sel"].Message)
+	assert.Equal(t, Pass, res["all"].Status, res["all"].Message)
+}
+
+// A trace's statistics read all its spans, not only the selected ones.
+func TestEachTraceStatisticsSeeUnselectedSpans(t *testing.T) {
+	r := evaluate(t, fixturePricing+`assertions:
+  - name: x
+    where: span.operation == "chat"
+    each: trace
+    expect: count == 1 && trace.count == 3 && trace.retrievals == 1 && trace.llm_calls == 1
+`, fixture())["x"]
+	assert.Equal(t, Pass, r.Status, r.Message)
+	require.Len(t, r.Rows, 2)
+	assert.Equal(t, 1, r.Rows[0].Spans)
+}
+
+func TestMayHaveLongQuote(t *testing.T) {
+	for _, s := range []string{"", `"short"`, `a "b" c`, `'` + string(make([]byte, 40))} {
+		assert.Equal(t, longQuoted.MatchString(s), mayHaveLongQuote(s) && longQuoted.MatchString(s), s)
+		if longQuoted.MatchString(s) {
+			assert.True(t, mayHaveLongQuote(s))
+		}
+	}
+	long := `x "` + string(make([]byte, 33)) + `" y`
+	assert.True(t, longQuoted.MatchString(long))
+	assert.True(t, mayHaveLongQuote(long))
+	notLong := `x "` + string(make([]byte, 32)) + `" y`
+	assert.False(t, longQuoted.MatchString(notLong))
+}
