@@ -881,7 +881,12 @@ func (t *transcoder) keyValue(b []byte) error {
 		return errTranscode
 	}
 	t.depth++
-	defer func() { t.depth-- }()
+	err := t.keyValueBody(b)
+	t.depth--
+	return err
+}
+
+func (t *transcoder) keyValueBody(b []byte) error {
 	var (
 		key, value []byte
 		hasValue   bool
@@ -930,7 +935,12 @@ func (t *transcoder) anyValue(b []byte) error {
 		return errTranscode
 	}
 	t.depth++
-	defer func() { t.depth-- }()
+	err := t.anyValueBody(b)
+	t.depth--
+	return err
+}
+
+func (t *transcoder) anyValueBody(b []byte) error {
 	var val pfield
 	for pos := 0; pos < len(b); {
 		f, np, err := nextField(b, pos)
@@ -1007,7 +1017,12 @@ func (t *transcoder) values(b []byte, kv bool) error {
 		return errTranscode
 	}
 	t.depth++
-	defer func() { t.depth-- }()
+	err := t.valuesBody(b, kv)
+	t.depth--
+	return err
+}
+
+func (t *transcoder) valuesBody(b []byte, kv bool) error {
 	t.out = append(t.out, '{')
 	n := 0
 	for pos := 0; pos < len(b); {
@@ -1086,11 +1101,28 @@ var jsonSafe = func() (s [256]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+const ones = 0x0101010101010101
+
+// hasZero is non-zero if a byte of w is 0.
+func hasZero(w uint64) uint64 { return (w - ones) & ^w & (0x80 * ones) }
+
+// hasLess is non-zero if a byte of w is below n (n <= 128).
+func hasLess(w, n uint64) uint64 { return (w - n*ones) & ^w & (0x80 * ones) }
+
 // str appends s as a JSON string exactly as jsoniter's Stream.WriteString
 // (pdata's writer, without HTML escaping) does.
 func (t *transcoder) str(s []byte) {
 	out := append(t.out, '"')
 	i := 0
+	// Eight bytes at a time while none of them needs escaping: no byte
+	// below 0x20 (hasLess may also flag a clean word; the byte loop below
+	// then decides), no '"', no '\\'.
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		if hasLess(w, 0x20)|hasZero(w^('"'*ones))|hasZero(w^('\\'*ones)) != 0 {
+			break
+		}
+	}
 	for i < len(s) && jsonSafe[s[i]] {
 		i++
 	}

@@ -398,3 +398,36 @@ func FuzzTranscode(f *testing.F) {
 		checkTranscode(t, req)
 	})
 }
+
+// TestTranscodeStrings: every byte value at every position of the
+// word-at-a-time scan is escaped as pdata's writer (jsoniter) escapes it.
+func TestTranscodeStrings(t *testing.T) {
+	var m ptrace.JSONMarshaler
+	pdataStr := func(s string) string {
+		td := ptrace.NewTraces()
+		td.ResourceSpans().AppendEmpty().SetSchemaUrl(s)
+		b, err := m.MarshalTraces(td)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// {"resourceSpans":[{"resource":{},"schemaUrl":"..."}]}
+		const pre = `{"resourceSpans":[{"resource":{},"schemaUrl":`
+		return strings.TrimSuffix(strings.TrimPrefix(string(b), pre), "}]}")
+	}
+	for c := range 256 {
+		for n := 1; n <= 19; n++ {
+			for pos := range n {
+				b := bytes.Repeat([]byte{'a'}, n)
+				b[pos] = byte(c)
+				if n > 10 {
+					b[n-1] = 0xe9 // high bytes around
+				}
+				var tr transcoder
+				tr.str(b)
+				if want := pdataStr(string(b)); string(tr.out) != want {
+					t.Fatalf("byte %#x at %d of %d: got %s, want %s", c, pos, n, tr.out, want)
+				}
+			}
+		}
+	}
+}
