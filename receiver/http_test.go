@@ -386,8 +386,17 @@ func testEmptyRequests(t *testing.T, lines bool) {
 // response in the request's encoding, and dropped.
 func TestLogsAndMetrics(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testLogsAndMetrics(t, sk.lines)
+		})
+	}
+}
+
+func testLogsAndMetrics(t *testing.T, lines bool) {
 	sink := &memSink{}
-	r := startReceiver(t, Options{}, sink)
+	r := startReceiver(t, Options{}, sinkOf(sink, lines))
 
 	ld := plog.NewLogs()
 	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
