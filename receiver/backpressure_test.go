@@ -35,11 +35,33 @@ func (g *gateSink) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	return nil
 }
 
+// gateJSONSink is gateSink as a JSONSink.
+type gateJSONSink struct{ *gateSink }
+
+func (g gateJSONSink) ConsumeTracesJSON(_ context.Context, _ []byte, spans int) error {
+	g.entered <- struct{}{}
+	<-g.gate
+	g.mu.Lock()
+	g.spans += spans
+	g.mu.Unlock()
+	return nil
+}
+
 // Under overload the receiver answers retryable 503 / UNAVAILABLE at once
 // instead of queueing without bound; what it accepted is all stored.
 func TestBackpressure(t *testing.T) {
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) { testBackpressure(t, sk.lines) })
+	}
+}
+
+func testBackpressure(t *testing.T, lines bool) {
 	sink := &gateSink{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
-	r, err := Start(Options{Addrs: []string{"127.0.0.1:0"}, MaxConcurrent: 2}, sink)
+	var s Sink = sink
+	if lines {
+		s = gateJSONSink{sink}
+	}
+	r, err := Start(Options{Addrs: []string{"127.0.0.1:0"}, MaxConcurrent: 2}, s)
 	require.NoError(t, err)
 	defer r.Shutdown(context.Background())
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -116,18 +117,27 @@ func (e *httpStatusError) Error() string { return http.StatusText(e.code) }
 // `llmcheck record` uses: a replay.Writer appending OTLP JSON lines to a
 // file (decode, re-encode as JSON, write(2)), so that the receiver's
 // capacity is measured without an SDK client competing for the CPU.
+//
+// The -pdata variants hide the Writer's JSONSink method: requests are
+// decoded into pdata and re-encoded (the path before transcoding, and the
+// path --redact takes).
 func BenchmarkIngestToFile(b *testing.B) {
 	const batch = 512
 	td := genAITraces(batch, 42)
 	pb := marshalProto(b, td)
-	for _, name := range []string{"grpc", "http-protobuf"} {
-		b.Run(name, func(b *testing.B) {
+	for _, bname := range []string{"grpc", "http-protobuf", "grpc-pdata", "http-protobuf-pdata"} {
+		name, viaPdata := strings.CutSuffix(bname, "-pdata")
+		b.Run(bname, func(b *testing.B) {
 			w, err := replay.Create(filepath.Join(b.TempDir(), "traces.jsonl"))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer w.Close()
-			r := startReceiver(b, Options{}, w)
+			var sink Sink = w
+			if viaPdata {
+				sink = pdataSink{w}
+			}
+			r := startReceiver(b, Options{}, sink)
 			b.SetBytes(int64(len(pb)))
 			b.ReportAllocs()
 			b.RunParallel(func(p *testing.PB) {
@@ -152,4 +162,48 @@ func BenchmarkIngestToFile(b *testing.B) {
 			b.ReportMetric(float64(w.Spans())/b.Elapsed().Seconds(), "spans/s")
 		})
 	}
+}
+
+// pdataSink hides a sink's JSONSink method.
+type pdataSink struct{ Sink }
+
+var _ JSONSink = (*replay.Writer)(nil)
+
+// BenchmarkTranscode compares, per batch of 512 GenAI spans (about ten
+// attributes each), the transcoder with what it replaces: pdata's protobuf
+// decoding followed by pdata's JSON encoding.
+//
+//	go test ./receiver -run '^$' -bench Transcode -benchmem
+func BenchmarkTranscode(b *testing.B) {
+	const batch = 512
+	req := marshalProto(b, genAITraces(batch, 42))
+	b.Run("transcode", func(b *testing.B) {
+		b.SetBytes(int64(len(req)))
+		b.ReportAllocs()
+		var out []byte
+		for b.Loop() {
+			var err error
+			out, _, err = appendTracesJSON(out[:0], req)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)*batch/b.Elapsed().Seconds(), "spans/s")
+	})
+	b.Run("pdata", func(b *testing.B) {
+		b.SetBytes(int64(len(req)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var u ptrace.ProtoUnmarshaler
+			td, err := u.UnmarshalTraces(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var m ptrace.JSONMarshaler
+			if _, err := m.MarshalTraces(td); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)*batch/b.Elapsed().Seconds(), "spans/s")
+	})
 }

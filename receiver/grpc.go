@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync/atomic"
 
@@ -10,7 +11,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	grpcencoding "google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // clients with OTEL_EXPORTER_OTLP_COMPRESSION=gzip
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
@@ -22,17 +25,26 @@ func newGRPCServer(r *Receiver) *grpc.Server {
 	if limit > math.MaxInt32 {
 		limit = math.MaxInt32
 	}
-	s := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		// Checked by grpc-go on the wire size and again on the decompressed
 		// size while decompressing (it stops at limit+1 bytes).
 		grpc.MaxRecvMsgSize(int(limit)),
 		// A batch of 512 spans is a few hundred KB: read it in a few
 		// syscalls rather than dozens (the Collector's otlpreceiver uses
 		// the same 512 KiB).
-		grpc.ReadBufferSize(512<<10),
+		grpc.ReadBufferSize(512 << 10),
 		grpc.StatsHandler(&grpcStats{r: r}),
-	)
-	ptraceotlp.RegisterGRPCServer(s, &traceService{r: r})
+	}
+	if r.jsonSink != nil {
+		// Trace requests reach the handler as bytes, to be transcoded.
+		opts = append(opts, grpc.ForceServerCodecV2(rawCodec{grpcencoding.GetCodecV2("proto")}))
+	}
+	s := grpc.NewServer(opts...)
+	if r.jsonSink != nil {
+		s.RegisterService(&rawTraceServiceDesc, &traceService{r: r})
+	} else {
+		ptraceotlp.RegisterGRPCServer(s, &traceService{r: r})
+	}
 	plogotlp.RegisterGRPCServer(s, &logService{})
 	pmetricotlp.RegisterGRPCServer(s, &metricService{})
 	return s
@@ -67,6 +79,123 @@ func (s *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest)
 	}
 	return ptraceotlp.NewExportResponse(), nil
 }
+
+// exportRaw is Export for a request still in its protobuf encoding: the
+// receiver transcodes it for its JSONSink (or decodes it with pdata if the
+// transcoder refuses it).
+func (s *traceService) exportRaw(ctx context.Context, req []byte) error {
+	if !s.r.acquire() {
+		s.r.rejected.Add(1)
+		if c, ok := ctx.Value(rpcCountedKey{}).(*atomic.Bool); ok {
+			c.Store(true)
+		}
+		return status.Error(codes.Unavailable, "receiver busy: too many concurrent requests; retry")
+	}
+	defer s.r.release()
+	err := s.r.consumeProto(ctx, req)
+	if err == nil {
+		return nil
+	}
+	var de *decodeError
+	if errors.As(err, &de) {
+		// What grpc-go answers when its codec cannot decode a request;
+		// counted by grpcStats, as before.
+		return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", de.err)
+	}
+	s.r.rejected.Add(1)
+	if c, ok := ctx.Value(rpcCountedKey{}).(*atomic.Bool); ok {
+		c.Store(true)
+	}
+	code := codes.Unavailable
+	if isPermanent(err) {
+		code = codes.FailedPrecondition
+	}
+	return status.Error(code, "spans not stored: "+err.Error())
+}
+
+// rawTraceServiceDesc is the OTLP trace service with the request kept as
+// bytes (rawTraceRequest) and the response written by hand.
+var rawTraceServiceDesc = grpc.ServiceDesc{
+	ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
+	HandlerType: (*rawTraceServer)(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "Export",
+		Handler:    rawExportHandler,
+	}},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+}
+
+type rawTraceServer interface {
+	exportRaw(ctx context.Context, req []byte) error
+}
+
+func rawExportHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	in := &rawTraceRequest{}
+	defer in.free()
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	handle := func(ctx context.Context, req any) (any, error) {
+		if err := srv.(rawTraceServer).exportRaw(ctx, req.(*rawTraceRequest).bytes()); err != nil {
+			return nil, err
+		}
+		return rawTraceResponse{}, nil
+	}
+	if interceptor == nil {
+		return handle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: "/opentelemetry.proto.collector.trace.v1.TraceService/Export"}
+	return interceptor(ctx, in, info, handle)
+}
+
+// rawTraceRequest holds a received ExportTraceServiceRequest as bytes, in
+// grpc-go's buffer (no copy when the message arrived in one piece).
+type rawTraceRequest struct{ buf mem.Buffer }
+
+func (q *rawTraceRequest) bytes() []byte {
+	if q.buf == nil {
+		return nil
+	}
+	return q.buf.ReadOnlyData()
+}
+
+func (q *rawTraceRequest) free() {
+	if q.buf != nil {
+		q.buf.Free()
+		q.buf = nil
+	}
+}
+
+// rawTraceResponse is the successful ExportTraceServiceResponse, encoded
+// as pdata encodes ptraceotlp.NewExportResponse(): an empty
+// partial_success (field 1, length 0).
+type rawTraceResponse struct{}
+
+var rawTraceResponseBytes = []byte{0x0a, 0x00}
+
+// rawCodec is the server's codec: trace requests and responses of
+// rawTraceServiceDesc as bytes, every other message through the "proto"
+// codec registered (by pdata) for the other services.
+type rawCodec struct{ proto grpcencoding.CodecV2 }
+
+func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if _, ok := v.(rawTraceResponse); ok {
+		return mem.BufferSlice{mem.SliceBuffer(rawTraceResponseBytes)}, nil
+	}
+	return c.proto.Marshal(v)
+}
+
+func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if q, ok := v.(*rawTraceRequest); ok {
+		q.free()
+		q.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+		return nil
+	}
+	return c.proto.Unmarshal(data, v)
+}
+
+func (rawCodec) Name() string { return "proto" }
 
 type logService struct {
 	plogotlp.UnimplementedGRPCServer

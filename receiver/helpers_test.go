@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,56 @@ func (s *memSink) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	}
 	s.batches = append(s.batches, td)
 	return nil
+}
+
+// jsonMemSink is a memSink taking OTLP/protobuf batches as transcoded JSON
+// lines (the JSONSink path, replay.Writer's), decoded back with pdata's JSON
+// decoder so tests check the same traces either way. A line that does not
+// decode, or holds another number of spans than announced, is refused with
+// a permanent error (HTTP 400, gRPC FAILED_PRECONDITION): tests notice.
+type jsonMemSink struct {
+	*memSink
+	lines atomic.Int64
+}
+
+func (s *jsonMemSink) ConsumeTracesJSON(ctx context.Context, line []byte, spans int) error {
+	if len(line) == 0 || line[len(line)-1] != '\n' {
+		return &PermanentError{Err: errors.New("JSON line without newline")}
+	}
+	var u ptrace.JSONUnmarshaler
+	td, err := u.UnmarshalTraces(line[:len(line)-1])
+	if err != nil {
+		return &PermanentError{Err: fmt.Errorf("transcoded line does not decode: %w", err)}
+	}
+	if td.SpanCount() != spans {
+		return &PermanentError{Err: fmt.Errorf("line has %d spans, announced %d", td.SpanCount(), spans)}
+	}
+	s.lines.Add(1)
+	return s.memSink.ConsumeTraces(ctx, td)
+}
+
+// sinkKinds are the two ways a sink gets batches: pdata (ConsumeTraces
+// only) and JSON lines (JSONSink).
+var sinkKinds = []struct {
+	name  string
+	lines bool
+}{{"pdata", false}, {"json-lines", true}}
+
+// sinkOf returns s itself, or s as a JSONSink.
+func sinkOf(s *memSink, lines bool) Sink {
+	if lines {
+		return &jsonMemSink{memSink: s}
+	}
+	return s
+}
+
+// linesOf is the number of JSON lines a sink from sinkOf took (0 for a
+// pdata sink).
+func linesOf(s Sink) int64 {
+	if js, ok := s.(*jsonMemSink); ok {
+		return js.lines.Load()
+	}
+	return 0
 }
 
 func (s *memSink) callCount() int {

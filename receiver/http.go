@@ -100,20 +100,25 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 
 	if req.URL.Path == "/v1/traces" {
-		et := ptraceotlp.NewExportRequest()
 		var err error
-		if buf.Len() > 0 { // an empty body is an empty request in both encodings
-			if enc == encJSON {
-				err = et.UnmarshalJSON(buf.Bytes())
-			} else {
-				err = et.UnmarshalProto(buf.Bytes())
+		if enc == encJSON {
+			et := ptraceotlp.NewExportRequest()
+			if buf.Len() > 0 { // an empty body is an empty request
+				if err := et.UnmarshalJSON(buf.Bytes()); err != nil {
+					r.httpError(w, enc, http.StatusBadRequest, "cannot decode "+enc.contentType()+" ExportTraceServiceRequest: "+err.Error())
+					return
+				}
+			}
+			err = r.consume(req.Context(), et.Traces())
+		} else {
+			err = r.consumeProto(req.Context(), buf.Bytes())
+			var de *decodeError
+			if errors.As(err, &de) {
+				r.httpError(w, enc, http.StatusBadRequest, "cannot decode "+enc.contentType()+" ExportTraceServiceRequest: "+de.err.Error())
+				return
 			}
 		}
 		if err != nil {
-			r.httpError(w, enc, http.StatusBadRequest, "cannot decode "+enc.contentType()+" ExportTraceServiceRequest: "+err.Error())
-			return
-		}
-		if err := r.consume(req.Context(), et.Traces()); err != nil {
 			if isPermanent(err) {
 				r.httpError(w, enc, http.StatusBadRequest, "spans not stored: "+err.Error())
 				return
@@ -255,8 +260,8 @@ func statusJSON(code int32, msg string) []byte {
 	return b
 }
 
-// Body buffers are pooled; pdata copies what it keeps, so a buffer can be
-// reused as soon as the request is decoded.
+// Body buffers are pooled; pdata copies what it keeps and the transcoder
+// keeps nothing, so a buffer can be reused as soon as the request is stored.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledBuffer = 4 << 20

@@ -162,11 +162,21 @@ func gzipBomb(t testing.TB, size int64) []byte {
 // after each, a good request over HTTP and one over gRPC must still succeed.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testBadInput(t, sk.lines)
+		})
+	}
+}
+
+func testBadInput(t *testing.T, lines bool) {
 	const limit = 4 << 20
 	sink := &memSink{}
-	r := startReceiver(t, Options{MaxRequestBytes: limit}, sink)
+	r := startReceiver(t, Options{MaxRequestBytes: limit}, sinkOf(sink, lines))
 	url := r.Endpoint() + "/v1/traces"
-	traceClient := ptraceotlp.NewGRPCClient(grpcConn(t, r))
+	cc := grpcConn(t, r)
+	traceClient := ptraceotlp.NewGRPCClient(cc)
 
 	bomb := gzipBomb(t, 1<<30)
 	t.Logf("gzip bomb: 1 GiB of zeros in %d bytes", len(bomb))
@@ -288,15 +298,55 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, err)
 		good++
 	}
+	// gRPC: bytes that are no ExportTraceServiceRequest are refused as
+	// grpc-go refuses what its codec cannot decode.
+	for _, body := range [][]byte{
+		[]byte("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+		marshalProto(t, genAITraces(2, 1))[:50],
+		append(marshalProto(t, genAITraces(2, 1)), 0x0b), // a group
+	} {
+		before := r.Stats()
+		var out []byte
+		err := cc.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &body, &out, grpc.ForceCodec(rawBytesCodec{}))
+		require.Error(t, err)
+		assert.Equal(t, codes.Internal, status.Code(err), "%v", err)
+		assert.Contains(t, status.Convert(err).Message(), "grpc: failed to unmarshal the received message")
+		require.Eventually(t, func() bool {
+			after := r.Stats()
+			return after.Requests == before.Requests+1 && after.Rejected == before.Rejected+1
+		}, 5*time.Second, time.Millisecond, "before %+v, after %+v", before, r.Stats())
+	}
 	assert.Equal(t, 5*good, sink.spanCount())
 	assert.EqualValues(t, 5*good, r.Stats().Spans)
+	if lines {
+		assert.Positive(t, linesOf(r.sink), "no batch took the JSON-line path")
+	}
 }
+
+// rawBytesCodec sends a *[]byte as the message, as it is.
+type rawBytesCodec struct{}
+
+func (rawBytesCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
+func (rawBytesCodec) Unmarshal(data []byte, v any) error {
+	*v.(*[]byte) = append([]byte(nil), data...)
+	return nil
+}
+func (rawBytesCodec) Name() string { return "proto" }
 
 // TestEmptyRequests: a request without spans succeeds and reaches no sink.
 func TestEmptyRequests(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testEmptyRequests(t, sk.lines)
+		})
+	}
+}
+
+func testEmptyRequests(t *testing.T, lines bool) {
 	sink := &memSink{}
-	r := startReceiver(t, Options{}, sink)
+	r := startReceiver(t, Options{}, sinkOf(sink, lines))
 	url := r.Endpoint() + "/v1/traces"
 	emptyResource := ptrace.NewTraces()
 	emptyResource.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
@@ -336,8 +386,17 @@ func TestEmptyRequests(t *testing.T) {
 // response in the request's encoding, and dropped.
 func TestLogsAndMetrics(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testLogsAndMetrics(t, sk.lines)
+		})
+	}
+}
+
+func testLogsAndMetrics(t *testing.T, lines bool) {
 	sink := &memSink{}
-	r := startReceiver(t, Options{}, sink)
+	r := startReceiver(t, Options{}, sinkOf(sink, lines))
 
 	ld := plog.NewLogs()
 	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
@@ -393,8 +452,17 @@ func TestLogsAndMetrics(t *testing.T) {
 // TestSinkError: a refused batch is a retryable error, not counted.
 func TestSinkError(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testSinkError(t, sk.lines)
+		})
+	}
+}
+
+func testSinkError(t *testing.T, lines bool) {
 	sink := &memSink{fail: func(int) error { return errSinkFull }}
-	r := startReceiver(t, Options{}, sink)
+	r := startReceiver(t, Options{}, sinkOf(sink, lines))
 	td := genAITraces(10, 5)
 
 	for _, ct := range []string{"application/x-protobuf", "application/json"} {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 )
 
@@ -53,6 +54,22 @@ const defaultSniffTimeout = 10 * time.Second
 // keep it.
 type Sink interface {
 	ConsumeTraces(ctx context.Context, td ptrace.Traces) error
+}
+
+// JSONSink is an optional interface of a Sink that stores each batch as a
+// line of OTLP JSON (replay.Writer). For such a sink the receiver transcodes
+// OTLP/protobuf requests (gRPC and HTTP) straight to that line, without
+// decoding them into pdata, concurrently for concurrent requests; requests
+// the transcoder does not take with certainty (see transcode.go), and
+// OTLP/HTTP JSON requests, still reach the sink through ConsumeTraces.
+type JSONSink interface {
+	Sink
+	// ConsumeTracesJSON stores a batch given as line: one OTLP JSON
+	// TracesData exactly as ptrace.JSONMarshaler encodes the batch,
+	// followed by '\n'. spans (> 0) is the number of spans in the batch.
+	// Errors mean what they mean for ConsumeTraces. The sink must not keep
+	// line after returning.
+	ConsumeTracesJSON(ctx context.Context, line []byte, spans int) error
 }
 
 // Options configures a Receiver.
@@ -123,6 +140,7 @@ func (e *ListenError) Unwrap() error { return e.Err }
 // Shutdown.
 type Receiver struct {
 	sink         Sink
+	jsonSink     JSONSink // sink, when it takes JSON lines
 	limit        int64
 	sniffTimeout time.Duration
 
@@ -188,8 +206,10 @@ func Start(opts Options, sink Sink) (*Receiver, error) {
 	if len(opts.Addrs) == 0 {
 		return nil, errors.New("receiver: no listen address")
 	}
+	jsonSink, _ := sink.(JSONSink)
 	r := &Receiver{
 		sink:         sink,
+		jsonSink:     jsonSink,
 		maxBusy:      int64(opts.MaxConcurrent),
 		limit:        opts.MaxRequestBytes,
 		sniffTimeout: opts.sniffTimeout,
@@ -373,6 +393,74 @@ func (r *Receiver) consume(ctx context.Context, td ptrace.Traces) error {
 	r.spans.Add(int64(n))
 	r.lastSpan.Store(time.Now().UnixNano())
 	return nil
+}
+
+// decodeError is a trace request that pdata cannot decode.
+type decodeError struct{ err error }
+
+func (e *decodeError) Error() string { return e.err.Error() }
+
+// consumeProto stores a non-empty batch given as an OTLP/protobuf
+// ExportTraceServiceRequest. With a JSONSink, the request is transcoded to
+// its JSON line; otherwise, or if the transcoder refuses it, it is decoded
+// with pdata (a failure is a *decodeError) and passed to ConsumeTraces.
+func (r *Receiver) consumeProto(ctx context.Context, req []byte) error {
+	if r.jsonSink != nil {
+		lb := getLine()
+		line, n, err := appendTracesJSON(lb.b[:0], req)
+		if err == nil {
+			lb.b = append(line, '\n')
+			err = r.consumeJSON(ctx, lb.b, n)
+			putLine(lb)
+			return err
+		}
+		putLine(lb)
+	}
+	et := ptraceotlp.NewExportRequest()
+	if err := et.UnmarshalProto(req); err != nil {
+		return &decodeError{err}
+	}
+	return r.consume(ctx, et.Traces())
+}
+
+// consumeJSON passes a non-empty batch as a JSON line to the JSONSink and
+// counts it if accepted, as consume does.
+func (r *Receiver) consumeJSON(ctx context.Context, line []byte, n int) error {
+	if n == 0 {
+		return nil
+	}
+	r.sinkMu.RLock()
+	if r.sinkClosed {
+		r.sinkMu.RUnlock()
+		return errSinkClosed
+	}
+	err := r.jsonSink.ConsumeTracesJSON(ctx, line, n)
+	r.sinkMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	r.spans.Add(int64(n))
+	r.lastSpan.Store(time.Now().UnixNano())
+	return nil
+}
+
+// lineBuf is a pooled buffer for transcoded lines.
+type lineBuf struct{ b []byte }
+
+var linePool = sync.Pool{New: func() any { return &lineBuf{b: make([]byte, 0, 64<<10)} }}
+
+// maxPooledLine: lines bigger than this (batches far larger than the SDKs'
+// 512 spans) are left to the garbage collector.
+const maxPooledLine = 8 << 20
+
+func getLine() *lineBuf { return linePool.Get().(*lineBuf) }
+
+func putLine(lb *lineBuf) {
+	if cap(lb.b) > maxPooledLine {
+		return
+	}
+	lb.b = lb.b[:0]
+	linePool.Put(lb)
 }
 
 // IsLoopback reports whether a listen address ("host:port") only accepts

@@ -31,6 +31,15 @@ import (
 // == Stats.Spans.
 func TestConcurrentExporters(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testConcurrentExporters(t, sk.lines)
+		})
+	}
+}
+
+func testConcurrentExporters(t *testing.T, lines bool) {
 	const (
 		workers   = 8
 		perWorker = 2000
@@ -42,7 +51,7 @@ func TestConcurrentExporters(t *testing.T) {
 		}
 		return nil
 	}}
-	r := startReceiver(t, Options{Addrs: []string{"127.0.0.1:0", "127.0.0.1:0"}}, sink)
+	r := startReceiver(t, Options{Addrs: []string{"127.0.0.1:0", "127.0.0.1:0"}}, sinkOf(sink, lines))
 	cc := grpcConn(t, r)
 	grpcClient := ptraceotlp.NewGRPCClient(cc)
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
@@ -116,6 +125,9 @@ func TestConcurrentExporters(t *testing.T) {
 	assert.Equal(t, acked.Load(), st.Spans)
 	assert.Equal(t, refused.Load(), st.Rejected)
 	assert.Equal(t, acked.Load()/batch+refused.Load(), st.Requests)
+	if lines {
+		assert.Positive(t, linesOf(r.sink), "no batch took the JSON-line path")
+	}
 }
 
 func TestBusyPort(t *testing.T) {

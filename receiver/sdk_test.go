@@ -146,83 +146,93 @@ func TestSDKExporters(t *testing.T) {
 		{"http/json", "gzip"},
 	}
 	for _, tc := range tests {
-		name := tc.protocol
-		if tc.compression != "" {
-			name += "+" + tc.compression
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			sink := &memSink{}
-			r := startReceiver(t, Options{}, sink)
-
-			env := []string{}
-			for _, kv := range os.Environ() {
-				if !strings.HasPrefix(kv, "OTEL_") {
-					env = append(env, kv)
-				}
-			}
-			env = append(env,
-				childEnv+"=1",
-				"LLMCHECK_CHILD_SPANS="+strconv.Itoa(nSpans),
-				"OTEL_EXPORTER_OTLP_ENDPOINT="+r.Endpoint(),
-				"OTEL_EXPORTER_OTLP_PROTOCOL="+tc.protocol,
-				"OTEL_SERVICE_NAME=child-"+name,
-			)
+		for _, sk := range sinkKinds {
+			name := tc.protocol
 			if tc.compression != "" {
-				env = append(env, "OTEL_EXPORTER_OTLP_COMPRESSION="+tc.compression)
+				name += "+" + tc.compression
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0])
-			cmd.Env = env
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			require.NoError(t, cmd.Run(), "child stderr:\n%s", stderr.String())
-			require.Empty(t, stderr.String(), "the exporter reported errors")
+			name += "/" + sk.name
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				sink := &memSink{}
+				s := sinkOf(sink, sk.lines)
+				r := startReceiver(t, Options{}, s)
 
-			var want []childSpan
-			sc := bufio.NewScanner(&stdout)
-			for sc.Scan() {
-				var cs childSpan
-				require.NoError(t, json.Unmarshal(sc.Bytes(), &cs))
-				want = append(want, cs)
-			}
-			require.Len(t, want, nSpans)
+				env := []string{}
+				for _, kv := range os.Environ() {
+					if !strings.HasPrefix(kv, "OTEL_") {
+						env = append(env, kv)
+					}
+				}
+				env = append(env,
+					childEnv+"=1",
+					"LLMCHECK_CHILD_SPANS="+strconv.Itoa(nSpans),
+					"OTEL_EXPORTER_OTLP_ENDPOINT="+r.Endpoint(),
+					"OTEL_EXPORTER_OTLP_PROTOCOL="+tc.protocol,
+					"OTEL_SERVICE_NAME=child-"+name,
+				)
+				if tc.compression != "" {
+					env = append(env, "OTEL_EXPORTER_OTLP_COMPRESSION="+tc.compression)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, os.Args[0])
+				cmd.Env = env
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				require.NoError(t, cmd.Run(), "child stderr:\n%s", stderr.String())
+				require.Empty(t, stderr.String(), "the exporter reported errors")
 
-			got := sink.spans(t)
-			require.Len(t, got, nSpans)
-			st := r.Stats()
-			assert.EqualValues(t, nSpans, st.Spans)
-			assert.Zero(t, st.Rejected)
-			assert.False(t, st.LastSpan.IsZero())
-			for _, w := range want {
-				rec, ok := got[spanID(t, w.Span)]
-				require.True(t, ok, "span %d (%s) missing", w.Index, w.Span)
-				sp := rec.span
-				assert.Equal(t, w.Trace, sp.TraceID().String())
-				assert.Equal(t, w.Parent, sp.ParentSpanID().String(), "parent of span %d", w.Index)
-				assert.Equal(t, w.Name, sp.Name())
-				svc, _ := rec.resource.Attributes().Get("service.name")
-				assert.Equal(t, "child-"+name, svc.Str())
-				assertChildAttrs(t, w.Index, sp)
-				if w.Index == 0 {
-					assert.Equal(t, ptrace.SpanKindInternal, sp.Kind())
-				} else {
-					assert.Equal(t, ptrace.SpanKindClient, sp.Kind())
+				var want []childSpan
+				sc := bufio.NewScanner(&stdout)
+				for sc.Scan() {
+					var cs childSpan
+					require.NoError(t, json.Unmarshal(sc.Bytes(), &cs))
+					want = append(want, cs)
 				}
-				assert.Less(t, sp.StartTimestamp(), sp.EndTimestamp()+1)
-				if w.Index == nSpans-1 {
-					require.Equal(t, 1, sp.Links().Len())
-					l := sp.Links().At(0)
-					assert.Equal(t, want[0].Span, l.SpanID().String())
-					assert.Equal(t, want[0].Trace, l.TraceID().String())
-					kind, _ := l.Attributes().Get("link.kind")
-					assert.Equal(t, "root", kind.Str())
-				} else {
-					assert.Zero(t, sp.Links().Len())
+				require.Len(t, want, nSpans)
+
+				got := sink.spans(t)
+				require.Len(t, got, nSpans)
+				st := r.Stats()
+				assert.EqualValues(t, nSpans, st.Spans)
+				assert.Zero(t, st.Rejected)
+				assert.False(t, st.LastSpan.IsZero())
+				for _, w := range want {
+					rec, ok := got[spanID(t, w.Span)]
+					require.True(t, ok, "span %d (%s) missing", w.Index, w.Span)
+					sp := rec.span
+					assert.Equal(t, w.Trace, sp.TraceID().String())
+					assert.Equal(t, w.Parent, sp.ParentSpanID().String(), "parent of span %d", w.Index)
+					assert.Equal(t, w.Name, sp.Name())
+					svc, _ := rec.resource.Attributes().Get("service.name")
+					assert.Equal(t, "child-"+name, svc.Str())
+					assertChildAttrs(t, w.Index, sp)
+					if w.Index == 0 {
+						assert.Equal(t, ptrace.SpanKindInternal, sp.Kind())
+					} else {
+						assert.Equal(t, ptrace.SpanKindClient, sp.Kind())
+					}
+					assert.Less(t, sp.StartTimestamp(), sp.EndTimestamp()+1)
+					if w.Index == nSpans-1 {
+						require.Equal(t, 1, sp.Links().Len())
+						l := sp.Links().At(0)
+						assert.Equal(t, want[0].Span, l.SpanID().String())
+						assert.Equal(t, want[0].Trace, l.TraceID().String())
+						kind, _ := l.Attributes().Get("link.kind")
+						assert.Equal(t, "root", kind.Str())
+					} else {
+						assert.Zero(t, sp.Links().Len())
+					}
 				}
-			}
-		})
+				// With a JSONSink, protobuf batches arrive transcoded.
+				if sk.lines && tc.protocol != "http/json" {
+					assert.Positive(t, linesOf(s), "no batch took the JSON-line path")
+				} else {
+					assert.Zero(t, linesOf(s))
+				}
+			})
+		}
 	}
 }
 

@@ -58,7 +58,26 @@ func (w *Writer) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 		return fmt.Errorf("write %s: encode OTLP JSON: %w", w.path, err)
 	}
 	line = append(line, '\n')
+	return w.write(line, n)
+}
 
+// ConsumeTracesJSON appends a batch already encoded as its line: one OTLP
+// JSON TracesData as ptrace.JSONMarshaler writes it, followed by '\n',
+// holding spans spans (the receiver's transcoder produces it from the
+// protobuf request; see receiver.JSONSink). The line is written as is, with
+// the same single write(2) as ConsumeTraces, and not kept.
+func (w *Writer) ConsumeTracesJSON(_ context.Context, line []byte, spans int) error {
+	if spans <= 0 {
+		return nil
+	}
+	if len(line) == 0 || line[len(line)-1] != '\n' {
+		return fmt.Errorf("write %s: JSON line without its newline", w.path)
+	}
+	return w.write(line, spans)
+}
+
+// write appends one complete line holding n spans.
+func (w *Writer) write(line []byte, n int) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {

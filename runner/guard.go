@@ -41,6 +41,33 @@ func (l *limitSink) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	return nil
 }
 
+// ConsumeTracesJSON is ConsumeTraces for a batch the receiver transcoded
+// to its JSON line (receiver.JSONSink): the same exact span accounting,
+// without decoding the line. A next sink that only takes pdata gets the
+// line decoded.
+func (l *limitSink) ConsumeTracesJSON(ctx context.Context, line []byte, spans int) error {
+	js, ok := l.next.(receiver.JSONSink)
+	if !ok {
+		var u ptrace.JSONUnmarshaler
+		td, err := u.UnmarshalTraces(line)
+		if err != nil {
+			return fmt.Errorf("decode transcoded batch: %w", err)
+		}
+		return l.ConsumeTraces(ctx, td)
+	}
+	n := int64(spans)
+	if l.spans.Add(n) > l.max {
+		l.spans.Add(-n)
+		l.exceeded.Store(true)
+		return &receiver.PermanentError{Err: fmt.Errorf("the run reached --max-spans %d", l.max)}
+	}
+	if err := js.ConsumeTracesJSON(ctx, line, spans); err != nil {
+		l.spans.Add(-n)
+		return err
+	}
+	return nil
+}
+
 // ContentAttrs are the attribute names (and prefixes, ending in ".") that
 // carry prompt and completion content in the GenAI, OpenLLMetry and
 // OpenInference conventions. --redact removes them from the trace file.
