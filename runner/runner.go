@@ -84,15 +84,12 @@ func LoadRunLimit(paths []string, maxSpans int64, warn func(string)) (*span.Run,
 	if maxSpans <= 0 {
 		maxSpans = DefaultMaxSpans
 	}
-	var spans []span.Span
-	err := replay.ReadSpans(paths, replay.ReadOptions{Warn: warn}, func(batch []span.Span) error {
-		if int64(len(spans)+len(batch)) > maxSpans {
-			return fmt.Errorf("%s: more than %d spans; raise --max-spans if this run is meant to be that large", strings.Join(paths, ", "), maxSpans)
-		}
-		spans = append(spans, batch...)
-		return nil
-	})
+	spans, err := replay.LoadSpans(paths, replay.ReadOptions{Warn: warn, MaxSpans: maxSpans})
 	if err != nil {
+		var tooMany *replay.TooManySpansError
+		if errors.As(err, &tooMany) {
+			err = fmt.Errorf("%w; raise --max-spans if this run is meant to be that large", err)
+		}
 		return nil, exitcode.New(exitcode.Usage, err)
 	}
 	run := span.NewRun(spans)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,13 +80,16 @@ func exportLoad(t *testing.T, exporters, perExporter int) {
 			var exp sdktrace.SpanExporter
 			var err error
 			if i%2 == 0 {
-				opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure()}
+				// A generous timeout: on a loaded 2-core machine an export
+				// can take longer than the SDK's default 10 s, and a batch the
+				// client gives up on is the client's loss, not the receiver's.
+				opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure(), otlptracegrpc.WithTimeout(2 * time.Minute)}
 				if i%4 == 0 {
 					opts = append(opts, otlptracegrpc.WithCompressor("gzip"))
 				}
 				exp, err = otlptracegrpc.New(ctx, opts...)
 			} else {
-				opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()}
+				opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure(), otlptracehttp.WithTimeout(2 * time.Minute)}
 				if i%4 == 1 {
 					opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 				}
