@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/llmcheck/llmcheck/assert"
@@ -122,41 +121,11 @@ type GroupStats struct {
 
 // Groups summarises a run per operation and model, largest first.
 func Groups(run *span.Run) []GroupStats {
-	type key struct{ op, model string }
-	idx := map[key]int{}
-	var out []GroupStats
-	durs := map[key][]float64{}
-	for _, s := range run.Spans {
-		op := s.Operation
-		if op == "" {
-			op = "(other)"
-		}
-		k := key{op, s.Model}
-		i, ok := idx[k]
-		if !ok {
-			i = len(out)
-			idx[k] = i
-			out = append(out, GroupStats{Operation: op, Model: s.Model})
-		}
-		g := &out[i]
-		g.Spans++
-		if s.IsError() {
-			g.Errors++
-		}
-		g.InputTokens += s.Tokens.Input
-		g.OutputTokens += s.Tokens.Output
-		durs[k] = append(durs[k], s.DurationMS)
+	d := groupDetails(run, nil)
+	out := make([]GroupStats, len(d))
+	for i := range d {
+		out[i] = d[i].GroupStats
 	}
-	for k, i := range idx {
-		l, _ := assert.Summarise(durs[k])
-		out[i].P50, out[i].P95 = l.P50, l.P95
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Spans != out[j].Spans {
-			return out[i].Spans > out[j].Spans
-		}
-		return out[i].Operation+out[i].Model < out[j].Operation+out[j].Model
-	})
 	return out
 }
 

@@ -1,6 +1,9 @@
 package report
 
 import (
+	"sort"
+
+	"github.com/llmcheck/llmcheck/assert"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -23,30 +26,59 @@ func GroupDetails(run *span.Run, cost func(*span.Span) (float64, bool)) []GroupD
 	if cost == nil {
 		cost = ReportedCost
 	}
-	groups := Groups(run)
+	return groupDetails(run, cost)
+}
+
+// groupDetails is Groups and GroupDetails in one pass over the spans; a
+// nil cost leaves Cost and Priced zero.
+func groupDetails(run *span.Run, cost func(*span.Span) (float64, bool)) []GroupDetail {
 	type key struct{ op, model string }
-	idx := make(map[key]int, len(groups))
-	out := make([]GroupDetail, len(groups))
-	for i, g := range groups {
-		out[i].GroupStats = g
-		idx[key{g.Operation, g.Model}] = i
-	}
+	idx := map[key]int{}
+	var out []GroupDetail
+	// Spans of one group often follow each other: remember the last one
+	// (interned strings compare by pointer first).
+	last, lastI := key{}, -1
 	for _, s := range run.Spans {
 		op := s.Operation
 		if op == "" {
 			op = "(other)"
 		}
-		i, ok := idx[key{op, s.Model}]
-		if !ok {
-			continue
+		k := key{op, s.Model}
+		i := lastI
+		if i < 0 || k != last {
+			var ok bool
+			if i, ok = idx[k]; !ok {
+				i = len(out)
+				idx[k] = i
+				out = append(out, GroupDetail{GroupStats: GroupStats{Operation: op, Model: s.Model}})
+			}
+			last, lastI = k, i
 		}
-		d := &out[i]
-		d.Durations = append(d.Durations, s.DurationMS)
-		if usd, ok := cost(s); ok {
-			d.Cost += usd
-			d.Priced++
+		g := &out[i]
+		g.Spans++
+		if s.IsError() {
+			g.Errors++
+		}
+		g.InputTokens += s.Tokens.Input
+		g.OutputTokens += s.Tokens.Output
+		g.Durations = append(g.Durations, s.DurationMS)
+		if cost != nil {
+			if usd, ok := cost(s); ok {
+				g.Cost += usd
+				g.Priced++
+			}
 		}
 	}
+	for i := range out {
+		l, _ := assert.Summarise(out[i].Durations)
+		out[i].P50, out[i].P95 = l.P50, l.P95
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Spans != out[j].Spans {
+			return out[i].Spans > out[j].Spans
+		}
+		return out[i].Operation+out[i].Model < out[j].Operation+out[j].Model
+	})
 	return out
 }
 
