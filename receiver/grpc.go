@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -149,22 +150,50 @@ func rawExportHandler(srv any, ctx context.Context, dec func(any) error, interce
 	return interceptor(ctx, in, info, handle)
 }
 
-// rawTraceRequest holds a received ExportTraceServiceRequest as bytes, in
-// grpc-go's buffer (no copy when the message arrived in one piece).
-type rawTraceRequest struct{ buf mem.Buffer }
-
-func (q *rawTraceRequest) bytes() []byte {
-	if q.buf == nil {
-		return nil
-	}
-	return q.buf.ReadOnlyData()
+// rawTraceRequest holds a received ExportTraceServiceRequest as bytes:
+// grpc-go's buffer when the message arrived in one piece, else a copy in a
+// pooled buffer (grpc-go's own pool zeroes every buffer it hands out: a
+// measurable cost at a few hundred KB per request).
+type rawTraceRequest struct {
+	buf    mem.Buffer // grpc-go's, referenced
+	pooled *[]byte    // from reqPool
+	data   []byte
 }
+
+var reqPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// set takes the message's bytes.
+func (q *rawTraceRequest) set(data mem.BufferSlice) {
+	q.free()
+	if len(data) == 1 {
+		data[0].Ref()
+		q.buf = data[0]
+		q.data = q.buf.ReadOnlyData()
+		return
+	}
+	n := data.Len()
+	q.pooled = reqPool.Get().(*[]byte)
+	if cap(*q.pooled) < n {
+		*q.pooled = make([]byte, n)
+	}
+	q.data = (*q.pooled)[:n]
+	data.CopyTo(q.data)
+}
+
+func (q *rawTraceRequest) bytes() []byte { return q.data }
 
 func (q *rawTraceRequest) free() {
 	if q.buf != nil {
 		q.buf.Free()
 		q.buf = nil
 	}
+	if q.pooled != nil {
+		if cap(*q.pooled) <= maxPooledLine {
+			reqPool.Put(q.pooled)
+		}
+		q.pooled = nil
+	}
+	q.data = nil
 }
 
 // rawTraceResponse is the successful ExportTraceServiceResponse, encoded
@@ -188,8 +217,7 @@ func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if q, ok := v.(*rawTraceRequest); ok {
-		q.free()
-		q.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+		q.set(data)
 		return nil
 	}
 	return c.proto.Unmarshal(data, v)

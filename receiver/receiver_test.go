@@ -291,8 +291,17 @@ func blockingSink() *memSink {
 // after Shutdown returns.
 func TestShutdownGraceful(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testShutdownGraceful(t, sk.lines)
+		})
+	}
+}
+
+func testShutdownGraceful(t *testing.T, lines bool) {
 	sink := blockingSink()
-	r, err := Start(Options{Addrs: []string{"127.0.0.1:0"}}, sink)
+	r, err := Start(Options{Addrs: []string{"127.0.0.1:0"}}, sinkOf(sink, lines))
 	require.NoError(t, err)
 	addr := r.Addrs()[0].String()
 
@@ -340,18 +349,34 @@ func TestShutdownGraceful(t *testing.T) {
 	assert.EqualValues(t, 10, r.Stats().Spans)
 	assert.Equal(t, 10, sink.spanCount())
 	assert.NoError(t, r.Shutdown(context.Background()), "second Shutdown")
+	if lines {
+		assert.EqualValues(t, 2, linesOf(r.sink))
+	}
 }
 
 // TestShutdownForced: when ctx ends first, Shutdown closes connections,
 // returns ctx's error, and still guarantees no sink call after it returns.
 func TestShutdownForced(t *testing.T) {
 	t.Parallel()
+	for _, sk := range sinkKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			testShutdownForced(t, sk.lines)
+		})
+	}
+}
+
+func testShutdownForced(t *testing.T, lines bool) {
 	sink := blockingSink()
-	r, err := Start(Options{Addrs: []string{"127.0.0.1:0"}}, sink)
+	r, err := Start(Options{Addrs: []string{"127.0.0.1:0"}}, sinkOf(sink, lines))
 	require.NoError(t, err)
 
+	ct, body := "application/json", marshalJSON(t, genAITraces(2, 1))
+	if lines { // the transcoding path
+		ct, body = "application/x-protobuf", marshalProto(t, genAITraces(2, 1))
+	}
 	go func() {
-		resp, err := http.Post(r.Endpoint()+"/v1/traces", "application/json", bytes.NewReader(marshalJSON(t, genAITraces(2, 1))))
+		resp, err := http.Post(r.Endpoint()+"/v1/traces", ct, bytes.NewReader(body))
 		if err == nil {
 			_ = resp.Body.Close()
 		}

@@ -891,6 +891,15 @@ func (t *transcoder) keyValueBody(b []byte) error {
 		key, value []byte
 		hasValue   bool
 	)
+	// Fast path, how every SDK writes an attribute: a key and a value, each
+	// under 128 bytes (one-byte tag and length), and nothing else.
+	if len(b) >= 4 && b[0] == 1<<3|wtLen && b[1] < 0x80 {
+		ke := 2 + int(b[1])
+		if ke+2 <= len(b) && b[ke] == 2<<3|wtLen && b[ke+1] < 0x80 && ke+2+int(b[ke+1]) == len(b) {
+			key, value = b[2:ke], b[ke+2:]
+			goto emit
+		}
+	}
 	for pos := 0; pos < len(b); {
 		f, np, err := nextField(b, pos)
 		if err != nil {
@@ -912,6 +921,7 @@ func (t *transcoder) keyValueBody(b []byte) error {
 			return errTranscode
 		}
 	}
+emit:
 	t.out = append(t.out, '{')
 	if len(key) > 0 {
 		t.out = append(t.out, kKey...)
@@ -941,6 +951,13 @@ func (t *transcoder) anyValue(b []byte) error {
 }
 
 func (t *transcoder) anyValueBody(b []byte) error {
+	// Fast path: only a string value under 128 bytes.
+	if len(b) >= 2 && b[0] == 1<<3|wtLen && b[1] < 0x80 && 2+int(b[1]) == len(b) {
+		t.out = append(t.out, `{"stringValue":`...)
+		t.str(b[2:])
+		t.out = append(t.out, '}')
+		return nil
+	}
 	var val pfield
 	for pos := 0; pos < len(b); {
 		f, np, err := nextField(b, pos)
