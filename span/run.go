@@ -40,7 +40,8 @@ type Run struct {
 
 type spanKey struct{ trace, span string }
 
-// NewRun indexes spans by trace and by id. The slice is not copied.
+// NewRun indexes spans by trace and by id. The slice is not copied; the
+// ids are read once (changing them afterwards does not re-index).
 //
 // When several spans of a trace share a span id, Parent resolves to the
 // last of them.
