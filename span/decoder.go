@@ -14,8 +14,10 @@ import (
 // the result never depends on which path was taken.
 //
 // A Decoder keeps intern tables so that the strings a run repeats (keys,
-// names, models, services) share memory across batches. It is not safe
-// for concurrent use: give each goroutine its own.
+// names, models, services) share memory across batches, and carves the
+// Attrs, ids and array values of the spans it decodes from blocks shared
+// with the spans decoded around them (a block lives while any of them
+// does). It is not safe for concurrent use: give each goroutine its own.
 type Decoder struct {
 	n  normaliser
 	ju ptrace.JSONUnmarshaler

@@ -294,6 +294,9 @@ func (p *jsonParser) uint64Val(bits int) (uint64, bool) {
 		if !ok {
 			return 0, false
 		}
+		if v, ok := digits(b, 19); ok {
+			return v, bits == 64 || v < 1<<bits
+		}
 		v, err := strconv.ParseUint(string(b), 10, bits)
 		return v, err == nil
 	}
@@ -301,8 +304,27 @@ func (p *jsonParser) uint64Val(bits int) (uint64, bool) {
 	if !ok || frac || tok[0] == '-' {
 		return 0, false
 	}
+	if v, ok := digits(tok, 19); ok {
+		return v, bits == 64 || v < 1<<bits
+	}
 	v, err := strconv.ParseUint(string(tok), 10, bits)
 	return v, err == nil
+}
+
+// digits parses b when it is 1 to max decimal digits (max ≤ 19: no
+// overflow); ok is false for anything else, left to strconv.
+func digits(b []byte, max int) (v uint64, ok bool) {
+	if len(b) == 0 || len(b) > max {
+		return 0, false
+	}
+	for _, c := range b {
+		c -= '0'
+		if c > 9 {
+			return 0, false
+		}
+		v = v*10 + uint64(c)
+	}
+	return v, true
 }
 
 // int64Val reads an int64 as pdata's ReadInt64.
@@ -318,12 +340,18 @@ func (p *jsonParser) int64Val(bits int) (int64, bool) {
 		if !ok {
 			return 0, false
 		}
+		if v, ok := digits(b, 18); ok {
+			return int64(v), true
+		}
 		v, err := strconv.ParseInt(string(b), 10, 64)
 		return v, err == nil
 	}
 	tok, frac, ok := p.number()
 	if !ok || frac {
 		return 0, false
+	}
+	if v, ok := digits(tok, 18); ok && (bits == 64 || v < 1<<(bits-1)) {
+		return int64(v), true
 	}
 	v, err := strconv.ParseInt(string(tok), 10, bits)
 	return v, err == nil
@@ -390,6 +418,20 @@ func (p *jsonParser) hexID(size int) (s string, zero, ok bool) {
 	if len(raw) != 2*size {
 		return "", false, false
 	}
+	// Consecutive spans repeat the trace id, and a parent id is often a
+	// recent span id: compared as written (they were checked, and are
+	// lower case), they need no second check.
+	if size == 16 {
+		if string(raw) == p.lastStr {
+			return p.lastStr, p.lastStr == zeroIDs32, true
+		}
+	} else {
+		for _, c := range p.lastSpanIDs {
+			if string(raw) == c {
+				return c, c == zeroIDs16, true
+			}
+		}
+	}
 	var buf [32]byte
 	zero = true
 	for i, c := range raw {
@@ -427,7 +469,12 @@ func (p *jsonParser) hexID(size int) (s string, zero, ok bool) {
 	return id, zero, true
 }
 
-var zeroIDs = map[int]string{16: "00000000000000000000000000000000", 8: "0000000000000000"}
+var zeroIDs = map[int]string{16: zeroIDs32, 8: zeroIDs16}
+
+const (
+	zeroIDs32 = "00000000000000000000000000000000"
+	zeroIDs16 = "0000000000000000"
+)
 
 // fastJSON decodes one OTLP JSON TracesData. ok is false when the slow
 // path must decode it.

@@ -2,7 +2,9 @@ package span
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
 	"unsafe"
 )
 
@@ -38,7 +40,8 @@ type Run struct {
 
 type spanKey struct{ trace, span string }
 
-// NewRun indexes spans by trace and by id. The slice is not copied.
+// NewRun indexes spans by trace and by id. The slice is not copied; the
+// ids are read once (changing them afterwards does not re-index).
 //
 // When several spans of a trace share a span id, Parent resolves to the
 // last of them.
@@ -103,12 +106,46 @@ func NewRun(spans []Span) *Run {
 		r.Traces[ti] = &traces[ti]
 	}
 
+	// Link parents, sort and time every trace: traces are independent,
+	// so a large run is split among the cores.
 	r.parent = make([]int32, len(spans))
+	parts := 1
+	if len(spans) >= parallelSpans {
+		parts = min(runtime.GOMAXPROCS(0), len(r.Traces))
+	}
+	dups := make([][]int32, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(r.Traces)/parts, (p+1)*len(r.Traces)/parts
+		wg.Go(func() { dups[p] = r.finishTraces(r.Traces[lo:hi]) })
+	}
+	wg.Wait()
+	for _, d := range dups {
+		for _, i := range d {
+			if r.dup == nil {
+				r.dup = make([]bool, len(spans))
+			}
+			r.dup[i] = true
+		}
+	}
+	if !slices.IsSortedFunc(r.Traces, traceByStart) {
+		slices.SortStableFunc(r.Traces, traceByStart)
+	}
+	return r
+}
+
+// parallelSpans is the run size from which NewRun uses every core (a
+// variable for the tests).
+var parallelSpans = 1 << 16
+
+// finishTraces links, sorts and times the traces, returning the indices of
+// the spans that repeat an earlier span id of their trace.
+func (r *Run) finishTraces(traces []*Trace) (dups []int32) {
 	var ids map[string]int32
-	for _, t := range r.Traces {
+	for _, t := range traces {
 		// parents, before sorting: among spans sharing an id the last
 		// recorded one is the parent (what a map filled in order gives)
-		ids = r.link(t.Spans, ids)
+		ids, dups = r.link(t.Spans, ids, dups)
 
 		if !slices.IsSortedFunc(t.Spans, byStart) {
 			slices.SortStableFunc(t.Spans, byStart)
@@ -129,10 +166,7 @@ func NewRun(spans []Span) *Run {
 			t.DurationMS = float64(t.EndUnixNano-t.StartUnixNano) / 1e6
 		}
 	}
-	if !slices.IsSortedFunc(r.Traces, traceByStart) {
-		slices.SortStableFunc(r.Traces, traceByStart)
-	}
-	return r
+	return dups
 }
 
 func byStart(a, b *Span) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) }
@@ -144,9 +178,9 @@ func traceByStart(a, b *Trace) int { return cmp.Compare(a.StartUnixNano, b.Start
 const smallTrace = 16
 
 // link sets the parent index of the spans of one trace (in recording
-// order) and notes repeated span ids. ids is a scratch map, returned for
-// reuse.
-func (r *Run) link(spans []*Span, ids map[string]int32) map[string]int32 {
+// order) and appends to dups the spans that repeat an earlier span id. ids
+// is a scratch map, returned for reuse.
+func (r *Run) link(spans []*Span, ids map[string]int32, dups []int32) (map[string]int32, []int32) {
 	if len(spans) <= smallTrace {
 		for j, s := range spans {
 			i := r.index(s)
@@ -161,12 +195,12 @@ func (r *Run) link(spans []*Span, ids map[string]int32) map[string]int32 {
 			r.parent[i] = p
 			for _, c := range spans[:j] {
 				if c.SpanID == s.SpanID {
-					r.markDup(i)
+					dups = append(dups, i)
 					break
 				}
 			}
 		}
-		return ids
+		return ids, dups
 	}
 	if ids == nil {
 		ids = make(map[string]int32, len(spans))
@@ -176,7 +210,7 @@ func (r *Run) link(spans []*Span, ids map[string]int32) map[string]int32 {
 	for _, s := range spans {
 		i := r.index(s)
 		if _, ok := ids[s.SpanID]; ok {
-			r.markDup(i)
+			dups = append(dups, i)
 		}
 		ids[s.SpanID] = i
 	}
@@ -189,14 +223,7 @@ func (r *Run) link(spans []*Span, ids map[string]int32) map[string]int32 {
 		}
 		r.parent[r.index(s)] = p
 	}
-	return ids
-}
-
-func (r *Run) markDup(i int32) {
-	if r.dup == nil {
-		r.dup = make([]bool, len(r.spans))
-	}
-	r.dup[i] = true
+	return ids, dups
 }
 
 // isDup reports whether s repeats the span id of a span recorded before it

@@ -85,6 +85,13 @@ func refValidate(spans []*Span, parent func(*Span) *Span) []string {
 // on random runs: interleaved traces, small and large traces (both ways of
 // linking parents), repeated span ids, missing parents, equal start times.
 func TestNewRunMatchesReference(t *testing.T) {
+	t.Run("serial", testNewRunMatchesReference)
+	defer func(n int) { parallelSpans = n }(parallelSpans)
+	parallelSpans = 1
+	t.Run("parallel", testNewRunMatchesReference)
+}
+
+func testNewRunMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 300 {
 		nTraces := 1 + rng.IntN(6)
