@@ -17,17 +17,17 @@ func randomAttrRun(seed int64, n int) *span.Run {
 	for i, s := range run.Spans {
 		switch i % 7 {
 		case 0:
-			s.Attrs = map[string]any{"t": 0.5, "n": int64(i)}
+			s.Attrs = span.AttrsOf(map[string]any{"t": 0.5, "n": int64(i)})
 		case 1:
-			s.Attrs = map[string]any{"t": int64(2), "n": "12.5"}
+			s.Attrs = span.AttrsOf(map[string]any{"t": int64(2), "n": "12.5"})
 		case 2:
-			s.Attrs = map[string]any{"t": "0.25", "n": int64(-1)}
+			s.Attrs = span.AttrsOf(map[string]any{"t": "0.25", "n": int64(-1)})
 		case 3:
-			s.Attrs = map[string]any{"t": true}
+			s.Attrs = span.AttrsOf(map[string]any{"t": true})
 		case 4:
-			s.Attrs = map[string]any{"t": "x"}
+			s.Attrs = span.AttrsOf(map[string]any{"t": "x"})
 		case 5:
-			s.Attrs = map[string]any{"t": 1.5, "n": 2.5}
+			s.Attrs = span.AttrsOf(map[string]any{"t": 1.5, "n": 2.5})
 		}
 		s.Resource = map[string]any{"r": float64(i)}
 	}
@@ -70,7 +70,7 @@ func TestSpansComprehensionsMatchCEL(t *testing.T) {
 			func(e *entry) bool { return e.s.Operation == "chat" },
 			func(e *entry) bool { return e.s.Tokens.HasOutput && e.s.Tokens.HasInput },
 			func(e *entry) bool { return e.costOK && e.costErr == nil },
-			func(e *entry) bool { _, ok := e.s.Attrs["t"].(float64); return ok },
+			func(e *entry) bool { _, ok := e.s.Attrs.Value("t").(float64); return ok },
 			func(*entry) bool { return false },
 		} {
 			var sub []*entry
