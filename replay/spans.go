@@ -3,6 +3,7 @@ package replay
 import (
 	"os"
 	"sync"
+	"unsafe"
 
 	"github.com/llmcheck/llmcheck/span"
 )
@@ -67,6 +68,7 @@ func LoadSpans(paths []string, opts ReadOptions) ([]span.Span, error) {
 				est = max(min(est, int(opts.MaxSpans)), need)
 			}
 			grown := make([]span.Span, len(all), est)
+			prefault(grown[len(all):cap(grown)])
 			copy(grown, all)
 			all = grown
 		}
@@ -78,4 +80,22 @@ func LoadSpans(paths []string, opts ReadOptions) ([]span.Span, error) {
 		return nil, err
 	}
 	return all, nil
+}
+
+// prefault writes a non-pointer word of every page of spans before the
+// spans are stored. Fresh memory from the OS is first mapped to the
+// kernel's zero page when read, and the garbage collector's write barrier
+// reads every pointer slot before writing it: without this, storing the
+// spans of a large run while a collection runs costs a copy-on-write
+// fault and a TLB shootdown on every core per page (a third of the CPU
+// time of reading 1M spans on a 2-core VM).
+func prefault(spans []span.Span) {
+	const size = int(unsafe.Sizeof(span.Span{}))
+	step := max(1, 4096/size)
+	for i := 0; i < len(spans); i += step {
+		spans[i].StartUnixNano = 0
+	}
+	if n := len(spans); n > 0 {
+		spans[n-1].StartUnixNano = 0
+	}
 }
