@@ -14,8 +14,8 @@ import (
 	"github.com/llmcheck/llmcheck/receiver"
 )
 
-// DefaultMaxSpans bounds one run (flag --max-spans): about 1.5 GiB of
-// span model.
+// DefaultMaxSpans bounds one run (flag --max-spans): about 3.5 GB of
+// span model at ~700 bytes a span (docs/performance.md).
 const DefaultMaxSpans = 5_000_000
 
 // limitSink refuses batches once a run has max spans, so a runaway test
