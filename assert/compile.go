@@ -41,6 +41,29 @@ type observedProg struct {
 	text string
 	unit string
 	prog cel.Program
+	// root and path, when the expression is an identifier followed by field
+	// selections (latency.p95, trace.llm_calls, cost), let observe read the
+	// value through the same getters without the interpreter.
+	root string
+	path []string
+}
+
+// selectPath returns the identifier and fields of an expression that is
+// only an identifier and field selections; root is empty otherwise.
+func selectPath(a *cel.Ast) (root string, path []string) {
+	e := a.NativeRep().Expr()
+	for e.Kind() == celast.SelectKind {
+		sel := e.AsSelect()
+		if sel.IsTestOnly() {
+			return "", nil
+		}
+		path = append([]string{sel.FieldName()}, path...)
+		e = sel.Operand()
+	}
+	if e.Kind() != celast.IdentKind {
+		return "", nil
+	}
+	return e.AsIdent(), path
 }
 
 // Load reads, validates and compiles a configuration file. Every problem
@@ -268,7 +291,8 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		if err != nil {
 			continue
 		}
-		out = append(out, observedProg{text: t, unit: unitOf(t), prog: p})
+		root, path := selectPath(a)
+		out = append(out, observedProg{text: t, unit: unitOf(t), prog: p, root: root, path: path})
 	}
 	return out, cats
 }

@@ -435,8 +435,18 @@ func evalBool(p cel.Program, act interpreter.Activation) (bool, error) {
 
 func (c *check) observe(act interpreter.Activation) []Observed {
 	out := make([]Observed, 0, len(c.observed))
-	for _, o := range c.observed {
+	for i := range c.observed {
+		o := &c.observed[i]
 		ob := Observed{Expr: o.text, Unit: o.unit}
+		if v, err, ok := o.read(act); ok {
+			if err != nil {
+				ob.Error = err.Error()
+			} else {
+				ob.Value = nativeValue(v)
+			}
+			out = append(out, ob)
+			continue
+		}
 		v, _, err := o.prog.Eval(act)
 		if err != nil {
 			ob.Error = err.Error()
@@ -446,6 +456,44 @@ func (c *check) observe(act interpreter.Activation) []Observed {
 		out = append(out, ob)
 	}
 	return out
+}
+
+// read evaluates an observed identifier-and-fields expression through the
+// activation and the objects' getters, as CEL's attribute resolution does
+// (a getter's error value is the evaluation error); ok is false when the
+// program must be evaluated instead.
+func (o *observedProg) read(act interpreter.Activation) (v ref.Val, err error, ok bool) {
+	if o.root == "" {
+		return nil, nil, false
+	}
+	x, found := act.ResolveName(o.root)
+	if !found {
+		return nil, nil, false
+	}
+	if v, ok = x.(ref.Val); !ok {
+		return nil, nil, false
+	}
+	for _, f := range o.path {
+		ob, isObj := v.(obj)
+		if !isObj {
+			return nil, nil, false
+		}
+		get := ob.t.gets[f]
+		if get == nil {
+			return nil, nil, false
+		}
+		v = get(ob.v)
+		if e, isErr := v.(*types.Err); isErr {
+			return nil, e, true
+		}
+	}
+	if e, isErr := v.(*types.Err); isErr {
+		return nil, e, true
+	}
+	if _, isObj := v.(obj); isObj && len(o.path) == 0 {
+		return nil, nil, false
+	}
+	return v, nil, true
 }
 
 func nativeValue(v ref.Val) any {

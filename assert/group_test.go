@@ -116,3 +116,35 @@ func TestMayHaveLongQuote(t *testing.T) {
 	notLong := `x "` + string(make([]byte, 32)) + `" y`
 	assert.False(t, longQuoted.MatchString(notLong))
 }
+
+// Observed statistics read through the getters equal those of the CEL
+// programs, values and errors, per assertion and per trace.
+func TestObservedReadMatchesCEL(t *testing.T) {
+	const yaml = `pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.6}
+assertions:
+  - name: a
+    expect: latency.p95 < 1.0 && tokens.total > 0 && cost < 1.0 && error_rate < 0.1 && errors < 3 && count > 1
+  - name: b
+    where: span.operation == "retrieval"
+    expect: retrieval.hit_rate > 0.5 && retrieval.queries > 0
+  - name: c
+    each: trace
+    expect: trace.llm_calls <= 1 && trace.duration_ms < 100.0 && trace.cost < 0.001 && trace.tokens.cached > 0 && trace.root.duration_ms > 1.0 && latency.p50 > 0.0
+  - name: d
+    where: span.model == "unknown-model"
+    expect: cost > 0.0 && tokens.reasoning > 0
+`
+	s, err := LoadBytes("llmcheck.yaml", []byte(yaml))
+	require.NoError(t, err)
+	run := randomAttrRun(5, 2000)
+	fast := s.Evaluate(run)
+	for _, c := range s.checks {
+		for i := range c.observed {
+			c.observed[i].root = "" // CEL only
+		}
+	}
+	slow := s.Evaluate(run)
+	require.Equal(t, fmt.Sprintf("%+v", slow), fmt.Sprintf("%+v", fast)) // NaN costs: compare the text
+	assert.NotEmpty(t, fast.Assertions[2].Rows)
+}
