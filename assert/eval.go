@@ -194,7 +194,7 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 	if a.K > 0 {
 		g.k = a.K
 	}
-	r.Spans, r.Traces = len(g.spans), len(g.traces())
+	r.Spans, r.Traces = len(g.spans), g.traceCount()
 	if len(g.spans) == 0 {
 		if a.AllowEmpty {
 			r.Status, r.Skipped = Pass, true
