@@ -29,6 +29,7 @@ type check struct {
 	fastWhere  spanPred // where compiled to Go, nil when not covered
 	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
+	fastExpect actPred // expect decided in Go when it can (see compileExpect)
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
 	expectEnv  *cel.Env
@@ -170,6 +171,9 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		diags = append(diags, d...)
 		if ast != nil {
 			c.expectEnv, c.expectAST = env, ast
+			if !rule {
+				c.fastExpect = compileExpect(ast)
+			}
 			if c.expect, err = env.Program(ast, withAgg(popts, ast)...); err != nil {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}

@@ -213,7 +213,7 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 		c.evaluateTraces(rc, g, &r)
 		return r
 	}
-	ok, err := evalBool(c.expect, g)
+	ok, err := c.evalExpect(g)
 	r.Observed = c.observe(g)
 	if g.costDone {
 		r.CostSource = g.costSrc
@@ -254,7 +254,7 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 				*tg = group{rc: rc, spans: groups[i], k: g.k}
 				act.group, act.tv = tg, &rc.tvals[tl[i]]
 				t := act.tv.t
-				ok, err := evalBool(c.expect, act)
+				ok, err := c.evalExpect(act)
 				row := &r.Rows[i]
 				*row = Row{TraceID: t.ID, Name: t.Root.Name, Spans: len(tg.spans), Observed: c.observe(act)}
 				switch {
@@ -421,6 +421,19 @@ func ranges(rows []Row) string {
 	return strings.Join(parts, ", ")
 }
 
+// evalExpect decides the expectation in Go when it can, else with CEL.
+func (c *check) evalExpect(act interpreter.Activation) (bool, error) {
+	if c.fastExpect != nil {
+		switch c.fastExpect(act) {
+		case triTrue:
+			return true, nil
+		case triFalse:
+			return false, nil
+		}
+	}
+	return evalBool(c.expect, act)
+}
+
 func evalBool(p cel.Program, act interpreter.Activation) (bool, error) {
 	v, _, err := p.Eval(act)
 	if err != nil {
@@ -466,34 +479,13 @@ func (o *observedProg) read(act interpreter.Activation) (v ref.Val, err error, o
 	if o.root == "" {
 		return nil, nil, false
 	}
-	x, found := act.ResolveName(o.root)
-	if !found {
-		return nil, nil, false
-	}
-	if v, ok = x.(ref.Val); !ok {
-		return nil, nil, false
-	}
-	for _, f := range o.path {
-		ob, isObj := v.(obj)
-		if !isObj {
+	v, err, ok = readPath(act, o.root, o.path)
+	if ok && err == nil && len(o.path) == 0 {
+		if _, isObj := v.(obj); isObj {
 			return nil, nil, false
 		}
-		get := ob.t.gets[f]
-		if get == nil {
-			return nil, nil, false
-		}
-		v = get(ob.v)
-		if e, isErr := v.(*types.Err); isErr {
-			return nil, e, true
-		}
 	}
-	if e, isErr := v.(*types.Err); isErr {
-		return nil, e, true
-	}
-	if _, isObj := v.(obj); isObj && len(o.path) == 0 {
-		return nil, nil, false
-	}
-	return v, nil, true
+	return v, err, ok
 }
 
 func nativeValue(v ref.Val) any {
