@@ -37,18 +37,28 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 	// the selection), each selection in parallel over the spans.
 	bounds := boundsOf(run)
 	sels := make([]selection, len(s.checks))
-	selections := map[string]selection{}
+	slot := map[string]int{} // where key → index in wheres
+	var wheres []whereSpec
+	use := make([]int, len(s.checks))
 	for i, c := range s.checks {
+		use[i] = -1
 		if err := c.checkCost(bounds, s.Config.CostLimit); err != nil {
 			sels[i] = selection{err: err}
 			continue
 		}
-		sel, ok := selections[c.whereKey]
+		k, ok := slot[c.whereKey]
 		if !ok {
-			sel = rc.selectSpans(c.where, c.fastWhere)
-			selections[c.whereKey] = sel
+			k = len(wheres)
+			slot[c.whereKey] = k
+			wheres = append(wheres, whereSpec{c.where, c.fastWhere})
 		}
-		sels[i] = sel
+		use[i] = k
+	}
+	selected := rc.selectMany(wheres)
+	for i, k := range use {
+		if k >= 0 {
+			sels[i] = selected[k]
+		}
 	}
 	// Then evaluate the checks concurrently; each result has its place.
 	if len(s.checks) > 0 { // no checks: Assertions stays nil, as before
@@ -95,21 +105,42 @@ type selection struct {
 	err   error
 }
 
-// selectSpans evaluates a where predicate over every span of the run;
-// fast, when not nil, is its Go form (see compileWhere).
+// whereSpec is a where predicate: its program and its Go form (see
+// compileWhere), which may be nil.
+type whereSpec struct {
+	prog cel.Program
+	fast spanPred
+}
+
+// selectSpans evaluates a where predicate over every span of the run.
 func (rc *runCtx) selectSpans(where cel.Program, fast spanPred) selection {
-	if where == nil {
-		all := make([]*entry, len(rc.entries))
-		for i := range rc.entries {
-			all[i] = &rc.entries[i]
+	return rc.selectMany([]whereSpec{{where, fast}})[0]
+}
+
+// selectMany evaluates several where predicates over every span of the
+// run in one pass over the spans.
+func (rc *runCtx) selectMany(wheres []whereSpec) []selection {
+	out := make([]selection, len(wheres))
+	var preds []int // the wheres with a program
+	for i, w := range wheres {
+		if w.prog == nil {
+			all := make([]*entry, len(rc.entries))
+			for j := range rc.entries {
+				all[j] = &rc.entries[j]
+			}
+			out[i] = selection{spans: all}
+			continue
 		}
-		return selection{spans: all}
+		preds = append(preds, i)
 	}
-	// Programs are safe for concurrent use: evaluate the predicate on
+	if len(preds) == 0 {
+		return out
+	}
+	// Programs are safe for concurrent use: evaluate the predicates on
 	// chunks of the run in parallel, then join the chunks in order.
 	const chunk = 16 << 10
 	n := len(rc.entries)
-	parts := make([]selection, (n+chunk-1)/chunk)
+	parts := make([][]selection, (n+chunk-1)/chunk)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for p := range parts {
@@ -117,52 +148,72 @@ func (rc *runCtx) selectSpans(where cel.Program, fast spanPred) selection {
 		sem <- struct{}{}
 		go func(p int) {
 			defer func() { <-sem; wg.Done() }()
-			parts[p] = rc.selectRange(where, fast, p*chunk, min((p+1)*chunk, n))
+			parts[p] = rc.selectRange(wheres, preds, p*chunk, min((p+1)*chunk, n))
 		}(p)
 	}
 	wg.Wait()
-	total := 0
-	for _, part := range parts {
-		if part.err != nil {
-			return part // the first error in span order
+	for k, i := range preds {
+		total := 0
+		var err error
+		for _, part := range parts {
+			if part[k].err != nil {
+				err = part[k].err // the first error in span order
+				break
+			}
+			total += len(part[k].spans)
 		}
-		total += len(part.spans)
+		if err != nil {
+			out[i] = selection{err: err}
+			continue
+		}
+		spans := make([]*entry, 0, total)
+		for _, part := range parts {
+			spans = append(spans, part[k].spans...)
+		}
+		out[i] = selection{spans: spans}
 	}
-	out := make([]*entry, 0, total)
-	for _, part := range parts {
-		out = append(out, part.spans...)
-	}
-	return selection{spans: out}
+	return out
 }
 
-func (rc *runCtx) selectRange(where cel.Program, fast spanPred, from, to int) selection {
-	var out []*entry
+// selectRange evaluates the predicates wheres[preds[k]] on the spans from
+// from to to; the k-th selection stops at its first error.
+func (rc *runCtx) selectRange(wheres []whereSpec, preds []int, from, to int) []selection {
+	out := make([]selection, len(preds))
 	act := &spanActivation{}
 	for i := from; i < to; i++ {
 		act.e = &rc.entries[i]
-		if fast != nil {
-			switch fast(act.e) {
-			case triTrue:
-				out = append(out, act.e)
-				continue
-			case triFalse:
+		for k, wi := range preds {
+			sel := &out[k]
+			if sel.err != nil {
 				continue
 			}
-		}
-		v, _, err := where.Eval(act)
-		if err != nil {
-			s := act.e.s
-			return selection{err: fmt.Errorf("where: span %q (trace %s, span %s): %v", s.Name, s.TraceID, s.SpanID, err)}
-		}
-		b, ok := v.(types.Bool)
-		if !ok {
-			return selection{err: fmt.Errorf("where: expected a bool, got %s", v.Type().TypeName())}
-		}
-		if b {
-			out = append(out, act.e)
+			w := wheres[wi]
+			if w.fast != nil {
+				switch w.fast(act.e) {
+				case triTrue:
+					sel.spans = append(sel.spans, act.e)
+					continue
+				case triFalse:
+					continue
+				}
+			}
+			v, _, err := w.prog.Eval(act)
+			if err != nil {
+				s := act.e.s
+				*sel = selection{err: fmt.Errorf("where: span %q (trace %s, span %s): %v", s.Name, s.TraceID, s.SpanID, err)}
+				continue
+			}
+			b, ok := v.(types.Bool)
+			if !ok {
+				*sel = selection{err: fmt.Errorf("where: expected a bool, got %s", v.Type().TypeName())}
+				continue
+			}
+			if b {
+				sel.spans = append(sel.spans, act.e)
+			}
 		}
 	}
-	return selection{spans: out}
+	return out
 }
 
 func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
