@@ -561,18 +561,25 @@ func nativeValue(v ref.Val) any {
 
 // summary is the human line of observed values: "latency.p95 = 1623.4 ms (412 spans)".
 func summary(obs []Observed, spans int) string {
-	parts := make([]string, 0, len(obs))
-	for _, o := range obs {
-		parts = append(parts, o.String())
+	var b strings.Builder
+	b.Grow(32 * (len(obs) + 1))
+	for i, o := range obs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(o.String())
 	}
-	suffix := fmt.Sprintf("(%d spans)", spans)
+	if len(obs) > 0 {
+		b.WriteByte(' ')
+	}
 	if spans == 1 {
-		suffix = "(1 span)"
+		b.WriteString("(1 span)")
+	} else {
+		b.WriteByte('(')
+		b.WriteString(strconv.Itoa(spans))
+		b.WriteString(" spans)")
 	}
-	if len(parts) == 0 {
-		return suffix
-	}
-	return strings.Join(parts, ", ") + " " + suffix
+	return b.String()
 }
 
 // String renders "expr = value unit" or "expr: error".

@@ -163,7 +163,7 @@ func (g *group) latency() *latencyVal {
 		for i, e := range g.spans {
 			d[i] = e.s.DurationMS
 		}
-		l, err := Summarise(d)
+		l, err := summariseOwned(d)
 		if err != nil {
 			err = fmt.Errorf("no spans selected")
 		}
