@@ -303,7 +303,7 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 			}
 			for i := ci * chunk; i < min((ci+1)*chunk, len(tl)); i++ {
 				*tg = group{rc: rc, spans: groups[i], k: g.k}
-				act.group, act.tv = tg, &rc.tvals[tl[i]]
+				act.group, act.tv, act.tref = tg, &rc.tvals[tl[i]], nil
 				t := act.tv.t
 				ok, err := c.evalExpect(act)
 				row := &r.Rows[i]
@@ -692,6 +692,6 @@ func offenders(g *group, cats []string) []Offender {
 }
 
 // Parent implementations for the activations.
-func (g *group) Parent() interpreter.Activation          { return nil }
-func (a *spanActivation) Parent() interpreter.Activation { return nil }
-func (a traceActivation) Parent() interpreter.Activation { return nil }
+func (g *group) Parent() interpreter.Activation           { return nil }
+func (a *spanActivation) Parent() interpreter.Activation  { return nil }
+func (a *traceActivation) Parent() interpreter.Activation { return nil }

@@ -522,12 +522,16 @@ func (tv *traceVal) tokens() *tokenVals {
 // traceActivation adds `trace` to a per-trace group.
 type traceActivation struct {
 	*group
-	tv *traceVal
+	tv   *traceVal
+	tref any // obj{traceObj, tv}, boxed once per trace
 }
 
-func (a traceActivation) ResolveName(name string) (any, bool) {
+func (a *traceActivation) ResolveName(name string) (any, bool) {
 	if name == "trace" {
-		return obj{traceObj, a.tv}, true
+		if a.tref == nil {
+			a.tref = obj{traceObj, a.tv}
+		}
+		return a.tref, true
 	}
 	return a.group.ResolveName(name)
 }
