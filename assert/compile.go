@@ -29,6 +29,7 @@ type check struct {
 	fastWhere  spanPred // where compiled to Go, nil when not covered
 	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
+	fastExpect actPred // expect decided in Go when it can (see compileExpect)
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
 	expectEnv  *cel.Env
@@ -41,6 +42,29 @@ type observedProg struct {
 	text string
 	unit string
 	prog cel.Program
+	// root and path, when the expression is an identifier followed by field
+	// selections (latency.p95, trace.llm_calls, cost), let observe read the
+	// value through the same getters without the interpreter.
+	root string
+	path []string
+}
+
+// selectPath returns the identifier and fields of an expression that is
+// only an identifier and field selections; root is empty otherwise.
+func selectPath(a *cel.Ast) (root string, path []string) {
+	e := a.NativeRep().Expr()
+	for e.Kind() == celast.SelectKind {
+		sel := e.AsSelect()
+		if sel.IsTestOnly() {
+			return "", nil
+		}
+		path = append([]string{sel.FieldName()}, path...)
+		e = sel.Operand()
+	}
+	if e.Kind() != celast.IdentKind {
+		return "", nil
+	}
+	return e.AsIdent(), path
 }
 
 // Load reads, validates and compiles a configuration file. Every problem
@@ -147,6 +171,9 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		diags = append(diags, d...)
 		if ast != nil {
 			c.expectEnv, c.expectAST = env, ast
+			if !rule {
+				c.fastExpect = compileExpect(ast)
+			}
 			if c.expect, err = env.Program(ast, withAgg(popts, ast)...); err != nil {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}
@@ -268,7 +295,8 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		if err != nil {
 			continue
 		}
-		out = append(out, observedProg{text: t, unit: unitOf(t), prog: p})
+		root, path := selectPath(a)
+		out = append(out, observedProg{text: t, unit: unitOf(t), prog: p, root: root, path: path})
 	}
 	return out, cats
 }

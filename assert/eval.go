@@ -37,18 +37,28 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 	// the selection), each selection in parallel over the spans.
 	bounds := boundsOf(run)
 	sels := make([]selection, len(s.checks))
-	selections := map[string]selection{}
+	slot := map[string]int{} // where key → index in wheres
+	var wheres []whereSpec
+	use := make([]int, len(s.checks))
 	for i, c := range s.checks {
+		use[i] = -1
 		if err := c.checkCost(bounds, s.Config.CostLimit); err != nil {
 			sels[i] = selection{err: err}
 			continue
 		}
-		sel, ok := selections[c.whereKey]
+		k, ok := slot[c.whereKey]
 		if !ok {
-			sel = rc.selectSpans(c.where, c.fastWhere)
-			selections[c.whereKey] = sel
+			k = len(wheres)
+			slot[c.whereKey] = k
+			wheres = append(wheres, whereSpec{c.where, c.fastWhere})
 		}
-		sels[i] = sel
+		use[i] = k
+	}
+	selected := rc.selectMany(wheres)
+	for i, k := range use {
+		if k >= 0 {
+			sels[i] = selected[k]
+		}
 	}
 	// Then evaluate the checks concurrently; each result has its place.
 	if len(s.checks) > 0 { // no checks: Assertions stays nil, as before
@@ -95,21 +105,42 @@ type selection struct {
 	err   error
 }
 
-// selectSpans evaluates a where predicate over every span of the run;
-// fast, when not nil, is its Go form (see compileWhere).
+// whereSpec is a where predicate: its program and its Go form (see
+// compileWhere), which may be nil.
+type whereSpec struct {
+	prog cel.Program
+	fast spanPred
+}
+
+// selectSpans evaluates a where predicate over every span of the run.
 func (rc *runCtx) selectSpans(where cel.Program, fast spanPred) selection {
-	if where == nil {
-		all := make([]*entry, len(rc.entries))
-		for i := range rc.entries {
-			all[i] = &rc.entries[i]
+	return rc.selectMany([]whereSpec{{where, fast}})[0]
+}
+
+// selectMany evaluates several where predicates over every span of the
+// run in one pass over the spans.
+func (rc *runCtx) selectMany(wheres []whereSpec) []selection {
+	out := make([]selection, len(wheres))
+	var preds []int // the wheres with a program
+	for i, w := range wheres {
+		if w.prog == nil {
+			all := make([]*entry, len(rc.entries))
+			for j := range rc.entries {
+				all[j] = &rc.entries[j]
+			}
+			out[i] = selection{spans: all}
+			continue
 		}
-		return selection{spans: all}
+		preds = append(preds, i)
 	}
-	// Programs are safe for concurrent use: evaluate the predicate on
+	if len(preds) == 0 {
+		return out
+	}
+	// Programs are safe for concurrent use: evaluate the predicates on
 	// chunks of the run in parallel, then join the chunks in order.
 	const chunk = 16 << 10
 	n := len(rc.entries)
-	parts := make([]selection, (n+chunk-1)/chunk)
+	parts := make([][]selection, (n+chunk-1)/chunk)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for p := range parts {
@@ -117,52 +148,72 @@ func (rc *runCtx) selectSpans(where cel.Program, fast spanPred) selection {
 		sem <- struct{}{}
 		go func(p int) {
 			defer func() { <-sem; wg.Done() }()
-			parts[p] = rc.selectRange(where, fast, p*chunk, min((p+1)*chunk, n))
+			parts[p] = rc.selectRange(wheres, preds, p*chunk, min((p+1)*chunk, n))
 		}(p)
 	}
 	wg.Wait()
-	total := 0
-	for _, part := range parts {
-		if part.err != nil {
-			return part // the first error in span order
+	for k, i := range preds {
+		total := 0
+		var err error
+		for _, part := range parts {
+			if part[k].err != nil {
+				err = part[k].err // the first error in span order
+				break
+			}
+			total += len(part[k].spans)
 		}
-		total += len(part.spans)
+		if err != nil {
+			out[i] = selection{err: err}
+			continue
+		}
+		spans := make([]*entry, 0, total)
+		for _, part := range parts {
+			spans = append(spans, part[k].spans...)
+		}
+		out[i] = selection{spans: spans}
 	}
-	out := make([]*entry, 0, total)
-	for _, part := range parts {
-		out = append(out, part.spans...)
-	}
-	return selection{spans: out}
+	return out
 }
 
-func (rc *runCtx) selectRange(where cel.Program, fast spanPred, from, to int) selection {
-	var out []*entry
+// selectRange evaluates the predicates wheres[preds[k]] on the spans from
+// from to to; the k-th selection stops at its first error.
+func (rc *runCtx) selectRange(wheres []whereSpec, preds []int, from, to int) []selection {
+	out := make([]selection, len(preds))
 	act := &spanActivation{}
 	for i := from; i < to; i++ {
 		act.e = &rc.entries[i]
-		if fast != nil {
-			switch fast(act.e) {
-			case triTrue:
-				out = append(out, act.e)
-				continue
-			case triFalse:
+		for k, wi := range preds {
+			sel := &out[k]
+			if sel.err != nil {
 				continue
 			}
-		}
-		v, _, err := where.Eval(act)
-		if err != nil {
-			s := act.e.s
-			return selection{err: fmt.Errorf("where: span %q (trace %s, span %s): %v", s.Name, s.TraceID, s.SpanID, err)}
-		}
-		b, ok := v.(types.Bool)
-		if !ok {
-			return selection{err: fmt.Errorf("where: expected a bool, got %s", v.Type().TypeName())}
-		}
-		if b {
-			out = append(out, act.e)
+			w := wheres[wi]
+			if w.fast != nil {
+				switch w.fast(act.e) {
+				case triTrue:
+					sel.spans = append(sel.spans, act.e)
+					continue
+				case triFalse:
+					continue
+				}
+			}
+			v, _, err := w.prog.Eval(act)
+			if err != nil {
+				s := act.e.s
+				*sel = selection{err: fmt.Errorf("where: span %q (trace %s, span %s): %v", s.Name, s.TraceID, s.SpanID, err)}
+				continue
+			}
+			b, ok := v.(types.Bool)
+			if !ok {
+				*sel = selection{err: fmt.Errorf("where: expected a bool, got %s", v.Type().TypeName())}
+				continue
+			}
+			if b {
+				sel.spans = append(sel.spans, act.e)
+			}
 		}
 	}
-	return selection{spans: out}
+	return out
 }
 
 func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
@@ -194,7 +245,7 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 	if a.K > 0 {
 		g.k = a.K
 	}
-	r.Spans, r.Traces = len(g.spans), len(g.traces())
+	r.Spans, r.Traces = len(g.spans), g.traceCount()
 	if len(g.spans) == 0 {
 		if a.AllowEmpty {
 			r.Status, r.Skipped = Pass, true
@@ -213,7 +264,7 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 		c.evaluateTraces(rc, g, &r)
 		return r
 	}
-	ok, err := evalBool(c.expect, g)
+	ok, err := c.evalExpect(g)
 	r.Observed = c.observe(g)
 	if g.costDone {
 		r.CostSource = g.costSrc
@@ -252,9 +303,9 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 			}
 			for i := ci * chunk; i < min((ci+1)*chunk, len(tl)); i++ {
 				*tg = group{rc: rc, spans: groups[i], k: g.k}
-				act.group, act.tv = tg, &rc.tvals[tl[i]]
+				act.group, act.tv, act.tref = tg, &rc.tvals[tl[i]], nil
 				t := act.tv.t
-				ok, err := evalBool(c.expect, act)
+				ok, err := c.evalExpect(act)
 				row := &r.Rows[i]
 				*row = Row{TraceID: t.ID, Name: t.Root.Name, Spans: len(tg.spans), Observed: c.observe(act)}
 				switch {
@@ -421,6 +472,19 @@ func ranges(rows []Row) string {
 	return strings.Join(parts, ", ")
 }
 
+// evalExpect decides the expectation in Go when it can, else with CEL.
+func (c *check) evalExpect(act interpreter.Activation) (bool, error) {
+	if c.fastExpect != nil {
+		switch c.fastExpect(act) {
+		case triTrue:
+			return true, nil
+		case triFalse:
+			return false, nil
+		}
+	}
+	return evalBool(c.expect, act)
+}
+
 func evalBool(p cel.Program, act interpreter.Activation) (bool, error) {
 	v, _, err := p.Eval(act)
 	if err != nil {
@@ -435,8 +499,18 @@ func evalBool(p cel.Program, act interpreter.Activation) (bool, error) {
 
 func (c *check) observe(act interpreter.Activation) []Observed {
 	out := make([]Observed, 0, len(c.observed))
-	for _, o := range c.observed {
+	for i := range c.observed {
+		o := &c.observed[i]
 		ob := Observed{Expr: o.text, Unit: o.unit}
+		if v, err, ok := o.read(act); ok {
+			if err != nil {
+				ob.Error = err.Error()
+			} else {
+				ob.Value = nativeValue(v)
+			}
+			out = append(out, ob)
+			continue
+		}
 		v, _, err := o.prog.Eval(act)
 		if err != nil {
 			ob.Error = err.Error()
@@ -446,6 +520,23 @@ func (c *check) observe(act interpreter.Activation) []Observed {
 		out = append(out, ob)
 	}
 	return out
+}
+
+// read evaluates an observed identifier-and-fields expression through the
+// activation and the objects' getters, as CEL's attribute resolution does
+// (a getter's error value is the evaluation error); ok is false when the
+// program must be evaluated instead.
+func (o *observedProg) read(act interpreter.Activation) (v ref.Val, err error, ok bool) {
+	if o.root == "" {
+		return nil, nil, false
+	}
+	v, err, ok = readPath(act, o.root, o.path)
+	if ok && err == nil && len(o.path) == 0 {
+		if _, isObj := v.(obj); isObj {
+			return nil, nil, false
+		}
+	}
+	return v, err, ok
 }
 
 func nativeValue(v ref.Val) any {
@@ -470,18 +561,25 @@ func nativeValue(v ref.Val) any {
 
 // summary is the human line of observed values: "latency.p95 = 1623.4 ms (412 spans)".
 func summary(obs []Observed, spans int) string {
-	parts := make([]string, 0, len(obs))
-	for _, o := range obs {
-		parts = append(parts, o.String())
+	var b strings.Builder
+	b.Grow(32 * (len(obs) + 1))
+	for i, o := range obs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(o.String())
 	}
-	suffix := fmt.Sprintf("(%d spans)", spans)
+	if len(obs) > 0 {
+		b.WriteByte(' ')
+	}
 	if spans == 1 {
-		suffix = "(1 span)"
+		b.WriteString("(1 span)")
+	} else {
+		b.WriteByte('(')
+		b.WriteString(strconv.Itoa(spans))
+		b.WriteString(" spans)")
 	}
-	if len(parts) == 0 {
-		return suffix
-	}
-	return strings.Join(parts, ", ") + " " + suffix
+	return b.String()
 }
 
 // String renders "expr = value unit" or "expr: error".
@@ -594,6 +692,6 @@ func offenders(g *group, cats []string) []Offender {
 }
 
 // Parent implementations for the activations.
-func (g *group) Parent() interpreter.Activation          { return nil }
-func (a *spanActivation) Parent() interpreter.Activation { return nil }
-func (a traceActivation) Parent() interpreter.Activation { return nil }
+func (g *group) Parent() interpreter.Activation           { return nil }
+func (a *spanActivation) Parent() interpreter.Activation  { return nil }
+func (a *traceActivation) Parent() interpreter.Activation { return nil }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
+	celparser "github.com/google/cel-go/parser"
 )
 
 // Comprehensions over the selected spans (spans.all(s, …), spans.exists(s,
@@ -35,13 +36,19 @@ func aggDecorator(a *cel.Ast) cel.ProgramOption {
 	}
 	native := a.NativeRep()
 	info := native.SourceInfo()
-	fns := map[int64]spansFn{}
+	fns := map[int64]*goSpans{}
 	var walk func(e celast.Expr)
 	walk = func(e celast.Expr) {
 		switch e.Kind() {
 		case celast.ComprehensionKind:
 			if f := compileSpansMacro(info, e.ID()); f != nil {
-				fns[e.ID()] = f
+				// The text keys the value in the group, so the expectation
+				// and an observed expression compute it once.
+				key, err := celparser.Unparse(e, info)
+				if err != nil {
+					key = ""
+				}
+				fns[e.ID()] = &goSpans{fn: f, key: key}
 			}
 			return // do not look inside: names may be shadowed there
 		case celast.CallKind:
@@ -74,8 +81,8 @@ func aggDecorator(a *cel.Ast) cel.ProgramOption {
 		return nil
 	}
 	return cel.CustomDecoratorV2(func(i interpreter.InterpretableV2) (interpreter.InterpretableV2, error) {
-		if f, ok := fns[i.ID()]; ok {
-			return &goSpans{orig: i, fn: f}, nil
+		if n, ok := fns[i.ID()]; ok {
+			return &goSpans{orig: i, fn: n.fn, key: n.key}, nil
 		}
 		return i, nil
 	})
@@ -222,6 +229,7 @@ func spanValue(e celast.Expr, v string) func(e *entry) ref.Val {
 type goSpans struct {
 	orig interpreter.InterpretableV2
 	fn   spansFn
+	key  string
 }
 
 func (n *goSpans) ID() int64 { return n.orig.ID() }
@@ -235,7 +243,17 @@ func (n *goSpans) try(a interpreter.Activation) (ref.Val, bool) {
 	if !ok {
 		return nil, false
 	}
-	return n.fn(g)
+	if v, ok := g.memo[n.key]; ok && n.key != "" {
+		return v, true
+	}
+	v, ok := n.fn(g)
+	if ok && n.key != "" {
+		if g.memo == nil {
+			g.memo = map[string]ref.Val{}
+		}
+		g.memo[n.key] = v
+	}
+	return v, ok
 }
 
 func (n *goSpans) Eval(a interpreter.Activation) ref.Val {

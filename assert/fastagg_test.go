@@ -63,14 +63,19 @@ func TestSpansComprehensionsMatchCEL(t *testing.T) {
 	require.NoError(t, err)
 	cfg := &Config{Pricing: map[string]Price{"gpt-4o-mini": {Input: 0.15, Output: 0.6}}, Retrieval: RetrievalConfig{K: 5}}
 	for _, seed := range []int64{1, 2} {
-		rc := newRunCtx(cfg, randomAttrRun(seed, 400))
+		run := randomAttrRun(seed, 400)
+		rc := newRunCtx(cfg, run)
+		floatT := map[*span.Span]bool{} // spans whose attribute t is a double
+		for i, s := range run.Spans {
+			floatT[s] = i%7 == 0 || i%7 == 5
+		}
 		var subsets [][]*entry
 		for _, keep := range []func(e *entry) bool{
 			func(*entry) bool { return true },
 			func(e *entry) bool { return e.s.Operation == "chat" },
 			func(e *entry) bool { return e.s.Tokens.HasOutput && e.s.Tokens.HasInput },
 			func(e *entry) bool { return e.costOK && e.costErr == nil },
-			func(e *entry) bool { _, ok := e.s.Attrs.Value("t").(float64); return ok },
+			func(e *entry) bool { return floatT[e.s] },
 			func(*entry) bool { return false },
 		} {
 			var sub []*entry

@@ -177,7 +177,44 @@ func TestSelectSpansFastAndCELAgree(t *testing.T) {
 		require.Equal(t, fmt.Sprint(slow.err), fmt.Sprint(fast.err), text)
 		require.Equal(t, len(slow.spans), len(fast.spans), text)
 		for i := range slow.spans {
-			require.Same(t, slow.spans[i], fast.spans[i], text)
+			if slow.spans[i] != fast.spans[i] {
+				t.Fatalf("%s: span %d differs", text, i)
+			}
 		}
 	}
+}
+
+// One pass over the spans for several wheres gives each where's own
+// selection, errors included.
+func TestSelectManyMatchesSelectSpans(t *testing.T) {
+	run := randomAttrRun(9, 40_000)
+	cfg := &Config{Pricing: map[string]Price{"gpt-4o-mini": {Input: 0.15, Output: 0.6}}}
+	rc := newRunCtx(cfg, run)
+	env, err := whereEnv()
+	require.NoError(t, err)
+	texts := append([]string{`span.attrs["t"] == 0.5`, `span.tokens.input > 10 && span.attrs["n"] == 3`}, predExprs...)
+	wheres := []whereSpec{{}}
+	for _, text := range texts {
+		ast, iss := env.Compile(text)
+		require.NoError(t, iss.Err(), text)
+		prog, _ := env.Program(ast)
+		wheres = append(wheres, whereSpec{prog, compileWhere(ast)})
+	}
+	many := rc.selectMany(wheres)
+	require.Len(t, many, len(wheres))
+	errs := 0
+	for i, w := range wheres {
+		one := rc.selectSpans(w.prog, w.fast)
+		require.Equal(t, fmt.Sprint(one.err), fmt.Sprint(many[i].err), i)
+		if one.err != nil {
+			errs++
+		}
+		require.Equal(t, len(one.spans), len(many[i].spans), i)
+		for j := range one.spans {
+			if one.spans[j] != many[i].spans[j] {
+				t.Fatalf("where %d: span %d differs", i, j)
+			}
+		}
+	}
+	assert.Positive(t, errs, "some wheres fail on some span")
 }

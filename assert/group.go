@@ -144,6 +144,13 @@ type group struct {
 	queries     []scoredQuery
 	candidates  int
 
+	errsDone bool
+	errs     int
+
+	// memo holds the values of Go-evaluated comprehensions by their text,
+	// shared by the expectation and the observed expressions.
+	memo map[string]ref.Val
+
 	costDone  bool
 	costV     ref.Val
 	costSrc   string
@@ -156,7 +163,7 @@ func (g *group) latency() *latencyVal {
 		for i, e := range g.spans {
 			d[i] = e.s.DurationMS
 		}
-		l, err := Summarise(d)
+		l, err := summariseOwned(d)
 		if err != nil {
 			err = fmt.Errorf("no spans selected")
 		}
@@ -178,13 +185,16 @@ func (g *group) tokens() *tokenVals {
 func (g *group) count() int { return len(g.spans) }
 
 func (g *group) errors() int {
-	n := 0
-	for _, e := range g.spans {
-		if e.s.IsError() {
-			n++
+	if !g.errsDone {
+		n := 0
+		for _, e := range g.spans {
+			if e.s.IsError() {
+				n++
+			}
 		}
+		g.errs, g.errsDone = n, true
 	}
-	return n
+	return g.errs
 }
 
 func (g *group) errorRate() ref.Val {
@@ -360,6 +370,23 @@ func (g *group) traces() []int32 {
 	return g.traceList
 }
 
+// traceCount is len(g.traces()) without building the list.
+func (g *group) traceCount() int {
+	if g.traceList != nil {
+		return len(g.traceList)
+	}
+	seen := make([]uint64, (len(g.rc.tvals)+63)/64)
+	n := 0
+	for _, e := range g.spans {
+		w, b := e.ti/64, uint64(1)<<(e.ti%64)
+		if seen[w]&b == 0 {
+			seen[w] |= b
+			n++
+		}
+	}
+	return n
+}
+
 // byTrace splits the selected spans by trace: the spans of g.traces()[i]
 // are out[i], in selection order.
 func (g *group) byTrace() [][]*entry {
@@ -495,12 +522,16 @@ func (tv *traceVal) tokens() *tokenVals {
 // traceActivation adds `trace` to a per-trace group.
 type traceActivation struct {
 	*group
-	tv *traceVal
+	tv   *traceVal
+	tref any // obj{traceObj, tv}, boxed once per trace
 }
 
-func (a traceActivation) ResolveName(name string) (any, bool) {
+func (a *traceActivation) ResolveName(name string) (any, bool) {
 	if name == "trace" {
-		return obj{traceObj, a.tv}, true
+		if a.tref == nil {
+			a.tref = obj{traceObj, a.tv}
+		}
+		return a.tref, true
 	}
 	return a.group.ResolveName(name)
 }

@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -115,4 +116,90 @@ func TestMayHaveLongQuote(t *testing.T) {
 	assert.True(t, mayHaveLongQuote(long))
 	notLong := `x "` + string(make([]byte, 32)) + `" y`
 	assert.False(t, longQuoted.MatchString(notLong))
+}
+
+// Observed statistics read through the getters equal those of the CEL
+// programs, values and errors, per assertion and per trace.
+func TestObservedReadMatchesCEL(t *testing.T) {
+	const yaml = `pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.6}
+assertions:
+  - name: a
+    expect: latency.p95 < 1.0 && tokens.total > 0 && cost < 1.0 && error_rate < 0.1 && errors < 3 && count > 1
+  - name: b
+    where: span.operation == "retrieval"
+    expect: retrieval.hit_rate > 0.5 && retrieval.queries > 0
+  - name: c
+    each: trace
+    expect: trace.llm_calls <= 1 && trace.duration_ms < 100.0 && trace.cost < 0.001 && trace.tokens.cached > 0 && trace.root.duration_ms > 1.0 && latency.p50 > 0.0
+  - name: d
+    where: span.model == "unknown-model"
+    expect: cost > 0.0 && tokens.reasoning > 0
+`
+	s, err := LoadBytes("llmcheck.yaml", []byte(yaml))
+	require.NoError(t, err)
+	run := randomAttrRun(5, 2000)
+	fast := s.Evaluate(run)
+	for _, c := range s.checks {
+		for i := range c.observed {
+			c.observed[i].root = "" // CEL only
+		}
+	}
+	slow := s.Evaluate(run)
+	require.Equal(t, fmt.Sprintf("%+v", slow), fmt.Sprintf("%+v", fast)) // NaN costs: compare the text
+	assert.NotEmpty(t, fast.Assertions[2].Rows)
+}
+
+// Expectations decided in Go give CEL's verdicts, messages and observed
+// values, per assertion and per trace, including where statistics are
+// errors.
+func TestExpectGoFormMatchesCEL(t *testing.T) {
+	exprs := []string{
+		`latency.p95 < 150.0`,
+		`latency.p95 < 150`,
+		`150 > latency.p50 && count >= 10`,
+		`errors == 0 || error_rate < 0.3`,
+		`!(cost > 0.01) && tokens.total > 100`,
+		`tokens.cached > 10 || tokens.output < 5u`,
+		`retrieval.hit_rate >= 0.5`,
+		`true && count != 3`,
+	}
+	traceExprs := []string{
+		`trace.llm_calls <= 1 && trace.duration_ms < 200.0`,
+		`trace.root.name == "answer" || trace.errors > 0`,
+		`trace.root.name != "x" && trace.cost < 0.001`,
+		`trace.tokens.input > 100 || trace.count == 4`,
+		`trace.root.is_error || latency.max > 100.0`,
+		`!trace.root.is_root`,
+	}
+	var y strings.Builder
+	y.WriteString("pricing:\n  gpt-4o-mini: {input: 0.15, output: 0.6}\nassertions:\n")
+	for i, e := range exprs {
+		fmt.Fprintf(&y, "  - name: a%d\n    expect: '%s'\n  - name: w%d\n    where: span.operation == \"chat\"\n    expect: '%s'\n", i, e, i, e)
+	}
+	for i, e := range traceExprs {
+		fmt.Fprintf(&y, "  - name: t%d\n    each: trace\n    expect: '%s'\n  - name: u%d\n    each: trace\n    where: span.is_error\n    expect: '%s'\n", i, e, i, e)
+	}
+	s, err := LoadBytes("llmcheck.yaml", []byte(y.String()))
+	require.NoError(t, err)
+	compiled := 0
+	for _, c := range s.checks {
+		if c.fastExpect != nil {
+			compiled++
+		}
+	}
+	assert.Equal(t, len(s.checks), compiled, "every expectation has a Go form")
+	for _, seed := range []int64{1, 2} {
+		run := randomAttrRun(seed, 1500)
+		fast := s.Evaluate(run)
+		saved := make([]actPred, len(s.checks))
+		for i, c := range s.checks {
+			saved[i], c.fastExpect = c.fastExpect, nil
+		}
+		slow := s.Evaluate(run)
+		for i, c := range s.checks {
+			c.fastExpect = saved[i]
+		}
+		require.Equal(t, fmt.Sprintf("%+v", slow), fmt.Sprintf("%+v", fast))
+	}
 }

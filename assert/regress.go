@@ -208,7 +208,7 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 	}
 	head := &group{rc: hc, spans: hsel.spans, k: k}
 	act := sidesActivation{base: base, head: head}
-	r.Spans, r.Traces = len(hsel.spans), len(head.traces())
+	r.Spans, r.Traces = len(hsel.spans), head.traceCount()
 	if base.count() == 0 && head.count() == 0 {
 		if a.AllowEmpty {
 			r.Status, r.Skipped, r.Message = Pass, true, "no spans matched on either side; allowed by allow_empty: true"

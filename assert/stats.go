@@ -53,7 +53,14 @@ func Summarise(durations []float64) (Latency, error) {
 	if len(durations) == 0 {
 		return Latency{}, ErrNoData
 	}
-	s := slices.Clone(durations)
+	return summariseOwned(slices.Clone(durations))
+}
+
+// summariseOwned is Summarise on a slice it may sort in place.
+func summariseOwned(s []float64) (Latency, error) {
+	if len(s) == 0 {
+		return Latency{}, ErrNoData
+	}
 	slices.Sort(s)
 	var sum float64
 	for _, d := range s {
