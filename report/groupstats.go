@@ -35,24 +35,30 @@ func groupDetails(run *span.Run, cost func(*span.Span) (float64, bool)) []GroupD
 	type key struct{ op, model string }
 	idx := map[key]int{}
 	var out []GroupDetail
-	// Spans of one group often follow each other: remember the last one
-	// (interned strings compare by pointer first).
-	last, lastI := key{}, -1
+	// A run has few groups and their spans interleave (root, embeddings,
+	// retrieval, chat, root, …): look the group up among the first few by
+	// comparing (interned) strings before hashing.
+	const scan = 16
 	for _, s := range run.Spans {
 		op := s.Operation
 		if op == "" {
 			op = "(other)"
 		}
-		k := key{op, s.Model}
-		i := lastI
-		if i < 0 || k != last {
+		i := -1
+		for j := 0; j < len(out) && j < scan; j++ {
+			if out[j].Operation == op && out[j].Model == s.Model {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			k := key{op, s.Model}
 			var ok bool
 			if i, ok = idx[k]; !ok {
 				i = len(out)
 				idx[k] = i
 				out = append(out, GroupDetail{GroupStats: GroupStats{Operation: op, Model: s.Model}})
 			}
-			last, lastI = k, i
 		}
 		g := &out[i]
 		g.Spans++

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -141,9 +142,12 @@ func newMDModel(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOpti
 		m.results = append([]assert.Result(nil), res.Assertions...)
 		sort.SliceStable(m.results, func(i, j int) bool { return statusRank(m.results[i]) < statusRank(m.results[j]) })
 	}
-	m.groups = GroupDetails(run, opts.Cost)
-	m.charts, m.models = latencyHistograms(run, 6)
+	// Three independent passes over the run: one core each.
+	var wg sync.WaitGroup
+	wg.Go(func() { m.groups = GroupDetails(run, opts.Cost) })
+	wg.Go(func() { m.charts, m.models = latencyHistograms(run, 6) })
 	m.gantt, m.ganttCap = slowestTraceGantt(run)
+	wg.Wait()
 	return m
 }
 
