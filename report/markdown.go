@@ -43,6 +43,33 @@ type MarkdownOptions struct {
 	// Diff is a Markdown section comparing the run with its baseline
 	// (diff.Report.Markdown), placed after the regression rules.
 	Diff string
+	// Charts, when set, is PrepareCharts of the same run and Cost, computed
+	// ahead (e.g. while the assertions are evaluated); nil computes it.
+	Charts *Charts
+}
+
+// Charts is what report.md shows of the run itself, independent of the
+// results: statistics per operation and model, latency histograms and
+// the slowest trace's waterfall.
+type Charts struct {
+	groups   []GroupDetail
+	charts   []string
+	models   int
+	gantt    string
+	ganttCap string
+}
+
+// PrepareCharts computes the run's part of report.md (three passes over
+// the spans, in parallel). It only reads run, so it may run while the
+// assertions are evaluated.
+func PrepareCharts(run *span.Run, cost func(*span.Span) (float64, bool)) *Charts {
+	c := &Charts{}
+	var wg sync.WaitGroup
+	wg.Go(func() { c.groups = GroupDetails(run, cost) })
+	wg.Go(func() { c.charts, c.models = latencyHistograms(run, 6) })
+	c.gantt, c.ganttCap = slowestTraceGantt(run)
+	wg.Wait()
+	return c
 }
 
 // WriteMarkdown writes report.md atomically.
@@ -142,12 +169,11 @@ func newMDModel(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOpti
 		m.results = append([]assert.Result(nil), res.Assertions...)
 		sort.SliceStable(m.results, func(i, j int) bool { return statusRank(m.results[i]) < statusRank(m.results[j]) })
 	}
-	// Three independent passes over the run: one core each.
-	var wg sync.WaitGroup
-	wg.Go(func() { m.groups = GroupDetails(run, opts.Cost) })
-	wg.Go(func() { m.charts, m.models = latencyHistograms(run, 6) })
-	m.gantt, m.ganttCap = slowestTraceGantt(run)
-	wg.Wait()
+	c := opts.Charts
+	if c == nil {
+		c = PrepareCharts(run, opts.Cost)
+	}
+	m.groups, m.charts, m.models, m.gantt, m.ganttCap = c.groups, c.charts, c.models, c.gantt, c.ganttCap
 	return m
 }
 

@@ -29,6 +29,16 @@ func TestMarkdownGolden(t *testing.T) {
 	golden(t, "report.golden.md", got)
 }
 
+// Charts computed ahead (while the assertions run) give the same report.
+func TestMarkdownPreparedCharts(t *testing.T) {
+	run := fixtureRun()
+	opts := MarkdownOptions{Cost: fixtureCost, CostNote: "tokens × pricing in llmcheck.yaml (USD per 1M tokens)"}
+	want := Markdown(fixtureResults(), run, fixtureMeta(), opts)
+	opts.Charts = PrepareCharts(run, fixtureCost)
+	require.Equal(t, want, Markdown(fixtureResults(), run, fixtureMeta(), opts))
+	require.Contains(t, want, "gantt")
+}
+
 func TestMarkdownRecordingOnly(t *testing.T) {
 	meta := fixtureMeta()
 	meta.CommandStatus = ""

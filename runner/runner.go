@@ -106,9 +106,16 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 	var res *assert.Results
 	var pricing map[string]assert.Price
 	if suite != nil {
+		pricing = suite.Config.Pricing
+	}
+	// report.md's statistics of the run do not depend on the results:
+	// computed while the assertions are evaluated.
+	mdCost := assert.SpanCost(pricing)
+	charts := make(chan *report.Charts, 1)
+	go func() { charts <- report.PrepareCharts(run, mdCost) }()
+	if suite != nil {
 		suite.IncludeContent = opts.IncludeContent
 		res = suite.Evaluate(run)
-		pricing = suite.Config.Pricing
 	}
 	var cmp *diff.Report
 	if base != nil {
@@ -136,7 +143,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 	if err := report.WriteJUnit(filepath.Join(opts.OutDir, JUnitFile), res, meta); err != nil {
 		return 0, exitcode.New(exitcode.Usage, err)
 	}
-	mdOpts := report.MarkdownOptions{Cost: assert.SpanCost(pricing)}
+	mdOpts := report.MarkdownOptions{Cost: mdCost, Charts: <-charts}
 	if cmp != nil {
 		mdOpts.Diff = cmp.Markdown(diffMarkdownBytes)
 	}
