@@ -191,6 +191,9 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 // withAgg adds to popts the Go forms of the comprehensions over spans in a
 // (see aggDecorator).
 func withAgg(popts []cel.ProgramOption, a *cel.Ast) []cel.ProgramOption {
+	if !goForms {
+		return popts
+	}
 	if d := aggDecorator(a); d != nil {
 		return append(append([]cel.ProgramOption{}, popts...), d)
 	}

@@ -23,7 +23,7 @@ type actPred func(act interpreter.Activation) tri
 
 // compileExpect returns the Go form of an expectation, or nil.
 func compileExpect(a *cel.Ast) actPred {
-	if a == nil {
+	if a == nil || !goForms {
 		return nil
 	}
 	return compileActPred(a.NativeRep().Expr())

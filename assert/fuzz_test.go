@@ -1,6 +1,7 @@
 package assert
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,9 @@ func FuzzExpression(f *testing.F) {
 		"trace.tokens.total > 0", "sum([1, 2.5]) > 0", "max(spans.map(s, s.tokens.total)) > 1",
 		"span.attrs['x'] == 1", "size(span.events) > 0 || span.start < span.end", "span.name.matches('^chat')",
 		"'a' + 1", "(((((", "1 / 0 == 1", "int('x') > 0", "[1,2,3].map(x, x * 2)[5] == 0",
+		"span.operation == 'chat' && span.model in ['gpt-4o-mini', 'x']", "!(span.duration_ms > 50.0) || span.is_error",
+		"span.tokens.output > 100", "latency.p95 < 1500 && !(errors > 0)", "trace.llm_calls <= 1 || count > 3",
+		"spans.exists(s, s.cost > 0.0001)", "avg(spans.map(s, double(s.tokens.output))) > 1.0",
 	} {
 		f.Add(seed)
 	}
@@ -65,7 +69,23 @@ func FuzzExpression(f *testing.F) {
 				}
 				continue
 			}
-			for _, r := range s.Evaluate(run).Assertions {
+			res := s.Evaluate(run)
+			// The Go forms of where, expect and span comprehensions give
+			// exactly what CEL alone gives: statuses, messages, values.
+			goForms = false
+			plain, err := LoadBytes("llmcheck.yaml", []byte(y))
+			if err != nil {
+				goForms = true
+				t.Fatalf("loads only with the Go forms: %v", err)
+			}
+			want := plain.Evaluate(run)
+			goForms = true
+			for i := range res.Assertions {
+				if got, exp := fmt.Sprintf("%+v", res.Assertions[i]), fmt.Sprintf("%+v", want.Assertions[i]); got != exp {
+					t.Fatalf("Go forms differ from CEL for %q:\n got %s\nwant %s", expr, got, exp)
+				}
+			}
+			for _, r := range res.Assertions {
 				switch r.Status {
 				case Pass, Fail, Error, Warn:
 				default:
