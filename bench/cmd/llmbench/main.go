@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llmcheck/llmcheck/bench/internal/gen"
+	"github.com/llmcheck/llmcheck/internal/benchdata"
 )
 
 func main() {
@@ -75,17 +75,17 @@ func genFiles(dir string, n int) error {
 	js := filepath.Join(dir, fmt.Sprintf("spans-%d.jsonl", n))
 	pb := filepath.Join(dir, fmt.Sprintf("spans-%d.pb", n))
 	if _, err := os.Stat(js); err != nil {
-		if err := gen.WriteJSON(js, n); err != nil {
+		if err := benchdata.WriteJSON(js, n); err != nil {
 			return err
 		}
 	}
 	if _, err := os.Stat(pb); err != nil {
-		if err := gen.WriteProto(pb, n); err != nil {
+		if err := benchdata.WriteProto(pb, n); err != nil {
 			return err
 		}
 	}
 	cfg := filepath.Join(dir, "llmcheck.yaml")
-	return os.WriteFile(cfg, []byte(BenchConfig), 0o644)
+	return os.WriteFile(cfg, []byte(benchdata.Config), 0o644)
 }
 
 func phase(name string, args []string) error {

@@ -17,41 +17,6 @@ import (
 	"github.com/llmcheck/llmcheck/span"
 )
 
-// BenchConfig is runner/bench_test.go's ten assertions.
-const BenchConfig = `pricing:
-  gpt-4o-mini: {input: 0.15, output: 0.60, cached_input: 0.075}
-  text-embedding-3-small: {input: 0.02}
-assertions:
-  - name: chat p95
-    where: span.operation == "chat"
-    expect: latency.p95 < 5000
-  - name: chat p99 by model
-    where: span.operation == "chat" && span.model == "gpt-4o-mini"
-    expect: latency.p99 < 10000 && errors < count
-  - name: tokens
-    expect: tokens.total > 0
-  - name: cost
-    where: span.operation in ["chat", "embeddings"]
-    expect: cost < 1000.0
-  - name: retrieval
-    where: span.operation == "retrieval"
-    expect: retrieval.hit_rate > 0.1 && retrieval.ndcg > 0.0
-  - name: per trace
-    each: trace
-    expect: trace.llm_calls <= 2 && trace.duration_ms < 60000
-  - name: attribute percentile
-    where: span.operation == "chat"
-    expect: percentile(spans.map(s, double(s.attrs["gen_ai.request.temperature"])), 0.9) <= 1.0
-  - name: error rate
-    expect: error_rate < 0.5
-  - name: embeddings fast
-    where: span.operation == "embeddings"
-    expect: latency.p50 < 1000
-  - name: no empty chat
-    where: span.operation == "chat"
-    expect: spans.all(s, s.tokens.output > 0)
-`
-
 // pdataJSON decodes every line of a JSON lines file with
 // ptrace.JSONUnmarshaler in one goroutine and drops the result.
 func pdataJSON(path string) (int, error) {

@@ -1,8 +1,10 @@
-// Package gen writes the deterministic benchmark runs: the same generator
-// as runner/bench_test.go's writeBenchRun (n/4 traces of root → embeddings
-// → retrieval → chat, ~10 attributes each), in OTLP JSON lines and in
-// length-prefixed OTLP protobuf.
-package gen
+// Package benchdata is the deterministic benchmark run of
+// docs/performance.md, shared by the package benchmarks (runner) and the
+// comparison tool (bench/, a separate module): n/4 traces of root →
+// embeddings → retrieval → chat with GenAI semantic-convention attributes
+// (~10 on chat spans), in OTLP JSON lines and in length-prefixed OTLP
+// protobuf, and the ten assertions checked over it.
+package benchdata
 
 import (
 	"bufio"
@@ -13,6 +15,42 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
+
+// Config has the shapes of a real suite: where clauses touching every
+// span, an each: trace, percentiles, a retrieval metric, cost.
+const Config = `pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.60, cached_input: 0.075}
+  text-embedding-3-small: {input: 0.02}
+assertions:
+  - name: chat p95
+    where: span.operation == "chat"
+    expect: latency.p95 < 5000
+  - name: chat p99 by model
+    where: span.operation == "chat" && span.model == "gpt-4o-mini"
+    expect: latency.p99 < 10000 && errors < count
+  - name: tokens
+    expect: tokens.total > 0
+  - name: cost
+    where: span.operation in ["chat", "embeddings"]
+    expect: cost < 1000.0
+  - name: retrieval
+    where: span.operation == "retrieval"
+    expect: retrieval.hit_rate > 0.1 && retrieval.ndcg > 0.0
+  - name: per trace
+    each: trace
+    expect: trace.llm_calls <= 2 && trace.duration_ms < 60000
+  - name: attribute percentile
+    where: span.operation == "chat"
+    expect: percentile(spans.map(s, double(s.attrs["gen_ai.request.temperature"])), 0.9) <= 1.0
+  - name: error rate
+    expect: error_rate < 0.5
+  - name: embeddings fast
+    where: span.operation == "embeddings"
+    expect: latency.p50 < 1000
+  - name: no empty chat
+    where: span.operation == "chat"
+    expect: spans.all(s, s.tokens.output > 0)
+`
 
 // PerBatch is the number of spans per line/record, as the SDK's batch
 // processor sends them.
