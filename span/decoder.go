@@ -49,32 +49,46 @@ func (d *Decoder) fastWarn(msg string) { d.pending = append(d.pending, msg) }
 // FromTracesWarn warnings. On error dst is returned unchanged (its length;
 // the spare capacity may have been written).
 func (d *Decoder) DecodeJSON(dst []Span, data []byte, warn func(string)) ([]Span, error) {
-	n0 := len(dst)
-	d.pending = d.pending[:0]
-	d.n.warn = d.fastWarn
-	out, ok := d.fastJSON(dst, data)
-	d.n.warn = nil
+	out, ok := d.DecodeJSONFast(dst, data, warn)
 	if ok {
-		d.flush(warn)
 		return out, nil
 	}
-	clear(out[n0:len(out)])
-	dst = out[:n0]
 	td, err := d.ju.UnmarshalTraces(data)
 	if err != nil {
-		return dst, err
+		return out, err
 	}
-	return d.slow(dst, td, warn), nil
+	return d.slow(out, td, warn), nil
 }
 
 // DecodeJSONFast is DecodeJSON's fast path alone: ok is false (and dst
 // unchanged) when the batch needs the general decoder, DecodeJSON. When ok,
 // data was exactly one well-formed JSON object.
 func (d *Decoder) DecodeJSONFast(dst []Span, data []byte, warn func(string)) ([]Span, bool) {
+	return d.tryFast(dst, data, warn, d.fastJSON)
+}
+
+// DecodeProto appends the spans of one OTLP protobuf TracesData (or
+// ExportTraceServiceRequest: the same message on the wire) to dst, as
+// DecodeJSON.
+func (d *Decoder) DecodeProto(dst []Span, data []byte, warn func(string)) ([]Span, error) {
+	out, ok := d.tryFast(dst, data, warn, d.fastProto)
+	if ok {
+		return out, nil
+	}
+	td, err := d.pu.UnmarshalTraces(data)
+	if err != nil {
+		return out, err
+	}
+	return d.slow(out, td, warn), nil
+}
+
+// tryFast runs one fast decoder, collecting its warnings; when it does not
+// take the batch, dst comes back unchanged (the spare capacity cleared).
+func (d *Decoder) tryFast(dst []Span, data []byte, warn func(string), fast func([]Span, []byte) ([]Span, bool)) ([]Span, bool) {
 	n0 := len(dst)
 	d.pending = d.pending[:0]
 	d.n.warn = d.fastWarn
-	out, ok := d.fastJSON(dst, data)
+	out, ok := fast(dst, data)
 	d.n.warn = nil
 	if !ok {
 		clear(out[n0:len(out)])
@@ -82,28 +96,6 @@ func (d *Decoder) DecodeJSONFast(dst []Span, data []byte, warn func(string)) ([]
 	}
 	d.flush(warn)
 	return out, true
-}
-
-// DecodeProto appends the spans of one OTLP protobuf TracesData (or
-// ExportTraceServiceRequest: the same message on the wire) to dst, as
-// DecodeJSON.
-func (d *Decoder) DecodeProto(dst []Span, data []byte, warn func(string)) ([]Span, error) {
-	n0 := len(dst)
-	d.pending = d.pending[:0]
-	d.n.warn = d.fastWarn
-	out, ok := d.fastProto(dst, data)
-	d.n.warn = nil
-	if ok {
-		d.flush(warn)
-		return out, nil
-	}
-	clear(out[n0:len(out)])
-	dst = out[:n0]
-	td, err := d.pu.UnmarshalTraces(data)
-	if err != nil {
-		return dst, err
-	}
-	return d.slow(dst, td, warn), nil
 }
 
 func (d *Decoder) flush(warn func(string)) {
