@@ -407,6 +407,19 @@ func TestStructure(t *testing.T) {
 			matched: 1,
 		},
 		{
+			name:    "Node millisecond clock: a call starting in the previous call's last millisecond follows it",
+			base:    join(tr("b1", "t", name("T1"), 0, tool("x", 0, 10.6), chat("m", 10, 20.2))),
+			head:    join(tr("h1", "t", name("T1"), 0, tool("x", 0, 10.4), chat("m", 11, 20.5))),
+			matched: 1,
+		},
+		{
+			name:    "beyond the clock's resolution an overlap is concurrent",
+			base:    join(tr("b1", "t", name("T1"), 0, tool("x", 0, 10.6), chat("m", 9, 20.2))),
+			head:    join(tr("h1", "t", name("T1"), 0, tool("x", 0, 10.4), chat("m", 11, 20.5))),
+			matched: 1,
+			changes: map[string][]Change{"T1": {{Kind: ChangeOrder, Base: "chat:m → execute_tool", Head: "execute_tool → chat:m"}}},
+		},
+		{
 			name:    "sequential operations in another order are",
 			base:    join(tr("b1", "t", name("T1"), 0, sp{op: "retrieval", start: 0, end: 10}, chat("m", 20, 30))),
 			head:    join(tr("h1", "t", name("T1"), 0, chat("m", 0, 10), sp{op: "retrieval", start: 20, end: 30})),
