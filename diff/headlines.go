@@ -218,9 +218,8 @@ func setHeadlines(tests []StructuralTest) []structuralHeadline {
 		}
 		used[down], used[up] = true, true
 		a, b := &tests[down], &tests[up]
-		text := fmt.Sprintf("%s: %s model %s → %s (%s; %s); significant, %s %s", a.Set, a.Operation, a.Model, b.Model,
-			strings.TrimPrefix(a.Text, a.Set+": "), strings.TrimPrefix(b.Text, b.Set+": "),
-			fmtP(math.Max(a.PAdjusted, b.PAdjusted)), fmtN(a.N1, a.N2))
+		text := fmt.Sprintf("%s: %s model %s → %s: %s, %s; significant, %s %s", a.Set, a.Operation, a.Model, b.Model,
+			modelShare(a), modelShare(b), fmtP(math.Max(a.PAdjusted, b.PAdjusted)), fmtN(a.N1, a.N2))
 		out = append(out, structuralHeadline{h: Headline{Kind: HeadlineModelSwap, Text: text}, kind: ChangeModelSwap, op: a.Operation, from: a.Model, to: b.Model})
 	}
 	for i := range tests {

@@ -665,8 +665,8 @@ func compareSet(name string, bs, hs []*shape, opts Options) []StructuralTest {
 		for i, s := range hs {
 			h[i] = float64(f(s))
 		}
-		if constant(b, h) && b[0] == 0 {
-			return // never seen on either side
+		if constant(b, h) {
+			return // the same count in every trace: nothing to compare
 		}
 		st.Verdict = Significance(b, h, opts.Alpha, opts.MinSamples)
 		st.Counted = !st.TooFew && !constant(b, h)
@@ -886,13 +886,7 @@ func structuralText(st *StructuralTest) string {
 		return fmt.Sprintf("%s: order of operations %s in %s", st.Set, top.Value, share)
 	case ChangeModelCalls:
 		if binary(st.Counts) {
-			with := Count{}
-			for _, c := range st.Counts {
-				if c.Value == "1" {
-					with = c
-				}
-			}
-			return fmt.Sprintf("%s: %s %s in %d/%d → %d/%d traces", st.Set, st.Operation, st.Model, with.Base, nb, with.Head, nh)
+			return fmt.Sprintf("%s: %s %s", st.Set, st.Operation, modelShare(st))
 		}
 	}
 	what := countLabel[st.Kind]
@@ -904,6 +898,22 @@ func structuralText(st *StructuralTest) string {
 		value = plural(n, "call")
 	}
 	return fmt.Sprintf("%s: %s per trace %s → %s on average (%s in %s)", st.Set, what, fmtMean(st.BaseMean), fmtMean(st.HeadMean), value, share)
+}
+
+// modelShare describes the calls of a ChangeModelCalls test's model in
+// a few words: "gpt-4o in 28/60 → 16/60 traces" when a trace calls it
+// at most once, else "gpt-4o-mini 1.53 → 1.73 calls per trace".
+func modelShare(st *StructuralTest) string {
+	if binary(st.Counts) {
+		with := Count{}
+		for _, c := range st.Counts {
+			if c.Value == "1" {
+				with = c
+			}
+		}
+		return fmt.Sprintf("%s in %d/%d → %d/%d traces", st.Model, with.Base, st.BaseTraces, with.Head, st.HeadTraces)
+	}
+	return fmt.Sprintf("%s %s → %s calls per trace", st.Model, fmtMean(st.BaseMean), fmtMean(st.HeadMean))
 }
 
 // binary says every value of counts is 0 or 1.
@@ -921,4 +931,31 @@ func fmtMean(x float64) string {
 		return strconv.Itoa(int(x))
 	}
 	return strconv.FormatFloat(x, 'f', 2, 64)
+}
+
+// setSummary is the reports' line about the sets compared as
+// distributions; empty when there are none.
+func (s *Structure) setSummary() string {
+	if s.Sets == 0 {
+		return ""
+	}
+	sig := 0
+	for i := range s.Distributions {
+		if s.Distributions[i].Significant {
+			sig++
+		}
+	}
+	return fmt.Sprintf("%s with several traces on a side compared as distributions: %d of %s significant (Holm, structural family)",
+		plural(s.Sets, "name"), sig, plural(s.Comparisons, "structural test"))
+}
+
+// setChanges are the reports' lines of the significant structural tests.
+func (s *Structure) setChanges() []string {
+	var out []string
+	for i := range s.Distributions {
+		if t := &s.Distributions[i]; t.Significant {
+			out = append(out, fmt.Sprintf("%s; significant, %s %s", t.Text, fmtP(t.PAdjusted), fmtN(t.N1, t.N2)))
+		}
+	}
+	return out
 }

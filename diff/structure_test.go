@@ -5,9 +5,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/llmcheck/llmcheck/span"
 )
@@ -35,6 +37,7 @@ type requests struct {
 	fixedTools int     // this many tool calls in every request; 0: drawn per request
 
 	msClock bool
+	root    string // the root span name (default "POST /answer")
 
 	switchMini float64 // probability that an answer drawn as gpt-4o uses gpt-4o-mini
 	extraTool  bool    // one more tool call per request
@@ -47,6 +50,9 @@ func (rq requests) spans() []span.Span {
 	}
 	if rq.pMini == 0 {
 		rq.pMini = 0.5
+	}
+	if rq.root == "" {
+		rq.root = "POST /answer"
 	}
 	rng := rand.New(rand.NewPCG(rq.seed, 0x5eed))
 	var out []span.Span
@@ -114,7 +120,7 @@ func (rq requests) spans() []span.Span {
 			attrs["test.name"] = fmt.Sprintf("TestAnswer/q%03d", i%rq.tests)
 		}
 		root := span.Span{
-			TraceID: traceID, SpanID: fmt.Sprintf("%016x", 1), Name: "POST /answer", Service: "app", Kind: "server", Status: "unset",
+			TraceID: traceID, SpanID: fmt.Sprintf("%016x", 1), Name: rq.root, Service: "app", Kind: "server", Status: "unset",
 			StartUnixNano: clock(t0), EndUnixNano: cursor + 1_000_000, Attrs: span.AttrsOf(attrs),
 		}
 		out = append(out, root)
@@ -264,4 +270,36 @@ func TestStructureMillisecondClock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGoldenSets: the reports of runs without test identity, where the
+// head switched 60 % of its gpt-4o answers to gpt-4o-mini and makes one
+// more tool call per request.
+func TestGoldenSets(t *testing.T) {
+	r := Compare(requests{seed: 2, n: 60}.run(), requests{seed: 3, n: 60, switchMini: 0.6, extraTool: true}.run(), Options{})
+	require.Equal(t, 1, r.Structure.Sets)
+	var b strings.Builder
+	r.Text(&b)
+	golden(t, "sets.txt", b.String())
+	md := r.Markdown(MaxCommentBytes)
+	checkMarkdown(t, md)
+	golden(t, "sets.md", md)
+	var js strings.Builder
+	require.NoError(t, r.WriteJSON(&js))
+	golden(t, "sets.json", js.String())
+}
+
+// TestSetNamesEscaped: a root span name is span content; in the reports
+// it stays on its line and its markup is escaped.
+func TestSetNamesEscaped(t *testing.T) {
+	name := "POST /x\n| *b* <script>"
+	r := Compare(requests{seed: 2, n: 60, root: name}.run(), requests{seed: 3, n: 60, root: name, extraTool: true}.run(), Options{})
+	require.NotEmpty(t, r.Structure.setChanges())
+	var b strings.Builder
+	r.Text(&b)
+	assert.NotContains(t, b.String(), "POST /x\n")
+	assert.Contains(t, b.String(), "POST /x | *b* <script>: tool calls per trace")
+	md := r.Markdown(MaxCommentBytes)
+	assert.NotContains(t, md, "<script>")
+	assert.NotContains(t, md, "| *b*")
 }
