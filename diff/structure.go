@@ -154,11 +154,14 @@ next:
 // resolution (see resolution) before the other ends and neither contains
 // the other; concurrent spans are sorted by operation and model, so that
 // a race between them is not a change.
-func shapeOf(run *span.Run, t *span.Trace, attrs []string) *shape {
+//
+// scratch is a buffer for the spans with an operation, reused across
+// traces; shapeOf returns it (grown) for the next call.
+func shapeOf(run *span.Run, t *span.Trace, attrs []string, scratch []*span.Span) (*shape, []*span.Span) {
 	sh := &shape{trace: t}
 	sh.test, sh.named = testName(t, attrs)
 	tol := resolution(t.Spans)
-	ops := make([]*span.Span, 0, len(t.Spans))
+	ops := scratch[:0]
 	for _, s := range t.Spans {
 		if s.Operation != "" {
 			ops = append(ops, s)
@@ -236,7 +239,7 @@ func shapeOf(run *span.Run, t *span.Trace, attrs []string) *shape {
 	}
 	flush()
 	sort.Strings(sh.models)
-	return sh
+	return sh, ops
 }
 
 type testEntry struct {
@@ -252,8 +255,10 @@ type testEntry struct {
 func compareStructure(base, head *span.Run, opts Options) Structure {
 	byKey := func(run *span.Run) map[string][]*shape {
 		m := map[string][]*shape{}
+		var scratch []*span.Span
 		for _, t := range run.Traces { // in start order
-			sh := shapeOf(run, t, opts.TestAttr)
+			var sh *shape
+			sh, scratch = shapeOf(run, t, opts.TestAttr, scratch)
 			m[sh.test] = append(m[sh.test], sh)
 		}
 		return m
