@@ -888,7 +888,7 @@ func structuralText(st *StructuralTest) string {
 	share := fmt.Sprintf("%d/%d → %d/%d traces", top.Base, nb, top.Head, nh)
 	switch st.Kind {
 	case ChangeOrder:
-		return fmt.Sprintf("%s: order of operations %s in %s", st.Set, top.Value, share)
+		return fmt.Sprintf("%s: order of operations changed: %s in %s", st.Set, top.Value, share)
 	case ChangeModelCalls:
 		if binary(st.Counts) {
 			return fmt.Sprintf("%s: %s %s", st.Set, st.Operation, modelShare(st))
