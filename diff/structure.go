@@ -644,14 +644,18 @@ const (
 	// maxSequenceItems bounds a sequence of operations as a value: a
 	// longer one is cut, with the number of operations left out.
 	maxSequenceItems = 40
+	// maxModelStats bounds the calls-per-model tests of a set: the
+	// operation and model pairs called in most traces (span content can
+	// name any number of models).
+	maxModelStats = 50
 	// minExpected is the smallest expected count of a cell of the
 	// chi-square test (Cochran's rule): rarer sequences are pooled.
 	minExpected = 5
 )
 
 // compareSet makes the structural tests of one set: a count test per
-// kind of call and per operation with a model seen on either side, and an
-// order test.
+// kind of call and per operation with a model seen on either side (the
+// maxModelStats in most traces), and an order test.
 func compareSet(name string, bs, hs []*shape, opts Options) []StructuralTest {
 	by := ByRoot
 	if bs[0].named {
@@ -662,13 +666,15 @@ func compareSet(name string, bs, hs []*shape, opts Options) []StructuralTest {
 			BaseTraces: len(bs), HeadTraces: len(hs), Test: Test{Sample: sample}}
 	}
 	var out []StructuralTest
-	counts := func(st StructuralTest, f func(*shape) int) {
+	// sample tests the per-trace values f(i), i indexing base's traces
+	// then head's.
+	sample := func(st StructuralTest, f func(i int) int) {
 		b, h := make([]float64, len(bs)), make([]float64, len(hs))
-		for i, s := range bs {
-			b[i] = float64(f(s))
+		for i := range bs {
+			b[i] = float64(f(i))
 		}
-		for i, s := range hs {
-			h[i] = float64(f(s))
+		for i := range hs {
+			h[i] = float64(f(len(bs) + i))
 		}
 		if constant(b, h) {
 			return // the same count in every trace: nothing to compare
@@ -679,19 +685,48 @@ func compareSet(name string, bs, hs []*shape, opts Options) []StructuralTest {
 		st.BaseMean, st.HeadMean = mean(b), mean(h)
 		out = append(out, st)
 	}
+	all := slices.Concat(bs, hs)
 	for k, kind := range countKinds {
-		counts(mk(kind, "", "", countLabel[kind]+" per trace", SampleCalls), func(s *shape) int { return s.counts[k] })
+		sample(mk(kind, "", "", countLabel[kind]+" per trace", SampleCalls), func(i int) int { return all[i].counts[k] })
 	}
+	// Calls per operation and model: per-trace counts in one pass, kept
+	// sparse; the maxModelStats pairs in most traces are tested.
+	type call struct {
+		traces int
+		counts map[int]int // trace index (base first, then head) → calls
+	}
+	byCall := map[item]*call{}
 	var calls []item
-	for _, side := range [][]*shape{bs, hs} {
-		for _, s := range side {
-			for _, it := range s.items {
-				if it.model != "" && !slices.Contains(calls, it) {
-					calls = append(calls, it)
-				}
+	for i, s := range all {
+		for _, it := range s.items {
+			if it.model == "" {
+				continue
 			}
+			c := byCall[it]
+			if c == nil {
+				c = &call{counts: map[int]int{}}
+				byCall[it] = c
+				calls = append(calls, it)
+			}
+			if c.counts[i] == 0 {
+				c.traces++
+			}
+			c.counts[i]++
 		}
 	}
+	slices.SortFunc(calls, func(a, b item) int {
+		if d := byCall[b].traces - byCall[a].traces; d != 0 {
+			return d
+		}
+		if a.less(b) {
+			return -1
+		}
+		if b.less(a) {
+			return 1
+		}
+		return 0
+	})
+	calls = calls[:min(len(calls), maxModelStats)]
 	slices.SortFunc(calls, func(a, b item) int {
 		if a.less(b) {
 			return -1
@@ -701,16 +736,10 @@ func compareSet(name string, bs, hs []*shape, opts Options) []StructuralTest {
 		}
 		return 0
 	})
-	for _, c := range calls {
-		counts(mk(ChangeModelCalls, c.op, c.model, c.op+" "+c.model+" calls per trace", SampleCalls), func(s *shape) int {
-			n := 0
-			for _, it := range s.items {
-				if it == c {
-					n++
-				}
-			}
-			return n
-		})
+	for _, it := range calls {
+		c := byCall[it]
+		st := mk(ChangeModelCalls, it.op, it.model, it.op+" "+it.model+" calls per trace", SampleCalls)
+		sample(st, func(i int) int { return c.counts[i] })
 	}
 	// Order: the sequence of operations without models (model changes are
 	// the calls tests' job), consecutive repeats collapsed.

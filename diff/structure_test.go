@@ -311,3 +311,64 @@ func TestSetNamesEscaped(t *testing.T) {
 	assert.NotContains(t, md, "<script>")
 	assert.NotContains(t, md, "| *b*")
 }
+
+func TestChiSquare(t *testing.T) {
+	rep := func(parts ...any) []string {
+		var out []string
+		for i := 0; i < len(parts); i += 2 {
+			for range parts[i+1].(int) {
+				out = append(out, parts[i].(string))
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		b, h []string
+		p    float64 // want, to 1e-6 relative
+		ok   bool
+	}{
+		// 2 × 2, expected 20 everywhere: X² = 4 × 10²/20 = 20, df 1.
+		{"2 × 2", rep("a", 30, "b", 10), rep("a", 10, "b", 30), 7.744216e-06, true},
+		// Same proportions: X² = 0.
+		{"no difference", rep("a", 30, "b", 10), rep("a", 15, "b", 5), 1, true},
+		// c and d (expected < 5) are pooled with b: the 2 × 2 above.
+		{"rare values pooled", rep("a", 30, "b", 8, "c", 1, "d", 1), rep("a", 10, "b", 29, "c", 1), 7.744216e-06, true},
+		{"one category", rep("a", 30), rep("a", 20), 1, false},
+		{"all rare: pooled into one", rep("a", 2, "b", 2), rep("c", 2, "d", 2), 1, false},
+		{"empty side", nil, rep("a", 3), 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := chiSquare(tc.b, tc.h)
+			assert.Equal(t, tc.ok, ok)
+			assert.InEpsilon(t, tc.p, p, 1e-6)
+		})
+	}
+}
+
+// TestSetManyModels: span content names any number of models; a set
+// tests at most maxModelStats of them, those called in most traces.
+func TestSetManyModels(t *testing.T) {
+	mk := func(prefix string) *span.Run {
+		var spans []span.Span
+		for i := range 2000 {
+			model := fmt.Sprintf("%s-%d", prefix, i)
+			if i%2 == 0 {
+				model = "common"
+			}
+			spans = append(spans, tr(fmt.Sprintf("%s%d", prefix, i), "POST /x", nil, float64(i)*1000, sp{op: "chat", model: model, start: 1, end: 5})...)
+		}
+		return span.NewRun(spans)
+	}
+	st := compareStructure(mk("b"), mk("h"), Options{}.withDefaults())
+	require.Equal(t, 1, st.Sets)
+	models := 0
+	for _, d := range st.Distributions {
+		if d.Kind == ChangeModelCalls {
+			models++
+			assert.LessOrEqual(t, len(d.Counts), maxCountValues)
+		}
+	}
+	assert.Equal(t, maxModelStats, models)
+	assert.True(t, slices.ContainsFunc(st.Distributions, func(d StructuralTest) bool { return d.Model == "common" }))
+}
