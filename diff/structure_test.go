@@ -180,7 +180,7 @@ func rate(t *testing.T, pairs int, base requests, inject func(*requests), kinds 
 // docs/statistics.md ("Structure: calls, models and order").
 func TestStructureSeededRuns(t *testing.T) {
 	pairs := 200
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		pairs = 40
 	}
 	cases := []struct {
