@@ -251,7 +251,7 @@ type testEntry struct {
 // else root span name). A name with exactly one trace a side is a
 // matched test, compared trace with trace (diffShapes); a name with
 // several traces on a side is a set, compared as distributions
-// (compareSets); a name on one side only is listed there.
+// (compareSet); a name on one side only is listed there.
 func compareStructure(base, head *span.Run, opts Options) Structure {
 	byKey := func(run *span.Run) map[string][]*shape {
 		m := map[string][]*shape{}
