@@ -29,10 +29,10 @@ type Results struct {
 	// Diagnostics where in the config, when the config was at fault.
 	Error       string       `json:"error,omitempty"`
 	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
-	Config     string   `json:"config,omitempty"`
-	Spans      int      `json:"spans"`
-	Traces     int      `json:"traces"`
-	Assertions []Result `json:"assertions"`
+	Config      string       `json:"config,omitempty"`
+	Spans       int          `json:"spans"`
+	Traces      int          `json:"traces"`
+	Assertions  []Result     `json:"assertions"`
 	// Regressions are the regression rules' verdicts, when a baseline was
 	// given.
 	Regressions []Result `json:"regressions,omitempty"`

@@ -19,8 +19,8 @@ type Failure struct {
 	Message string
 	// Diagnostics locate the problems in the config, when it was at fault.
 	Diagnostics []assert.Diagnostic
-	ExitCode int
-	Meta       Meta
+	ExitCode    int
+	Meta        Meta
 }
 
 // Junit suite and failure type of a Failure.

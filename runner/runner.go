@@ -270,8 +270,8 @@ func unwrapPath(err error) error {
 // CheckOptions are the inputs of `llmcheck check`.
 type CheckOptions struct {
 	// Traces are the trace files; none means OUT/traces.jsonl.
-	Traces   []string
-	MaxSpans int64
+	Traces     []string
+	MaxSpans   int64
 	Baseline   BaselineOptions
 	ConfigPath string
 	Required   bool // the config path was given explicitly
