@@ -113,6 +113,7 @@ on the number of spans.`,
 	fs.String("out", "", "")
 	_ = fs.MarkDeprecated("out", "use -o/--output FILE (--out is the output folder of run, check and record)")
 	_ = fs.SetAnnotation("out", noEnv, []string{"true"})
+	fs.SetOutput(s.err) // the deprecation notice goes to stderr
 	configFlag(fs)
 	w.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
