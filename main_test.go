@@ -61,11 +61,18 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
+			if cond == "example_node" { // npm ci has been run in examples/rag-node
+				_, err := os.Stat(filepath.Join("examples", "rag-node", "node_modules"))
+				return err == nil, nil
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
+			}
+			if dir, err := filepath.Abs(filepath.Join("examples", "rag-node")); err == nil {
+				env.Setenv("EXAMPLE_NODE", dir)
 			}
 			// The scripts must not inherit the developer's exporter settings.
 			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "NO_COLOR", "GITHUB_ACTIONS"} {
