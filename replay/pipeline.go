@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/llmcheck/llmcheck/internal/jsondepth"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -93,6 +94,10 @@ func (pdataStage) newWorker() func(j *job) {
 				if j.lineWarn, j.lineErr = j.checkLine(); j.lineWarn != "" || j.lineErr != nil {
 					return
 				}
+			}
+			// pdata's decoder recurses once per level
+			if j.derr = jsondepth.Check(j.data, jsondepth.Max); j.derr != nil {
+				return
 			}
 			j.td, j.derr = ju.UnmarshalTraces(j.data)
 			if j.derr == nil {
