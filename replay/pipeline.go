@@ -236,8 +236,13 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 		defer wg.Done()
 		defer close(order)
 		defer close(work)
+		maxRecord := opts.MaxRecordBytes
+		if maxRecord <= 0 {
+			maxRecord = DefaultMaxRecordBytes
+		}
+		var records int64 // lines and records of the run so far
 		for i, p := range paths {
-			fr := &fileReader{path: p, file: i, buffer: st.buffer, emit: func(j *job) bool {
+			fr := &fileReader{path: p, file: i, buffer: st.buffer, maxRecord: maxRecord, maxRecords: opts.MaxSpans, records: &records, emit: func(j *job) bool {
 				if j.data != nil {
 					j.done = make(chan struct{})
 				}

@@ -55,3 +55,65 @@ func TestReadDeepNesting(t *testing.T) {
 		})
 	}
 }
+
+// TestReadRefusesDevices (issue #16 item 10): `check /dev/zero` read
+// empty protobuf records for ever; a device or a directory is refused
+// with an error naming it.
+func TestReadRefusesDevices(t *testing.T) {
+	for _, p := range []string{"/dev/zero", t.TempDir()} {
+		err := Read([]string{p}, ReadOptions{}, func(ptrace.Traces) error { return nil })
+		require.Error(t, err, p)
+		assert.Contains(t, err.Error(), p+": not a regular file")
+		_, err = LoadSpans([]string{p}, ReadOptions{MaxSpans: 10})
+		require.Error(t, err, p)
+		assert.Contains(t, err.Error(), p+": not a regular file")
+	}
+}
+
+// TestReadBounds (issue #16 item 10): a line, a JSON document or a
+// protobuf record longer than ReadOptions.MaxRecordBytes, and more lines
+// or records than ReadOptions.MaxSpans, stop the read with an error
+// naming the file, the place and the limit, before memory or time grows
+// with the input (a 4.6 MB gzip of spaces took 3.5 GB; one of zeros six
+// minutes of CPU as empty protobuf records).
+func TestReadBounds(t *testing.T) {
+	dir := t.TempDir()
+	const limit = 1 << 20
+	good := jsonOf(t, genAITraces(0, 1))
+	spaces := bytes.Repeat([]byte{' '}, 3*limit)
+	var pretty bytes.Buffer
+	require.NoError(t, json.Indent(&pretty, []byte(`{"resourceSpans":[], "padding": "`+strings.Repeat("x", 2*limit)+`"}`), "", "  "))
+	bigRecord := encodeProto(t, []ptrace.Traces{genAITraces(0, 1)})
+	bigRecord = append(bigRecord, 0, 0x20, 0, 0) // declares 2 MiB
+	bigRecord = append(bigRecord, 0x0a)
+	tests := []struct {
+		name    string
+		data    []byte
+		opts    ReadOptions
+		wantErr string
+	}{
+		{"long line of spaces", spaces, ReadOptions{MaxRecordBytes: limit}, "F:1: line longer than 1 MiB (1048576 bytes), the limit of one line of a trace file"},
+		{"gzipped long line", gzipped(t, append([]byte(good+"\n"), spaces...)), ReadOptions{MaxRecordBytes: limit}, "F:2: line longer than 1 MiB"},
+		{"large document", pretty.Bytes(), ReadOptions{MaxRecordBytes: limit}, "F: JSON document larger than 1 MiB (1048576 bytes), the limit of a JSON document trace file"},
+		{"large record", bigRecord, ReadOptions{MaxRecordBytes: limit}, "F: record 2 at byte"},
+		{"empty records", make([]byte, 4*1000), ReadOptions{MaxSpans: 100}, "F: more than 100 lines or records (a batch holds at least one span; --max-spans is 100)"},
+		{"gzipped zeros", gzipped(t, make([]byte, 4*1000)), ReadOptions{MaxSpans: 100}, "F: more than 100 lines or records"},
+		{"blank lines", append([]byte(good+"\n"), bytes.Repeat([]byte("\n"), 1000)...), ReadOptions{MaxSpans: 100}, "F: more than 100 lines or records"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, dir, "F", tc.data)
+			err := Read([]string{p}, tc.opts, func(ptrace.Traces) error { return nil })
+			require.Error(t, err)
+			assert.Contains(t, strings.ReplaceAll(err.Error(), p, "F"), tc.wantErr)
+			_, err = LoadSpans([]string{p}, tc.opts)
+			require.Error(t, err)
+			assert.Contains(t, strings.ReplaceAll(err.Error(), p, "F"), tc.wantErr)
+		})
+	}
+	// within the bounds, the same shapes read
+	p := writeFile(t, dir, "ok.jsonl", []byte(good+"\n\n"+good+"\n"))
+	spans, err := LoadSpans([]string{p}, ReadOptions{MaxSpans: 100, MaxRecordBytes: limit})
+	require.NoError(t, err)
+	assert.Len(t, spans, 2*genAITraces(0, 1).SpanCount())
+}
