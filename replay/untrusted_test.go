@@ -2,7 +2,10 @@ package replay
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,4 +119,36 @@ func TestReadBounds(t *testing.T) {
 	spans, err := LoadSpans([]string{p}, ReadOptions{MaxSpans: 100, MaxRecordBytes: limit})
 	require.NoError(t, err)
 	assert.Len(t, spans, 2*genAITraces(0, 1).SpanCount())
+}
+
+// TestCreateReplacesSymlink (issue #16 item 13): a committed
+// .llmcheck/traces.jsonl symlink made run truncate the link's target;
+// Create replaces the link with a new file and leaves the target alone.
+func TestCreateReplacesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := writeFile(t, dir, "precious.txt", []byte("keep me\n"))
+	path := filepath.Join(dir, "out", "traces.jsonl")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.Symlink(target, path))
+
+	w, err := Create(path)
+	require.NoError(t, err)
+	require.NoError(t, w.ConsumeTraces(context.Background(), genAITraces(0, 1)))
+	require.NoError(t, w.Close())
+
+	got, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me\n", string(got), "the link's target is untouched")
+	fi, err := os.Lstat(path)
+	require.NoError(t, err)
+	assert.True(t, fi.Mode().IsRegular(), "the link was replaced by a regular file")
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+	spans, err := LoadSpans([]string{path}, ReadOptions{})
+	require.NoError(t, err)
+	assert.Len(t, spans, genAITraces(0, 1).SpanCount())
+
+	// a directory in the way is still an error naming the file
+	_, err = Create(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), dir)
 }
