@@ -240,9 +240,13 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 		if maxRecord <= 0 {
 			maxRecord = DefaultMaxRecordBytes
 		}
+		maxRecords := opts.MaxSpans
+		if maxRecords <= 0 {
+			maxRecords = DefaultMaxRecords
+		}
 		var records int64 // lines and records of the run so far
 		for i, p := range paths {
-			fr := &fileReader{path: p, file: i, buffer: st.buffer, maxRecord: maxRecord, maxRecords: opts.MaxSpans, records: &records, emit: func(j *job) bool {
+			fr := &fileReader{path: p, file: i, buffer: st.buffer, maxRecord: maxRecord, maxRecords: maxRecords, spanBound: opts.MaxSpans > 0, records: &records, emit: func(j *job) bool {
 				if j.data != nil {
 					j.done = make(chan struct{})
 				}

@@ -23,7 +23,9 @@ type ReadOptions struct {
 	// MaxSpans, when positive, bounds the spans ReadSpans and LoadSpans
 	// read: they stop with a *TooManySpansError as soon as the spans read
 	// exceed it (checked batch by batch, before the batch is delivered or
-	// kept). Read ignores it.
+	// kept). Read does not count spans. Every reader also stops past
+	// MaxSpans lines and records (DefaultMaxRecords when MaxSpans is
+	// not set): a batch holds at least one span.
 	MaxSpans int64
 	// MaxRecordBytes bounds one line of JSON lines, one length-prefixed
 	// protobuf record, and a JSON document file (held in memory whole),
@@ -35,6 +37,12 @@ type ReadOptions struct {
 // above the batches OpenTelemetry exporters send (the receiver takes at
 // most 64 MiB of protobuf, which transcodes to a longer JSON line).
 const DefaultMaxRecordBytes = 256 << 20
+
+// DefaultMaxRecords bounds the lines (blank ones too) and protobuf records
+// of the files of one read when ReadOptions.MaxSpans is not set (Read, as
+// replay uses it): the default --max-spans, since a batch holds at least
+// one span. With MaxSpans, MaxSpans is the bound.
+const DefaultMaxRecords = 5_000_000
 
 // TooManySpansError is the error of ReadSpans and LoadSpans when the files
 // hold more than ReadOptions.MaxSpans spans.
@@ -112,9 +120,11 @@ type fileReader struct {
 	// maxRecord bounds a line, a record and a JSON document file
 	maxRecord int
 	// records counts the lines (blank ones too) and protobuf records of
-	// the run; past maxRecords (when positive) the read stops
+	// the run; past maxRecords the read stops. spanBound says maxRecords
+	// is ReadOptions.MaxSpans (else DefaultMaxRecords).
 	records    *int64
 	maxRecords int64
+	spanBound  bool
 }
 
 // count counts one line or record toward the run's bound. A batch holds at
@@ -122,10 +132,13 @@ type fileReader struct {
 // spans: without this, a gzip of zeros is billions of empty records.
 func (fr *fileReader) count() error {
 	*fr.records++
-	if fr.maxRecords > 0 && *fr.records > fr.maxRecords {
+	if *fr.records <= fr.maxRecords {
+		return nil
+	}
+	if fr.spanBound {
 		return fr.fail(fmt.Errorf("%s: more than %d lines or records (a batch holds at least one span; --max-spans is %d); is this a trace file?", fr.path, fr.maxRecords, fr.maxRecords))
 	}
-	return nil
+	return fr.fail(fmt.Errorf("%s: more than %d lines or records, the limit of a run's trace files; is this a trace file?", fr.path, fr.maxRecords))
 }
 
 // sizeLimit describes the bound on one line or record in messages.

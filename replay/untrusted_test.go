@@ -152,3 +152,12 @@ func TestCreateReplacesSymlink(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), dir)
 }
+
+// TestReadDefaultRecordBound: without MaxSpans (replay's Read) the lines
+// and records of a run are still bounded, by DefaultMaxRecords.
+func TestReadDefaultRecordBound(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "zeros", make([]byte, 4*(DefaultMaxRecords+1)))
+	err := Read([]string{p}, ReadOptions{}, func(ptrace.Traces) error { return nil })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), p+": more than 5000000 lines or records, the limit of a run's trace files")
+}
