@@ -310,10 +310,11 @@ func (lr *lineReader) next() ([]byte, bool, error) {
 			lr.buf = append(lr.buf, chunk...)
 			chunk = lr.buf
 		}
-		switch {
-		case len(chunk) > lr.max+1: // the newline aside
+		if n := len(chunk); n > lr.max && (err != nil || n-1 > lr.max) { // the newline aside
 			lr.line++
 			return nil, false, errLineTooLong
+		}
+		switch {
 		case err == nil:
 			lr.line++
 			chunk = chunk[:len(chunk)-1]

@@ -161,3 +161,36 @@ func TestReadDefaultRecordBound(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), p+": more than 5000000 lines or records, the limit of a run's trace files")
 }
+
+// TestLineLimitExact: a line of exactly MaxRecordBytes is read, one byte
+// more is refused, with or without its newline.
+func TestLineLimitExact(t *testing.T) {
+	good := jsonOf(t, genAITraces(0, 1))
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		max     int
+		newline bool
+		ok      bool
+	}{
+		{"at the limit, newline", len(good), true, true},
+		{"at the limit, last line", len(good), false, true},
+		{"one over, newline", len(good) - 1, true, false},
+		{"one over, last line", len(good) - 1, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := good
+			if tc.newline {
+				data += "\n"
+			}
+			p := writeFile(t, dir, "F", []byte(data))
+			_, err := LoadSpans([]string{p}, ReadOptions{MaxRecordBytes: tc.max})
+			if tc.ok {
+				assert.NoError(t, err)
+			} else {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), ":1: line longer than")
+			}
+		})
+	}
+}
