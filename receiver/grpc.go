@@ -137,7 +137,7 @@ func (r *Receiver) chargeMessage(ctx context.Context, data []byte) (int64, error
 		}
 		return n, nil
 	}
-	if !r.mem.charge(n) {
+	if !r.mem.charge(n, n) {
 		return 0, r.grpcReject(ctx, codes.Unavailable, fmt.Sprintf("%v (%d bytes in flight at most)", errOverBudget, r.mem.max))
 	}
 	return n, nil

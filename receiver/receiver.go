@@ -167,13 +167,13 @@ func (e *ListenError) Unwrap() error { return e.Err }
 // Receiver is a running OTLP receiver. Create it with Start, stop it with
 // Shutdown.
 type Receiver struct {
-	sink         Sink
-	jsonSink     JSONSink // sink, when it takes JSON lines
-	limit        int64
-	mem          budget // request bytes held, ≤ Options.MaxInflightBytes
+	sink     Sink
+	jsonSink JSONSink // sink, when it takes JSON lines
+	limit    int64
+	mem      budget // request bytes held, ≤ Options.MaxInflightBytes
 	// inflated maps a gRPC message inflated by chargedGzip (its first
 	// byte) to the bytes charged for it, until its handler takes them.
-	inflated sync.Map
+	inflated     sync.Map
 	bodyTimeout  time.Duration
 	sniffTimeout time.Duration
 
@@ -268,13 +268,14 @@ func Start(opts Options, sink Sink) (*Receiver, error) {
 	if r.maxBusy <= 0 {
 		r.maxBusy = DefaultMaxConcurrent
 	}
-	r.mem.max = opts.MaxInflightBytes
-	if r.mem.max <= 0 {
-		r.mem.max = 2 * r.limit
+	budget := opts.MaxInflightBytes
+	if budget <= 0 {
+		budget = 2 * r.limit
 	}
-	if r.mem.max < r.limit {
-		return nil, fmt.Errorf("receiver: in-flight byte budget %d is below the request limit %d, so the largest request could never be admitted", r.mem.max, r.limit)
+	if budget < r.limit {
+		return nil, fmt.Errorf("receiver: in-flight byte budget %d is below the request limit %d, so the largest request could never be admitted", budget, r.limit)
 	}
+	r.mem = newBudget(budget, r.limit)
 	if r.bodyTimeout <= 0 {
 		r.bodyTimeout = DefaultBodyTimeout
 	}

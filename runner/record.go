@@ -18,9 +18,12 @@ type RecordOptions struct {
 	Out        string   // trace file
 	Listen     []string // default: the standard OTLP ports on loopback
 	MaxRequest int64
-	Redact     bool
-	Stderr     io.Writer
-	Signals    <-chan os.Signal
+	// MaxInflight bounds the request bytes held at once (0: twice
+	// MaxRequest); see receiver.Options.MaxInflightBytes.
+	MaxInflight int64
+	Redact      bool
+	Stderr      io.Writer
+	Signals     <-chan os.Signal
 }
 
 // DefaultRecordListen are the standard OTLP ports (gRPC, HTTP), each
@@ -33,6 +36,9 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	if len(listen) == 0 {
 		listen = DefaultRecordListen
 	}
+	if err := checkReceiverLimits(opts.MaxRequest, opts.MaxInflight); err != nil {
+		return 0, err
+	}
 	w, err := replay.Create(opts.Out)
 	if err != nil {
 		return 0, exitcode.Newf(exitcode.Usage, "--out %s: %v", opts.Out, unwrapPath(err))
@@ -41,7 +47,7 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	if opts.Redact {
 		sink = redactSink{next: w}
 	}
-	rcv, err := startReceiver(listen, opts.MaxRequest, sink, opts.Stderr)
+	rcv, err := startReceiver(listen, opts.MaxRequest, opts.MaxInflight, sink, opts.Stderr)
 	if err != nil {
 		w.Close()
 		return 0, err
