@@ -373,3 +373,42 @@ func TestGRPCStreamsBounded(t *testing.T) {
 	require.NoError(t, sdkExporter(t, r, "grpc").ExportSpans(context.Background(), sdkSpans(10)))
 	assert.EqualValues(t, 10, r.Stats().Spans)
 }
+
+// Keepalive enforcement: a client pinging more often than every 10 s is
+// sent GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and disconnected, instead
+// of making the server answer pings without end.
+func TestGRPCPingFlood(t *testing.T) {
+	t.Parallel()
+	r := startReceiver(t, Options{}, &memSink{})
+	c, err := net.Dial("tcp", r.Addrs()[0].String())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(time.Minute))) // a hung test's safety net
+	_, err = io.WriteString(c, http2.ClientPreface)
+	require.NoError(t, err)
+	fr := http2.NewFramer(c, c)
+	require.NoError(t, fr.WriteSettings())
+	pings := 0
+	for {
+		f, err := fr.ReadFrame()
+		require.NoError(t, err, "no GOAWAY after %d pings", pings)
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				require.NoError(t, fr.WriteSettingsAck())
+				require.NoError(t, fr.WritePing(false, [8]byte{1}))
+				pings++
+			}
+		case *http2.PingFrame:
+			if f.IsAck() {
+				require.Less(t, pings, 100, "pings answered without end")
+				require.NoError(t, fr.WritePing(false, [8]byte{byte(pings)}))
+				pings++
+			}
+		case *http2.GoAwayFrame:
+			assert.Equal(t, http2.ErrCodeEnhanceYourCalm, f.ErrCode)
+			assert.Equal(t, "too_many_pings", string(f.DebugData()))
+			return
+		}
+	}
+}

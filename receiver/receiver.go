@@ -99,9 +99,12 @@ type Options struct {
 	// they are read, until the request is answered (so it bounds both
 	// reading and decoding). A request that would go over it is answered
 	// HTTP 503 with Retry-After (gRPC UNAVAILABLE), which exporters retry;
-	// a request already accepted is never dropped for it. 0 (or negative)
-	// means 2 × MaxRequestBytes. Less than MaxRequestBytes is an error:
-	// the largest request could never be admitted.
+	// a request already accepted is never dropped for it. A quarter of it
+	// (at most MaxInflightBytes − MaxRequestBytes) is kept for the first
+	// min(1 MiB, MaxInflightBytes/16) bytes of each request, so requests at
+	// the size limit cannot take it all and refuse ordinary batches. 0 (or
+	// negative) means 2 × MaxRequestBytes. Less than MaxRequestBytes is an
+	// error: the largest request could never be admitted.
 	MaxInflightBytes int64
 	// MaxConcurrent bounds the requests (any signal) being decoded and
 	// stored at once, counted from the moment the body has been read;
