@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -411,4 +412,25 @@ func TestGRPCPingFlood(t *testing.T) {
 			return
 		}
 	}
+}
+
+// A request head announcing a large body, followed by nothing, costs no
+// more than the bytes that arrived: no buffer is sized from Content-Length
+// (40 heads announcing 8 MiB took 320 MiB of heap before).
+func TestContentLengthClaim(t *testing.T) {
+	const limit, clients = 8 << 20, 40
+	r := startReceiver(t, Options{MaxRequestBytes: limit, MaxConcurrent: 2 * clients}, &memSink{})
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	before := heap()
+	for range clients {
+		rawPost(t, r, "/v1/traces", "application/x-protobuf", "", limit, []byte{0x0a})
+	}
+	waitFor(t, "the requests to be in flight", func() bool { return r.Stats().InFlight >= clients })
+	grown := int64(heap()) - int64(before)
+	assert.Less(t, grown, int64(clients*limit/10), "heap grew by %d MiB", grown>>20)
 }
