@@ -25,7 +25,7 @@ import (
 // newGRPCServer builds the gRPC server: the OTLP trace service feeding the
 // sink, and log and metric services that accept and drop everything. Every
 // service takes its request as bytes (rawCodec) through the same bounded
-// path (handle).
+// path (handleGRPC).
 func newGRPCServer(r *Receiver) *grpc.Server {
 	limit := r.limit
 	if limit > math.MaxInt32 {
@@ -164,7 +164,8 @@ func (r *Receiver) exportTraces(ctx context.Context, req []byte) error {
 }
 
 // chargedGzip is the server's gzip decompressor. grpc-go inflates a message
-// before the handler runs, so the bytes are charged to the in-flight budget
+// inside the handler's dec call, before the handler sees it, so the bytes
+// are charged to the in-flight budget
 // as they are inflated, and the charge is handed to the handler through
 // Receiver.inflated, keyed by the message's first byte. A message that
 // would go over the budget or the request limit stops inflating at once;
