@@ -55,7 +55,7 @@ func FuzzHTTPTraces(f *testing.F) {
 	f.Add([]byte(strings.Repeat("[", 5000)), true, false)
 	f.Fuzz(func(t *testing.T, body []byte, asJSON, gz bool) {
 		sink := &fuzzSink{}
-		r := &Receiver{sink: sink, limit: 1 << 20, maxBusy: 1}
+		r := &Receiver{sink: sink, limit: 1 << 20, maxBusy: 1, mem: newBudget(2<<20, 1<<20), bodyTimeout: DefaultBodyTimeout}
 		payload := body
 		req := httptest.NewRequest(http.MethodPost, "/v1/traces", nil)
 		if gz {
@@ -84,7 +84,7 @@ func FuzzHTTPTraces(f *testing.F) {
 		r.serveHTTP(w, req)
 
 		jsink := &fuzzJSONSink{}
-		jr := &Receiver{sink: jsink, jsonSink: jsink, limit: 1 << 20, maxBusy: 1}
+		jr := &Receiver{sink: jsink, jsonSink: jsink, limit: 1 << 20, maxBusy: 1, mem: newBudget(2<<20, 1<<20), bodyTimeout: DefaultBodyTimeout}
 		jreq := req.Clone(req.Context())
 		jreq.Body = io.NopCloser(bytes.NewReader(reqBody))
 		jw := httptest.NewRecorder()
