@@ -103,7 +103,7 @@ func Markdown(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOption
 	if run == nil {
 		run = span.NewRun(nil)
 	}
-	m := newMDModel(res, run, meta, opts)
+	m := newMDModel(clipNames(res), run, meta, opts)
 	for i, lim := range mdLevels {
 		lim.shortened = i > 0
 		if s, ok := m.render(lim, limit); ok {

@@ -17,6 +17,7 @@ import (
 	"github.com/llmcheck/llmcheck/assert"
 	"github.com/llmcheck/llmcheck/diff"
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/replay"
 	"github.com/llmcheck/llmcheck/report"
 	"github.com/llmcheck/llmcheck/span"
@@ -158,7 +159,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 		report.Console(w, res, report.ConsoleOptions{Color: opts.Color, Quiet: opts.Quiet})
 	}
 	if cmp != nil && !opts.Quiet {
-		fmt.Fprintf(w, "Compared with %s:\n", base.Name)
+		fmt.Fprintf(w, "Compared with %s:\n", safetext.Line(base.Name))
 		if len(cmp.Headlines) == 0 {
 			fmt.Fprintln(w, "  no significant change")
 		}
@@ -167,7 +168,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 				fmt.Fprintf(w, "  … %d more (llmcheck diff shows everything)\n", len(cmp.Headlines)-10)
 				break
 			}
-			fmt.Fprintf(w, "  %s\n", h.Text)
+			fmt.Fprintf(w, "  %s\n", safetext.Line(h.Text))
 		}
 	}
 	commands := opts.Stdout

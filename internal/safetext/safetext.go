@@ -187,3 +187,68 @@ func Neutral(s string) string {
 	}
 	return b.String()
 }
+
+// MaxLineRunes bounds a whole message or headline printed as one line
+// (which may quote several recorded strings, each already clipped).
+const MaxLineRunes = 1000
+
+// Line is Text for a whole message or headline: escaped, and clipped at
+// MaxLineRunes.
+func Line(s string) string { return Escape(Clip(s, MaxLineRunes)) }
+
+// Lines is Line for each line of a multi-line message (an error with its
+// diagnostics): the line breaks of s are kept, every line escaped and
+// clipped, at most MaxLines lines then a count of the rest.
+func Lines(s string) string {
+	if !strings.Contains(s, "\n") {
+		return Line(s)
+	}
+	ls := strings.Split(s, "\n")
+	more := 0
+	if len(ls) > MaxLines {
+		more = len(ls) - MaxLines
+		ls = ls[:MaxLines]
+	}
+	for i, l := range ls {
+		ls[i] = Line(l)
+	}
+	if more > 0 {
+		ls = append(ls, "… "+strconv.Itoa(more)+" more lines")
+	}
+	return strings.Join(ls, "\n")
+}
+
+// MaxLines bounds the lines of one message printed by Lines.
+const MaxLines = 50
+
+// NoMentions neutralises, in Markdown that is already escaped, what GitHub
+// would turn into a notification or a link on its own: a mention "@name"
+// or "@org/team" (an @ not preceded by a letter or digit, followed by one)
+// becomes "@&#8203;name", and "://" and "www." get a zero-width space
+// ("https&#8203;://", "www&#8203;.") so that no autolink is made. The text
+// reads the same.
+func NoMentions(md string) string {
+	if !strings.Contains(md, "@") && !strings.Contains(md, "://") && !strings.Contains(md, "www.") {
+		return md
+	}
+	var b strings.Builder
+	for i := 0; i < len(md); i++ {
+		c := md[i]
+		switch {
+		case c == '@' && (i == 0 || !isAlnum(md[i-1])) && i+1 < len(md) && isAlnum(md[i+1]):
+			b.WriteString("@&#8203;")
+		case c == ':' && strings.HasPrefix(md[i:], "://"):
+			b.WriteString("&#8203;:")
+		case c == 'w' && strings.HasPrefix(md[i:], "www.") && (i == 0 || !isAlnum(md[i-1])):
+			b.WriteString("www&#8203;")
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}

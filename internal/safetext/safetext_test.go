@@ -158,3 +158,14 @@ func BenchmarkText(b *testing.B) {
 		_ = Text("chat gpt-4o-mini-2024-07-18")
 	}
 }
+
+func TestNoMentions(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"hi @org/team and @bob", "hi @&#8203;org/team and @&#8203;bob"},
+		{"hit@5 a@b.c", "hit@5 a@b.c"},
+		{"see https://evil.example or www.evil.example", "see https&#8203;://evil.example or www&#8203;.evil.example"},
+		{"plain", "plain"},
+	} {
+		assert.Equal(t, tc.want, NoMentions(tc.in))
+	}
+}

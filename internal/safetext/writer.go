@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"sync"
+	"unicode/utf8"
 )
 
 // maxPending bounds the unfinished line a Writer holds back.
@@ -18,8 +19,11 @@ const maxPending = 1 << 20
 // "::" and, in the legacy form, any "##[" in a line): a "::" at the start
 // of a line becomes "\u003a:" and "##[" becomes "##\u005b" (inside a JSON
 // string that escape reads back as the same character, so --format json
-// output stays the same document). llmcheck's own workflow commands go
-// through Command, unfiltered.
+// output stays the same document). C1 controls and bidi and invisible
+// format characters become \uHHHH too (recorded strings are escaped
+// before they are printed, see Text; this holds for JSON output and for
+// any message that forgot). llmcheck's own workflow commands go through
+// Command, unfiltered.
 //
 // Under GitHub Actions (NewStreams with github set), the first line
 // written after a Command is preceded by "::stop-commands::TOKEN" (TOKEN
@@ -143,12 +147,38 @@ func (w *Writer) filterLine(dst, line []byte, atStart bool) []byte {
 	for {
 		i := bytes.Index(line, []byte("##["))
 		if i < 0 {
-			return append(dst, line...)
+			return appendNeutral(dst, line)
 		}
-		dst = append(dst, line[:i+2]...)
+		dst = appendNeutral(dst, line[:i+2])
 		dst = append(dst, `\u005b`...)
 		line = line[i+3:]
 	}
+}
+
+// appendNeutral appends b with the C1 controls and the bidi and invisible
+// format characters (see Escape) written as \uHHHH, which inside a JSON
+// string is the same character again.
+func appendNeutral(dst, b []byte) []byte {
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] < utf8.RuneSelf {
+			i++
+		}
+		dst = append(dst, b[:i]...)
+		b = b[i:]
+		if len(b) == 0 {
+			break
+		}
+		r, size := utf8.DecodeRune(b)
+		if unsafeRune(r) {
+			dst = append(dst, `\u`...)
+			dst = append(dst, hex4(r)...)
+		} else {
+			dst = append(dst, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return dst
 }
 
 // Flush writes the unfinished line, filtered.
