@@ -651,6 +651,11 @@ func FormatValue(v any, unit string) string {
 		return s
 	case "USD":
 		return "$" + s
+	case "ms":
+		if f, ok := v.(float64); ok {
+			return FormatMS(f)
+		}
+		return s + " " + unit
 	default:
 		return s + " " + unit
 	}

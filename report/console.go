@@ -137,7 +137,7 @@ func Recording(w io.Writer, run *span.Run, tracePath string) {
 	fmt.Fprintf(w, "llmcheck: recorded %s in %s → %s\n", count(len(run.Spans), "span", "spans"), count(len(run.Traces), "trace", "traces"), safetext.Line(tracePath))
 	groups := Groups(run)
 	if len(groups) > 0 {
-		fmt.Fprintf(w, "  %-16s %-28s %7s %9s %9s %12s %12s %6s\n", "operation", "model", "spans", "p50 ms", "p95 ms", "in tokens", "out tokens", "errors")
+		fmt.Fprintf(w, "  %-16s %-28s %7s %10s %10s %12s %12s %6s\n", "operation", "model", "spans", "p50", "p95", "in tokens", "out tokens", "errors")
 		for i, g := range groups {
 			if i == 20 {
 				fmt.Fprintf(w, "  … %d more groups\n", len(groups)-20)
@@ -147,8 +147,8 @@ func Recording(w io.Writer, run *span.Run, tracePath string) {
 			if model == "" {
 				model = "-"
 			}
-			fmt.Fprintf(w, "  %-16s %-28s %7d %9s %9s %12d %12d %6d\n", trunc(oneLine(g.Operation), 16), trunc(oneLine(model), 28), g.Spans,
-				assert.FormatFloat(g.P50), assert.FormatFloat(g.P95), g.InputTokens, g.OutputTokens, g.Errors)
+			fmt.Fprintf(w, "  %-16s %-28s %7d %10s %10s %12d %12d %6d\n", trunc(oneLine(g.Operation), 16), trunc(oneLine(model), 28), g.Spans,
+				assert.FormatMS(g.P50), assert.FormatMS(g.P95), g.InputTokens, g.OutputTokens, g.Errors)
 		}
 	}
 	fmt.Fprintf(w, "No assertions file, so nothing was checked. Write a starter llmcheck.yaml with budgets from this run:\n  llmcheck init --from %s\n", safetext.Line(tracePath))

@@ -83,6 +83,14 @@ func clipNames(res *assert.Results) *assert.Results {
 	return &c
 }
 
+// ClipNames is clipNames for a list of results (regression rules).
+func ClipNames(rs []assert.Result) []assert.Result {
+	if rs == nil {
+		return nil
+	}
+	return clipNames(&assert.Results{Assertions: rs}).Assertions
+}
+
 // results.json keeps, per each: trace result, every row in trace order up
 // to these counts — the first MaxPassingRows passing rows and the first
 // MaxOtherRows failed, errored or warned ones — and counts the rest in

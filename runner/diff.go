@@ -92,7 +92,7 @@ func Diff(opts DiffOptions) (int, error) {
 			Baseline    string          `json:"baseline"`
 			Diff        any             `json:"diff,omitempty"`
 			Regressions []assert.Result `json:"regressions,omitempty"`
-		}{Version: 1, Baseline: base.describe(), Diff: cmp, Regressions: rules}
+		}{Version: 1, Baseline: base.describe(), Diff: cmp.Clipped(), Regressions: report.ClipNames(rules)}
 		enc := json.NewEncoder(opts.Stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)

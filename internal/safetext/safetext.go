@@ -162,28 +162,31 @@ func hex4(r rune) string {
 	return string([]byte{hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15]})
 }
 
-// Neutral replaces the bidi and invisible format characters of s (see
-// Escape) with \uHHHH and leaves everything else, for text that is
-// escaped for its own format afterwards (Markdown, XML, JSON).
+// Neutral replaces the control characters (C0 but TAB, LF and CR; DEL;
+// C1) and the bidi and invisible format characters of s (see Escape) with
+// \xHH or \uHHHH and leaves everything else, for text that is escaped
+// for its own format afterwards (Markdown).
 func Neutral(s string) string {
-	ok := true
-	for _, r := range s {
-		if unsafeRune(r) && !(r >= 0x80 && r <= 0x9f) {
-			ok = false
-			break
-		}
-	}
-	if ok {
+	bad := func(r rune) bool { return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || unsafeRune(r) }
+	if strings.IndexFunc(s, bad) < 0 {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if unsafeRune(r) && !(r >= 0x80 && r <= 0x9f) {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			if bad(r) {
+				b.WriteString(`\x`)
+				b.WriteString(hex2(byte(r)))
+			} else {
+				b.WriteRune(r)
+			}
+		case unsafeRune(r):
 			b.WriteString(`\u`)
 			b.WriteString(hex4(r))
-			continue
+		default:
+			b.WriteRune(r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }
