@@ -167,7 +167,9 @@ func hex4(r rune) string {
 // \xHH or \uHHHH and leaves everything else, for text that is escaped
 // for its own format afterwards (Markdown).
 func Neutral(s string) string {
-	bad := func(r rune) bool { return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || unsafeRune(r) }
+	bad := func(r rune) bool {
+		return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || unsafeRune(r)
+	}
 	if strings.IndexFunc(s, bad) < 0 {
 		return s
 	}
