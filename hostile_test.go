@@ -114,39 +114,45 @@ func emitHostile(args []string) int {
 // titled llmcheck…, on the assertions file or on no file.
 var ownCommand = regexp.MustCompile(`^::(error|warning|notice) (file=llmcheck\.yaml,line=\d+(,col=\d+)?,)?title=llmcheck`)
 
-// checkNoForgedCommands parses out with the Actions runner's rules, both
-// honouring stop-commands and ignoring it (the escaping alone must hold):
-// the only commands are llmcheck's own annotations and, under GitHub
-// Actions, stop-commands with a llmcheck token each followed by its
-// resume. Nor may out hold a raw ESC, C1 control or bidi override, or
-// (clipping) a line over 20,000 bytes.
-func checkNoForgedCommands(out string, github bool) error {
+// stopLine is llmcheck's stop-commands line; its token is random.
+var stopLine = regexp.MustCompile(`^::stop-commands::(llmcheck-[0-9a-f]{32})$`)
+
+// checkNoForgedCommands parses out (one stream) with the Actions runner's
+// rules, both honouring stop-commands and ignoring it (the escaping alone
+// must hold): the only commands are llmcheck's own annotations and, under
+// GitHub Actions, stop-commands with a llmcheck token and the resume
+// lines of the tokens stopped in both (the runner reads stdout and stderr
+// as one log, so a stop on one stream may be resumed on the other). Nor
+// may out hold a raw ESC, C1 control, bidi override or CR, or (clipping) a
+// line over 20,000 bytes.
+func checkNoForgedCommands(out, both string, github bool) error {
+	tokens := map[string]bool{}
+	for _, line := range strings.Split(both, "\n") {
+		if m := stopLine.FindStringSubmatch(line); m != nil {
+			tokens[m[1]] = true
+		}
+	}
+	if !github && len(tokens) > 0 {
+		return fmt.Errorf("stop-commands outside GitHub Actions")
+	}
+	for tok := range tokens {
+		stops := strings.Count(both, "::stop-commands::"+tok+"\n")
+		if resumes := strings.Count("\n"+both, "\n::"+tok+"::\n"); stops != resumes {
+			return fmt.Errorf("%d stop-commands %s but %d resumed", stops, tok, resumes)
+		}
+	}
 	for _, ignoreStop := range []bool{true, false} {
-		open := ""
 		for _, c := range safetext.Commands(out, ignoreStop) {
+			line := strings.TrimSpace(c.Line)
 			switch {
 			case c.Legacy:
 				return fmt.Errorf("legacy command %q in line %q", c.Name, c.Line)
-			case ownCommand.MatchString(strings.TrimSpace(c.Line)):
-			case c.Name == "stop-commands" && github && open == "":
-				tok := strings.TrimSpace(c.Line)[len("::stop-commands::"):]
-				if !regexp.MustCompile(`^llmcheck-[0-9a-f]{32}$`).MatchString(tok) {
-					return fmt.Errorf("stop-commands with a foreign token: %q", c.Line)
-				}
-				open = tok
-			case open != "" && strings.TrimSpace(c.Line) == "::"+open+"::":
-				open = ""
-			case ignoreStop && c.Name == "stop-commands" && github:
-				// seen again while ignoring stop semantics: only llmcheck's token
-				if !strings.Contains(c.Line, "::stop-commands::llmcheck-") {
-					return fmt.Errorf("stop-commands with a foreign token: %q", c.Line)
-				}
+			case ownCommand.MatchString(line):
+			case stopLine.MatchString(line):
+			case tokens[c.Name] && line == "::"+c.Name+"::":
 			default:
 				return fmt.Errorf("forged command %q in line %q", c.Name, c.Line)
 			}
-		}
-		if open != "" && !ignoreStop {
-			return fmt.Errorf("stop-commands %s never resumed", open)
 		}
 	}
 	for i, line := range strings.Split(out, "\n") {

@@ -52,8 +52,9 @@ func TestScripts(t *testing.T) {
 				if neg || len(args) != 0 {
 					ts.Fatalf("usage: nocommands")
 				}
-				for _, stream := range []string{"stdout", "stderr"} {
-					if err := checkNoForgedCommands(ts.ReadFile(stream), ts.Getenv("GITHUB_ACTIONS") == "true"); err != nil {
+				out, errs := ts.ReadFile("stdout"), ts.ReadFile("stderr")
+				for stream, text := range map[string]string{"stdout": out, "stderr": errs} {
+					if err := checkNoForgedCommands(text, out+"\n"+errs, ts.Getenv("GITHUB_ACTIONS") == "true"); err != nil {
 						ts.Fatalf("%s: %v", stream, err)
 					}
 				}
