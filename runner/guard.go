@@ -156,3 +156,12 @@ func (ws *warnings) flush() {
 	}
 	ws.n, ws.seen = 0, map[string]bool{}
 }
+
+// count is "1 span", "2 spans": llmcheck's messages give numbers their
+// singular or plural noun.
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/receiver"
 	"github.com/llmcheck/llmcheck/replay"
 )
@@ -62,7 +63,7 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 		return 0, err
 	}
 	st := rcv.Stats()
-	fmt.Fprintf(opts.Stderr, "llmcheck: recorded %d spans in %d requests to %s\n", st.Spans, st.Requests, opts.Out)
+	fmt.Fprintf(opts.Stderr, "llmcheck: recorded %s in %s to %s\n", count(st.Spans, "span", "spans"), count(st.Requests, "request", "requests"), safetext.Line(opts.Out))
 	if st.Spans == 0 {
 		return exitcode.NoSpans, nil
 	}

@@ -131,7 +131,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 			}
 		}
 	} else if suite != nil && suite.HasRegressions() {
-		fmt.Fprintf(w, "llmcheck: %d regression rules not evaluated: no --baseline given\n", len(suite.Config.Regressions))
+		fmt.Fprintf(w, "llmcheck: %s not evaluated: no --baseline given\n", count(int64(len(suite.Config.Regressions)), "regression rule", "regression rules"))
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return 0, outDirError(opts.OutDir, err)
