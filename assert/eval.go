@@ -635,6 +635,9 @@ func (o Observed) String() string {
 
 // FormatValue renders an observed value with its unit.
 func FormatValue(v any, unit string) string {
+	if f, ok := v.(float64); ok && unit == "ms" {
+		return FormatMS(f)
+	}
 	var s string
 	switch x := v.(type) {
 	case float64:
@@ -651,11 +654,6 @@ func FormatValue(v any, unit string) string {
 		return s
 	case "USD":
 		return "$" + s
-	case "ms":
-		if f, ok := v.(float64); ok {
-			return FormatMS(f)
-		}
-		return s + " " + unit
 	default:
 		return s + " " + unit
 	}
