@@ -355,13 +355,16 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 	switch {
 	case failed > 0:
 		r.Status, r.Failed = Fail, true
-		r.Message = fmt.Sprintf("%d of %d traces failed", failed, n)
+		r.Message = fmt.Sprintf("%d of %s failed", failed, count(n, "trace", "traces"))
 	case errored > 0:
 		r.Status = Error
-		r.Message = fmt.Sprintf("%d of %d traces could not be evaluated", errored, n)
+		r.Message = fmt.Sprintf("%d of %s could not be evaluated", errored, count(n, "trace", "traces"))
 	default:
 		r.Status = Pass
 		r.Message = fmt.Sprintf("all %d traces passed", n)
+		if n == 1 {
+			r.Message = "the 1 trace passed"
+		}
 	}
 	if errored > 0 && failed > 0 {
 		r.Message += fmt.Sprintf(", %d could not be evaluated", errored)
@@ -597,6 +600,9 @@ func nativeValue(v ref.Val) any {
 	case traits.Lister:
 		return fmt.Sprintf("(a list of %v)", x.Size())
 	case traits.Mapper:
+		if n, ok := x.Size().(types.Int); ok {
+			return "(a map of " + count(int(n), "entry", "entries") + ")"
+		}
 		return fmt.Sprintf("(a map of %v entries)", x.Size())
 	}
 	return fmt.Sprint(v.Value())

@@ -70,3 +70,11 @@ func FormatP(p float64) string {
 	}
 	return fmt.Sprintf("p=%.3f", p)
 }
+
+// count is "1 span", "2 spans": a number with its singular or plural noun.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

@@ -238,7 +238,7 @@ func resultAnnotation(r assert.Result, configFile string) Annotation {
 	}
 	a.Title = clip(fmt.Sprintf("llmcheck %s: %s", kind, oneLine(r.Name)), 200)
 	var b strings.Builder
-	b.WriteString(r.Message)
+	b.WriteString(safetext.Line(r.Message))
 	fmt.Fprintf(&b, "\nexpect: %s", oneLine(r.Expect))
 	if r.Where != "" {
 		fmt.Fprintf(&b, "\nwhere: %s", oneLine(r.Where))
