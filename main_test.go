@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,8 +31,9 @@ var update = flag.Bool("update", false, "update testscript golden files (cmp)")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"llmcheck":  func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-		"emitspans": func() { os.Exit(emitSpans(os.Args[1:])) },
+		"llmcheck":    func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"emitspans":   func() { os.Exit(emitSpans(os.Args[1:])) },
+		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
 	})
 }
 
@@ -61,6 +63,31 @@ func TestScripts(t *testing.T) {
 				ts.Check(f.Close())
 			},
 			// waitfile FILE waits (up to 20 s) until FILE exists.
+			// nocommands checks the stdout and stderr of the last exec with
+			// the Actions runner's rules (safetext.Commands): see
+			// checkNoForgedCommands.
+			"nocommands": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 0 {
+					ts.Fatalf("usage: nocommands")
+				}
+				out, errs := ts.ReadFile("stdout"), ts.ReadFile("stderr")
+				for stream, text := range map[string]string{"stdout": out, "stderr": errs} {
+					if err := checkNoForgedCommands(text, out+"\n"+errs, ts.Getenv("GITHUB_ACTIONS") == "true"); err != nil {
+						ts.Fatalf("%s: %v", stream, err)
+					}
+				}
+			},
+			// freeport VAR sets VAR to a TCP port of 127.0.0.1 that was free
+			// a moment ago (for record, whose address a script must know).
+			"freeport": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: freeport VAR")
+				}
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				ts.Check(err)
+				ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+				ts.Check(l.Close())
+			},
 			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {
 					ts.Fatalf("usage: waitfile FILE")

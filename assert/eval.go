@@ -3,7 +3,6 @@ package assert
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
 
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -355,19 +355,22 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 	switch {
 	case failed > 0:
 		r.Status, r.Failed = Fail, true
-		r.Message = fmt.Sprintf("%d of %d traces failed", failed, n)
+		r.Message = fmt.Sprintf("%d of %s failed", failed, count(n, "trace", "traces"))
 	case errored > 0:
 		r.Status = Error
-		r.Message = fmt.Sprintf("%d of %d traces could not be evaluated", errored, n)
+		r.Message = fmt.Sprintf("%d of %s could not be evaluated", errored, count(n, "trace", "traces"))
 	default:
 		r.Status = Pass
 		r.Message = fmt.Sprintf("all %d traces passed", n)
+		if n == 1 {
+			r.Message = "the 1 trace passed"
+		}
 	}
 	if errored > 0 && failed > 0 {
 		r.Message += fmt.Sprintf(", %d could not be evaluated", errored)
 	}
 	if firstBad != nil {
-		r.Message += fmt.Sprintf("; first: %s (trace %s): %s", firstBad.Name, firstBad.TraceID, firstBad.Message)
+		r.Message += fmt.Sprintf("; first: %s (trace %s): %s", safetext.Clip(firstBad.Name, safetext.MaxRunes), firstBad.TraceID, firstBad.Message)
 	} else if rng := ranges(r.Rows); rng != "" {
 		r.Message += "; " + rng
 	}
@@ -391,20 +394,65 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 	}
 }
 
-// longQuoted matches a quoted value long enough to be content (a prompt,
-// a completion) rather than an identifier.
-var longQuoted = regexp.MustCompile(`"(?:[^"\\]|\\.){33,}"|'(?:[^'\\]|\\.){33,}'`)
+// maxQuoted is the longest quoted value kept in a message: longer ones are
+// content (a prompt, a completion) rather than an identifier.
+const maxQuoted = 32
 
-// mayHaveLongQuote is a cheap test that s could contain a match of
-// longQuoted: two quotes of one kind at least 34 bytes apart.
+// mayHaveLongQuote is a cheap test that s could hold a quoted value longer
+// than maxQuoted: two quotes of one kind more than maxQuoted+1 bytes apart.
 func mayHaveLongQuote(s string) bool {
 	for _, q := range []byte{'"', '\''} {
 		i := strings.IndexByte(s, q)
-		if i >= 0 && strings.LastIndexByte(s, q)-i >= 34 {
+		if i >= 0 && strings.LastIndexByte(s, q)-i > maxQuoted+1 {
 			return true
 		}
 	}
 	return false
+}
+
+// elideQuoted replaces the quoted values of s longer than maxQuoted with
+// "…(N characters elided; --include-content shows them)". It scans s left
+// to right, quote by quote: a closing quote never opens the next value, so
+// the unquoted text between two quoted values (an observed number) is
+// never taken for one. A ' opens a value only after a space, (, [, {, :,
+// = or , (an apostrophe inside a word does not).
+func elideQuoted(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		q := s[i]
+		if q != '"' && q != '\'' {
+			continue
+		}
+		if q == '\'' && i > 0 && !strings.ContainsRune(" ([{:=,", rune(s[i-1])) {
+			continue
+		}
+		end := -1
+		for j := i + 1; j < len(s); j++ {
+			if s[j] == '\\' {
+				j++
+				continue
+			}
+			if s[j] == q {
+				end = j
+				break
+			}
+		}
+		if end < 0 {
+			break
+		}
+		if n := end - i - 1; n > maxQuoted {
+			b.WriteString(s[last:i])
+			fmt.Fprintf(&b, "%c…(%d characters elided; --include-content shows them)%c", q, n, q)
+			last = end + 1
+		}
+		i = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // elideContent removes long quoted values from messages: a CEL error such
@@ -414,9 +462,7 @@ func elideContent(r *Result) {
 		if !mayHaveLongQuote(s) {
 			return s
 		}
-		return longQuoted.ReplaceAllStringFunc(s, func(q string) string {
-			return fmt.Sprintf("%c…(%d characters elided; --include-content shows them)%c", q[0], len(q)-2, q[0])
-		})
+		return elideQuoted(s)
 	}
 	observed := func(obs []Observed) {
 		for i := range obs {
@@ -554,6 +600,9 @@ func nativeValue(v ref.Val) any {
 	case traits.Lister:
 		return fmt.Sprintf("(a list of %v)", x.Size())
 	case traits.Mapper:
+		if n, ok := x.Size().(types.Int); ok {
+			return "(a map of " + count(int(n), "entry", "entries") + ")"
+		}
 		return fmt.Sprintf("(a map of %v entries)", x.Size())
 	}
 	return fmt.Sprint(v.Value())
@@ -592,6 +641,9 @@ func (o Observed) String() string {
 
 // FormatValue renders an observed value with its unit.
 func FormatValue(v any, unit string) string {
+	if f, ok := v.(float64); ok && unit == "ms" {
+		return FormatMS(f)
+	}
 	var s string
 	switch x := v.(type) {
 	case float64:

@@ -199,7 +199,7 @@ func TestReportedCost(t *testing.T) {
 	})
 	r := evaluate(t, fixturePricing+"assertions:\n  - name: x\n    expect: cost == 0.4\n", run)["x"]
 	assert.Equal(t, Pass, r.Status, r.Message)
-	assert.Equal(t, "mixed: 1 spans reported a cost, 1 priced from pricing:", r.CostSource)
+	assert.Equal(t, "mixed: 1 span reported a cost, 1 priced from pricing:", r.CostSource)
 }
 
 // Prompt text quoted by a CEL error never reaches results unless asked.
@@ -213,7 +213,7 @@ func TestContentElided(t *testing.T) {
 	assert.Equal(t, Fail, r.Status)
 	out := fmt.Sprint(r)
 	assert.NotContains(t, out, "4111")
-	assert.Contains(t, r.Rows[0].Message, `trace.root.attrs = "(a map of 1 entries)"`)
+	assert.Contains(t, r.Rows[0].Message, `trace.root.attrs = "(a map of 1 entry)"`)
 	assert.Contains(t, r.Rows[0].Message, "characters elided; --include-content shows them")
 
 	s.IncludeContent = true

@@ -250,7 +250,7 @@ func (g *group) costVal() ref.Val {
 	}
 	switch {
 	case reported > 0 && priced > 0:
-		g.costSrc = fmt.Sprintf("mixed: %d spans reported a cost, %d priced from pricing:", reported, priced)
+		g.costSrc = fmt.Sprintf("mixed: %s reported a cost, %d priced from pricing:", count(reported, "span", "spans"), priced)
 	case reported > 0:
 		g.costSrc = "reported on the spans (llm.cost.total)"
 	case priced > 0:

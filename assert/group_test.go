@@ -105,17 +105,33 @@ func TestEachTraceStatisticsSeeUnselectedSpans(t *testing.T) {
 }
 
 func TestMayHaveLongQuote(t *testing.T) {
-	for _, s := range []string{"", `"short"`, `a "b" c`, `'` + string(make([]byte, 40))} {
-		assert.Equal(t, longQuoted.MatchString(s), mayHaveLongQuote(s) && longQuoted.MatchString(s), s)
-		if longQuoted.MatchString(s) {
-			assert.True(t, mayHaveLongQuote(s))
+	for _, s := range []string{"", `"short"`, `a "b" c`, `'` + string(make([]byte, 40)), `x "` + string(make([]byte, 33)) + `" y`} {
+		if elideQuoted(s) != s {
+			assert.True(t, mayHaveLongQuote(s), "%q", s)
 		}
 	}
 	long := `x "` + string(make([]byte, 33)) + `" y`
-	assert.True(t, longQuoted.MatchString(long))
-	assert.True(t, mayHaveLongQuote(long))
+	assert.NotEqual(t, long, elideQuoted(long))
 	notLong := `x "` + string(make([]byte, 32)) + `" y`
-	assert.False(t, longQuoted.MatchString(notLong))
+	assert.Equal(t, notLong, elideQuoted(notLong))
+}
+
+// TestElideKeepsUnquotedValues: the unquoted values between two quoted
+// ones are kept (issue #11 item 11: a closing quote was taken for an
+// opening one, and base.tokens.total vanished inside the "elided" value).
+func TestElideKeepsUnquotedValues(t *testing.T) {
+	long := strings.Repeat("p", 50)
+	for _, tc := range []struct{ in, want string }{
+		{`head.traces = "(a list of 400)", base.tokens.total = 5120, head.prompt = "` + long + `"`,
+			`head.traces = "(a list of 400)", base.tokens.total = 5120, head.prompt = "…(50 characters elided; --include-content shows them)"`},
+		{`a = "short", b = 7, c = "also short", d = 9`, `a = "short", b = 7, c = "also short", d = 9`},
+		{`no such key: '` + long + `', count = 3`, `no such key: '…(50 characters elided; --include-content shows them)', count = 3`},
+		{`the customer's card is "` + long + `" and it's 3`, `the customer's card is "…(50 characters elided; --include-content shows them)" and it's 3`},
+		{`escaped "a \" ` + long + `" n = 1`, `escaped "…(55 characters elided; --include-content shows them)" n = 1`},
+		{`unterminated "` + long, `unterminated "` + long},
+	} {
+		assert.Equal(t, tc.want, elideQuoted(tc.in))
+	}
 }
 
 // Observed statistics read through the getters equal those of the CEL

@@ -251,14 +251,14 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 		r.Significance = append(r.Significance, v)
 		if v.Significant {
 			r.Offenders = offenders(head, c.categories)
-			r.Message += fmt.Sprintf("; the %s change is significant (p=%s)", cat, FormatFloat(v.P))
+			r.Message += fmt.Sprintf("; the %s change is significant (%s)", cat, FormatP(v.P))
 			return r
 		}
 		switch {
 		case v.TooFew:
 			tested = append(tested, fmt.Sprintf("%s: too few samples (%d vs %d)", cat, v.NBase, v.NHead))
 		default:
-			tested = append(tested, fmt.Sprintf("%s: p=%s", cat, FormatFloat(v.P)))
+			tested = append(tested, fmt.Sprintf("%s: %s", cat, FormatP(v.P)))
 		}
 	}
 	if len(tested) == 0 {

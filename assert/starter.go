@@ -6,7 +6,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -126,6 +128,10 @@ func StarterFrom(run *span.Run, source string) string {
 		}
 		sort.Strings(names)
 		for _, m := range names {
+			if len(m) > maxLiteral {
+				fmt.Fprintf(&b, "#   (a model name of %d bytes, %s, is left out)\n", len(m), yamlString(safetext.Clip(m, 40)))
+				continue
+			}
 			fmt.Fprintf(&b, "#   %s: {input: 0.0, output: 0.0, cached_input: 0.0}\n", yamlKey(m))
 		}
 		b.WriteString("\n")
@@ -137,15 +143,19 @@ func StarterFrom(run *span.Run, source string) string {
 			d[i] = s.DurationMS
 		}
 		lat, _ := Summarise(d)
-		name := g.op
-		where := fmt.Sprintf("span.operation == %s", strconv.Quote(g.op))
+		name := safetext.Clip(g.op, safetext.MaxRunes)
+		where := celEquals("span.operation", g.op)
 		if g.model != "" {
-			name += " " + g.model
-			where += fmt.Sprintf(" && span.model == %s", strconv.Quote(g.model))
+			name += " " + safetext.Clip(g.model, safetext.MaxRunes)
+			where += " && " + celEquals("span.model", g.model)
 		}
 		budget := roundUp(lat.P95 * LatencyHeadroom)
 		expect := fmt.Sprintf("latency.p95 <= %s", FormatFloat(budget))
-		comment := fmt.Sprintf("recorded: %d spans, p95 %s ms", len(g.spans), FormatFloat(lat.P95))
+		unit := "spans"
+		if len(g.spans) == 1 {
+			unit = "span"
+		}
+		comment := fmt.Sprintf("recorded: %d %s, p95 %s ms", len(g.spans), unit, FormatFloat(lat.P95))
 		if g.withTk == len(g.spans) && g.withTk > 0 {
 			perCall := float64(g.tokens) / float64(g.withTk)
 			expect += fmt.Sprintf(" && tokens.total <= count * %d", int64(math.Ceil(perCall*TokenHeadroom)))
@@ -154,7 +164,7 @@ func StarterFrom(run *span.Run, source string) string {
 		if g.errors == 0 {
 			expect += " && errors == 0"
 		}
-		fmt.Fprintf(&b, "  - name: %s stays within budget\n", yamlString(name))
+		fmt.Fprintf(&b, "  - name: %s\n", yamlString(name+" stays within budget"))
 		fmt.Fprintf(&b, "    where: %s\n", yamlString(where))
 		fmt.Fprintf(&b, "    # %s\n", comment)
 		fmt.Fprintf(&b, "    expect: %s\n\n", yamlString(expect))
@@ -177,6 +187,24 @@ func StarterFrom(run *span.Run, source string) string {
 	return b.String()
 }
 
+// maxLiteral is the longest recorded name written whole into a generated
+// expression (CEL refuses expressions over 100,000 code points).
+const maxLiteral = 1000
+
+// celEquals is the CEL test that field equals the recorded value v; a
+// value longer than maxLiteral bytes is matched by its length and its
+// first maxLiteral bytes.
+func celEquals(field, v string) string {
+	if len(v) <= maxLiteral {
+		return fmt.Sprintf("%s == %s", field, strconv.Quote(v))
+	}
+	prefix := v[:maxLiteral]
+	for !utf8.ValidString(prefix) && len(prefix) > 0 {
+		prefix = prefix[:len(prefix)-1]
+	}
+	return fmt.Sprintf("(size(%s) == %d && %s.startsWith(%s))", field, utf8.RuneCountInString(v), field, strconv.Quote(prefix))
+}
+
 // roundUp rounds a budget up to two significant digits (1234 → 1300).
 func roundUp(x float64) float64 {
 	if x <= 0 {
@@ -186,13 +214,37 @@ func roundUp(x float64) float64 {
 	return math.Ceil(x/mag) * mag
 }
 
+// yamlString quotes a generated value for YAML: always double-quoted, so
+// that no recorded text (a model or operation name with ": ", " #", a line
+// break and an indented key) can end the value, start a comment or add a
+// key. Backslash and '"' are escaped, and so are the C0 and C1 controls,
+// DEL, U+2028/U+2029 and the bidi controls (\xHH, \uHHHH); bytes that are
+// not UTF-8 become U+FFFD (a YAML file is UTF-8).
 func yamlString(s string) string {
-	special := s == "" || strings.ContainsAny(s[:1], "-?:,[]{}#&*!|>'\"%@`") ||
-		strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.HasSuffix(s, ":")
-	if special || strings.TrimSpace(s) != s {
-		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '\\' || r == '"':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0xfeff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
 	}
-	return s
+	b.WriteByte('"')
+	return b.String()
 }
 
 func yamlKey(s string) string { return yamlString(s) }

@@ -65,7 +65,7 @@ func reportOptions(v *viper.Viper, s *streams) (runner.ReportOptions, error) {
 		OutDir: v.GetString("out"),
 		Stdout: s.out,
 		Stderr: s.err,
-		Color:  colorOn(s.err),
+		Color:  colorOn(s.rawErr),
 		Quiet:  v.GetBool("quiet"),
 		Format: v.GetString("format"),
 

@@ -81,7 +81,7 @@ as base and HEAD as head; a failed rule exits 1.`,
 			Markdown:   v.GetString("markdown"),
 			Stdout:     s.out,
 			Stderr:     s.err,
-			Color:      colorOn(s.out),
+			Color:      colorOn(s.rawOut),
 		})
 		return codeErr(code, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/replay"
 )
 
@@ -52,8 +53,16 @@ llmcheck. One request per recorded batch; retryable failures (429, 502,
 		if err != nil {
 			return exitcode.New(exitcode.Usage, err)
 		}
-		fmt.Fprintf(s.err, "llmcheck: sent %d spans in %d requests to %s\n", st.Spans, st.Batches, endpoint)
+		fmt.Fprintf(s.err, "llmcheck: sent %s in %s to %s\n", count(int64(st.Spans), "span", "spans"), count(int64(st.Batches), "request", "requests"), safetext.Line(endpoint))
 		return nil
 	}
 	return c
+}
+
+// count is "1 span", "2 spans".
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

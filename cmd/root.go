@@ -19,25 +19,34 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/version"
 )
 
-// streams are the process's standard streams.
+// streams are the process's standard streams: out and err guarded (see
+// safetext.Streams) for everything llmcheck prints, rawOut and rawErr for
+// the test command's own output, which is passed through unchanged.
 type streams struct {
-	in       io.Reader
-	out, err io.Writer
+	in             io.Reader
+	out, err       io.Writer
+	rawOut, rawErr io.Writer
 }
 
-// Main runs llmcheck with args and returns the exit code.
+// Main runs llmcheck with args and returns the exit code. Under GitHub
+// Actions (GITHUB_ACTIONS=true) llmcheck's output is wrapped in
+// stop-commands; see safetext.Streams.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	s := &streams{in: stdin, out: stdout, err: stderr}
+	g := safetext.NewStreams(stdout, stderr, os.Getenv("GITHUB_ACTIONS") == "true")
+	s := &streams{in: stdin, out: g.Out, err: g.Err, rawOut: stdout, rawErr: stderr}
 	root := newRoot(s)
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
 	err := root.ExecuteContext(context.Background())
-	return exitCode(err, stderr)
+	code := exitCode(err, s.err)
+	_ = g.Close()
+	return code
 }
 
 // exitCode is the one place errors become exit codes.
@@ -48,12 +57,12 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee *exitcode.Error
 	if errors.As(err, &ee) {
 		if !ee.Silent && ee.Err != nil {
-			fmt.Fprintf(stderr, "llmcheck: %v\n", ee.Err)
+			fmt.Fprintf(stderr, "llmcheck: %s\n", safetext.Lines(ee.Err.Error()))
 		}
 		return ee.Code
 	}
 	// cobra's own errors: unknown command or flag, bad arguments.
-	fmt.Fprintf(stderr, "llmcheck: %v\n", err)
+	fmt.Fprintf(stderr, "llmcheck: %s\n", safetext.Lines(err.Error()))
 	return exitcode.Usage
 }
 

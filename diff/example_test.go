@@ -47,17 +47,17 @@ func ExampleCompare() {
 	//   • chat model gpt-4o → gpt-4o-mini in 1 of 1 matched tests
 	//   • retrievals per trace 1 → 2 in 1 of 1 matched tests
 	//
-	// group / metric     base     head  vs base
+	// group / metric   base   head  vs base
 	// ragdemo · retrieval
-	//   count               1        2  (+100 %)
-	//   latency p50   20.0 ms  20.0 ms  ~         too few samples (n=1+2, need 6)
-	//   latency p95   20.0 ms  20.0 ms  ~
-	//   latency p99   20.0 ms  20.0 ms  ~
+	//   count             1      2  (+100 %)
+	//   latency p50   20 ms  20 ms  ~         too few samples (n=1+2, need 6)
+	//   latency p95   20 ms  20 ms  ~
+	//   latency p99   20 ms  20 ms  ~
 	// ragdemo · rag.answer
-	//   count               1        1
-	//   latency p50    5.00 s   5.00 s  ~         too few samples (n=1, need 6)
-	//   latency p95    5.00 s   5.00 s  ~
-	//   latency p99    5.00 s   5.00 s  ~
+	//   count             1      1
+	//   latency p50     5 s    5 s  ~         too few samples (n=1, need 6)
+	//   latency p95     5 s    5 s  ~
+	//   latency p99     5 s    5 s  ~
 	//
 	// Only in head:
 	//   ragdemo · chat · gpt-4o-mini  1 span  p50 900 ms  p95 900 ms

@@ -1,45 +1,27 @@
 package diff
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 )
 
-// fmtMS humanises a duration in milliseconds: three significant digits,
-// in ms below one second, else in s.
+// fmtMS is assert.FormatMS, the one duration format.
 func fmtMS(ms float64) string {
-	switch {
-	case math.IsNaN(ms) || math.IsInf(ms, 0):
+	if math.IsNaN(ms) || math.IsInf(ms, 0) {
 		return "?"
-	case ms == 0:
-		return "0 ms"
-	case math.Abs(ms) < 999.5:
-		return sig3(ms) + " ms"
-	default:
-		return sig3(ms/1000) + " s"
 	}
+	return assert.FormatMS(ms)
 }
 
-// sig3 formats x with three significant digits (more for large integers),
-// without trailing zeros beyond them.
-func sig3(x float64) string {
-	a := math.Abs(x)
-	if a == 0 {
-		return "0"
-	}
-	d := 2 - int(math.Floor(math.Log10(a)))
-	if d < 0 {
-		d = 0
-	}
-	// Rounding can carry into one more digit (999.6 → 1000).
-	if r := math.Round(a*math.Pow10(d)) / math.Pow10(d); d > 0 && r >= math.Pow10(3-d) {
-		d--
-	}
-	return strconv.FormatFloat(x, 'f', d, 64)
-}
+// sig3 is assert.Sig3.
+func sig3(x float64) string { return assert.Sig3(x) }
 
 // fmtCount formats a token count or a mean of counts: 512, 51.2, 1.65k,
 // 2.31M.
@@ -70,12 +52,7 @@ func fmtRel(rel float64) string {
 	return fmt.Sprintf("%+.0f %%", p)
 }
 
-func fmtP(p float64) string {
-	if p < 0.001 {
-		return "p<0.001"
-	}
-	return fmt.Sprintf("p=%.3f", p)
-}
+func fmtP(p float64) string { return assert.FormatP(p) }
 
 func fmtN(n1, n2 int) string {
 	if n1 == n2 {
@@ -180,4 +157,67 @@ func (t *Test) note(minSamples int) string {
 		return fmt.Sprintf("too few samples (%s, need %d)", fmtN(t.N1, t.N2), minSamples)
 	}
 	return fmtP(t.PAdjusted) + " " + fmtN(t.N1, t.N2)
+}
+
+// Clipped returns r, or when a string in it (a group key, a model, a span
+// or test name) is longer than safetext.MaxRunes runes, a deep copy with
+// those strings clipped ("…(N bytes)"): a 10 MB span name is written once,
+// clipped, rather than once per mention into the JSON report.
+func (r *Report) Clipped() *Report {
+	if !hasLong(reflect.ValueOf(r)) {
+		return r
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return r
+	}
+	var c Report
+	if err := json.Unmarshal(data, &c); err != nil {
+		return r
+	}
+	clipAll(reflect.ValueOf(&c))
+	return &c
+}
+
+// hasLong reports whether v holds a string longer than safetext.MaxRunes
+// runes.
+func hasLong(v reflect.Value) bool {
+	found := false
+	walkStrings(v, func(s reflect.Value) {
+		if !found && utf8.RuneCountInString(s.String()) > safetext.MaxRunes {
+			found = true
+		}
+	})
+	return found
+}
+
+func clipAll(v reflect.Value) {
+	walkStrings(v, func(s reflect.Value) {
+		if s.CanSet() {
+			s.SetString(safetext.Clip(s.String(), safetext.MaxRunes))
+		}
+	})
+}
+
+// walkStrings calls f on every string reachable from v through pointers,
+// structs, slices and arrays (the types of Report).
+func walkStrings(v reflect.Value, f func(reflect.Value)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkStrings(v.Elem(), f)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				walkStrings(v.Field(i), f)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			walkStrings(v.Index(i), f)
+		}
+	case reflect.String:
+		f(v)
+	}
 }

@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"github.com/llmcheck/llmcheck/internal/safetext"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -420,7 +422,7 @@ func mermaidText(s string) string {
 // could start inline markup (emphasis, code, links, tables,
 // strikethrough, autolinked references) escaped with a backslash.
 func escapeMD(s string) string {
-	s = oneLine(s)
+	s = safetext.Neutral(flat(s))
 	var sb strings.Builder
 	sb.Grow(len(s) + 8)
 	for _, c := range s {
@@ -438,7 +440,15 @@ func escapeMD(s string) string {
 			sb.WriteRune(c)
 		}
 	}
-	return sb.String()
+	return safetext.NoMentions(sb.String())
+}
+
+// flat keeps a user string on one line of a Markdown report.
+func flat(s string) string {
+	if !strings.ContainsAny(s, "\r\n\t") {
+		return s
+	}
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
 }
 
 // mdItem is a list item of escaped user text: what would start a block at

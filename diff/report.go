@@ -34,12 +34,13 @@ type Report struct {
 }
 
 // WriteJSON writes the report as indented JSON, without escaping <, >
-// and & (the report is not embedded in HTML).
+// and & (the report is not embedded in HTML), its recorded strings
+// clipped (see Clipped).
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(r.Clipped())
 }
 
 // RunInfo describes one side of the comparison. Name is "base" or "head"

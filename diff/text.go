@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/llmcheck/llmcheck/internal/safetext"
 )
 
 // maxHeadlines is how many headlines the text and Markdown reports show;
@@ -135,7 +137,7 @@ func (r *Report) Text(w io.Writer) {
 			removed = append(removed, g)
 			continue
 		}
-		rows = append(rows, []string{oneLine(g.Key)})
+		rows = append(rows, []string{safetext.Text(g.Key)})
 		noted := map[*Test]bool{}
 		for _, m := range g.shownMetrics(textMetrics) {
 			note := ""
@@ -165,7 +167,7 @@ func (r *Report) Text(w io.Writer) {
 			if st == nil {
 				st = g.Base
 			}
-			rows = append(rows, []string{"  " + oneLine(g.Key), plural(st.Count, "span"),
+			rows = append(rows, []string{"  " + safetext.Text(g.Key), plural(st.Count, "span"),
 				"p50 " + fmtMS(st.Latency.P50), "p95 " + fmtMS(st.Latency.P95), tokensPerCall(st)})
 		}
 		writeTable(&b, nil, rows, []bool{false, true, true, true, false})
@@ -214,13 +216,9 @@ func tokensPerCall(st *Stats) string {
 	return fmtCount(st.Tokens.TotalPerCall) + " tokens/call"
 }
 
-// oneLine keeps a user string on one line of a report.
-func oneLine(s string) string {
-	if !strings.ContainsAny(s, "\r\n\t") {
-		return s
-	}
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
-}
+// oneLine makes a recorded string, or a line quoting recorded strings, safe
+// for a terminal or a CI log: escaped and clipped (safetext.Line).
+func oneLine(s string) string { return safetext.Line(s) }
 
 // writeTable aligns rows in columns (right-aligned where right[i]); a row
 // with one cell is a heading and does not set the first column's width.

@@ -3,9 +3,11 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -35,7 +37,7 @@ func paint(on bool, color, s string) string {
 func Console(w io.Writer, res *assert.Results, opts ConsoleOptions) {
 	consoleResults(w, res.Assertions, opts)
 	if len(res.Regressions) > 0 {
-		fmt.Fprintf(w, "Regression rules (baseline %s):\n", res.Baseline)
+		fmt.Fprintf(w, "Regression rules (baseline %s):\n", safetext.Line(res.Baseline))
 		consoleResults(w, res.Regressions, opts)
 	}
 	fmt.Fprintln(w, CountLine(res))
@@ -53,12 +55,12 @@ func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 		if opts.Quiet && r.Status == assert.Pass {
 			continue
 		}
-		fmt.Fprintf(w, "%s %s — %s\n", paint(opts.Color, color, mark), oneLine(r.Name), oneLine(r.Message))
+		fmt.Fprintf(w, "%s %s — %s\n", paint(opts.Color, color, mark), oneLine(r.Name), safetext.Line(r.Message))
 		if r.Status == assert.Pass {
 			continue
 		}
 		if r.Status == assert.Error || (r.Status == assert.Warn && !r.Failed) {
-			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, fmt.Sprintf("%s: expect: %s", r.Position, r.Expect)))
+			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, fmt.Sprintf("%s: expect: %s", safetext.Line(r.Position.String()), safetext.Line(r.Expect))))
 		}
 		for _, o := range r.Offenders {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(o)))
@@ -96,20 +98,20 @@ func CountLine(res *assert.Results) string {
 	c := res.Counts()
 	parts := []string{fmt.Sprintf("%d passed", c[assert.Pass]), fmt.Sprintf("%d failed", c[assert.Fail])}
 	if n := c[assert.Error]; n > 0 {
-		parts = append(parts, fmt.Sprintf("%d errors", n))
+		parts = append(parts, count(n, "error", "errors"))
 	}
 	if n := c[assert.Warn]; n > 0 {
-		parts = append(parts, fmt.Sprintf("%d warnings", n))
+		parts = append(parts, count(n, "warning", "warnings"))
 	}
 	if n := c[assert.Inconclusive]; n > 0 {
 		parts = append(parts, fmt.Sprintf("%d inconclusive", n))
 	}
-	return fmt.Sprintf("%s (%d spans in %d traces)", strings.Join(parts, ", "), res.Spans, res.Traces)
+	return fmt.Sprintf("%s (%s in %s)", strings.Join(parts, ", "), count(res.Spans, "span", "spans"), count(res.Traces, "trace", "traces"))
 }
 
-// oneLine makes a recorded string printable on one line: newlines become
-// spaces and bytes that are not UTF-8 become U+FFFD.
-func oneLine(s string) string { return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\n", " ") }
+// oneLine makes a recorded string printable on one line of a console or
+// CI log: escaped and clipped by safetext.Text.
+func oneLine(s string) string { return safetext.Text(s) }
 
 // GroupStats summarises the spans of one operation and model.
 type GroupStats struct {
@@ -132,10 +134,10 @@ func Groups(run *span.Run) []GroupStats {
 // Recording tells the user what a run without assertions recorded and how
 // to add assertions.
 func Recording(w io.Writer, run *span.Run, tracePath string) {
-	fmt.Fprintf(w, "llmcheck: recorded %d spans in %d traces → %s\n", len(run.Spans), len(run.Traces), tracePath)
+	fmt.Fprintf(w, "llmcheck: recorded %s in %s → %s\n", count(len(run.Spans), "span", "spans"), count(len(run.Traces), "trace", "traces"), safetext.Line(tracePath))
 	groups := Groups(run)
 	if len(groups) > 0 {
-		fmt.Fprintf(w, "  %-16s %-28s %7s %9s %9s %12s %12s %6s\n", "operation", "model", "spans", "p50 ms", "p95 ms", "in tokens", "out tokens", "errors")
+		fmt.Fprintf(w, "  %-16s %-28s %7s %10s %10s %12s %12s %6s\n", "operation", "model", "spans", "p50", "p95", "in tokens", "out tokens", "errors")
 		for i, g := range groups {
 			if i == 20 {
 				fmt.Fprintf(w, "  … %d more groups\n", len(groups)-20)
@@ -145,12 +147,15 @@ func Recording(w io.Writer, run *span.Run, tracePath string) {
 			if model == "" {
 				model = "-"
 			}
-			fmt.Fprintf(w, "  %-16s %-28s %7d %9s %9s %12d %12d %6d\n", trunc(oneLine(g.Operation), 16), trunc(oneLine(model), 28), g.Spans,
-				assert.FormatFloat(g.P50), assert.FormatFloat(g.P95), g.InputTokens, g.OutputTokens, g.Errors)
+			fmt.Fprintf(w, "  %-16s %-28s %7d %10s %10s %12d %12d %6d\n", trunc(oneLine(g.Operation), 16), trunc(oneLine(model), 28), g.Spans,
+				assert.FormatMS(g.P50), assert.FormatMS(g.P95), g.InputTokens, g.OutputTokens, g.Errors)
 		}
 	}
-	fmt.Fprintf(w, "No assertions file, so nothing was checked. Write a starter llmcheck.yaml with budgets from this run:\n  llmcheck init --from %s\n", tracePath)
+	fmt.Fprintf(w, "No assertions file, so nothing was checked. Write a starter llmcheck.yaml with budgets from this run:\n  llmcheck init --from %s\n", safetext.Line(tracePath))
 }
+
+// count is "1 span", "2 spans".
+func count(n int, one, many string) string { return strconv.Itoa(n) + " " + plural(n, one, many) }
 
 func trunc(s string, n int) string {
 	r := []rune(s)

@@ -28,7 +28,7 @@ func TestConsole(t *testing.T) {
 		"✗ cheap — cost = $0.5 (4 spans)\n    chat (trace t1, span s1): cost = $0.3\n",
 		"! typo — no such key: x\n",
 		"Regression rules (baseline base.jsonl):\n~ p95 stable — not significant\n",
-		"1 passed, 1 failed, 1 errors, 1 inconclusive (12 spans in 4 traces)\n",
+		"1 passed, 1 failed, 1 error, 1 inconclusive (12 spans in 4 traces)\n",
 	} {
 		testify.Contains(t, out, want)
 	}

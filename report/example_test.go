@@ -18,7 +18,7 @@ func exampleResults() *assert.Results {
 		Assertions: []assert.Result{{
 			Name: "chat p95 under 1.5 s", Where: `span.operation == "chat"`, Expect: "latency.p95 < 1500",
 			Severity: "error", Status: assert.Fail, Failed: true, Spans: 1, Traces: 1,
-			Message:  "latency.p95 = 1800 ms (1 span)",
+			Message:  "latency.p95 = 1.8 s (1 span)",
 			Observed: []assert.Observed{{Expr: "latency.p95", Value: 1800.0, Unit: "ms"}},
 			Offenders: []assert.Offender{{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
 				Name: "chat gpt-4o-mini", Metric: "duration_ms", Value: 1800, Unit: "ms"}},
@@ -85,18 +85,18 @@ func ExampleWriteJUnit() {
 	//         <property name="status" value="fail"></property>
 	//         <property name="spans" value="1"></property>
 	//         <property name="traces" value="1"></property>
-	//         <property name="observed latency.p95" value="1800 ms"></property>
+	//         <property name="observed latency.p95" value="1.8 s"></property>
 	//       </properties>
-	//       <failure message="latency.p95 = 1800 ms (1 span) [expect: latency.p95 &lt; 1500]" type="AssertionFailed"><![CDATA[latency.p95 = 1800 ms (1 span)
+	//       <failure message="latency.p95 = 1.8 s (1 span) [expect: latency.p95 &lt; 1500]" type="AssertionFailed"><![CDATA[latency.p95 = 1.8 s (1 span)
 	//
 	// expect:   latency.p95 < 1500
 	// where:    span.operation == "chat"
 	// at:       llmcheck.yaml:3:5
 	// selected: 1 span in 1 trace
-	// observed: latency.p95 = 1800 ms
+	// observed: latency.p95 = 1.8 s
 	//
 	// worst:
-	//   chat gpt-4o-mini (trace 4bf92f3577b34da6a3ce929d0e0e4736, span 00f067aa0ba902b7): duration_ms = 1800 ms
+	//   chat gpt-4o-mini (trace 4bf92f3577b34da6a3ce929d0e0e4736, span 00f067aa0ba902b7): duration_ms = 1.8 s
 	// ]]></failure>
 	//     </testcase>
 	//   </testsuite>
@@ -123,7 +123,7 @@ func ExampleMarkdown() {
 	//
 	// | Assertion | Expectation | Observed | Status |
 	// |---|---|---|---|
-	// | chat p95 under 1.5 s | `latency.p95 < 1500` where `span.operation == "chat"` | latency.p95 = 1800 ms (1 span) | ❌ fail |
+	// | chat p95 under 1.5 s | `latency.p95 < 1500` where `span.operation == "chat"` | latency.p95 = 1.8 s (1 span) | ❌ fail |
 	//
 	// ### What did not pass
 	//
@@ -131,21 +131,21 @@ func ExampleMarkdown() {
 	//
 	// Expect `latency.p95 < 1500` where `span.operation == "chat"` · `llmcheck.yaml:3:5`
 	//
-	// latency.p95 = 1800 ms (1 span)
+	// latency.p95 = 1.8 s (1 span)
 	//
 	// | Trace | Span | Name | Metric | Value |
 	// |---|---|---|---|---|
-	// | `4bf92f3577b34da6a3ce929d0e0e4736` | `00f067aa0ba902b7` | chat gpt-4o-mini | duration\_ms | 1800 ms |
+	// | `4bf92f3577b34da6a3ce929d0e0e4736` | `00f067aa0ba902b7` | chat gpt-4o-mini | duration\_ms | 1.8 s |
 	//
 	// ### Calls by operation and model
 	//
 	// | Operation | Model | Calls | Errors | p50 | p95 | Input tokens | Output tokens | Cost |
 	// |---|---|---:|---:|---:|---:|---:|---:|---:|
-	// | chat | gpt-4o-mini | 1 | 0 | 1800 ms | 1800 ms | 1,200 | 300 | \$0.00036 |
-	// | invoke\_agent | – | 1 | 0 | 2000 ms | 2000 ms | 0 | 0 | – |
+	// | chat | gpt-4o-mini | 1 | 0 | 1.8 s | 1.8 s | 1,200 | 300 | \$0.00036 |
+	// | invoke\_agent | – | 1 | 0 | 2 s | 2 s | 0 | 0 | – |
 	// | **all** |   | 2 | 0 |   |   | 1,200 | 300 | \$0.00036 |
 	//
-	// _Latency in ms (p50/p95: linear interpolation). Cost in USD; – means no span of the group could be priced._
+	// _Latency p50/p95: linear interpolation. Cost in USD; – means no span of the group could be priced._
 	//
 	// ### Latency by model
 	//
@@ -161,12 +161,12 @@ func ExampleMarkdown() {
 	//
 	// ```mermaid
 	// gantt
-	//     title answer question, 2000 ms
+	//     title answer question, 2 s
 	//     dateFormat x
 	//     axisFormat %H:%M:%S.%L
 	//     section trace 4bf92f3577b3
-	//     answer question 2000 ms :s1, 1772366400000, 1772366402000
-	//     . chat gpt-4o-mini 1800 ms :s2, 1772366400100, 1772366401900
+	//     answer question 2 s :s1, 1772366400000, 1772366402000
+	//     . chat gpt-4o-mini 1.8 s :s2, 1772366400100, 1772366401900
 	// ```
 	//
 	// _Trace `4bf92f3577b34da6a3ce929d0e0e4736`, 2 spans. Error spans are highlighted._
@@ -196,7 +196,7 @@ func ExampleGitHub() {
 	data, _ := os.ReadFile(output)
 	fmt.Print(string(data))
 	// Output:
-	// ::error file=llmcheck.yaml,line=3,col=5,title=llmcheck failed%3A chat p95 under 1.5 s::latency.p95 = 1800 ms (1 span)%0Aexpect: latency.p95 < 1500%0Awhere: span.operation == "chat"%0Achat gpt-4o-mini (trace 4bf92f3577b34da6a3ce929d0e0e4736, span 00f067aa0ba902b7): duration_ms = 1800 ms
+	// ::error file=llmcheck.yaml,line=3,col=5,title=llmcheck failed%3A chat p95 under 1.5 s::latency.p95 = 1.8 s (1 span)%0Aexpect: latency.p95 < 1500%0Awhere: span.operation == "chat"%0Achat gpt-4o-mini (trace 4bf92f3577b34da6a3ce929d0e0e4736, span 00f067aa0ba902b7): duration_ms = 1.8 s
 	// verdict=fail
 	// passed=0
 	// failed=1

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 )
 
 // Failure is llmcheck's own failure to run (exit 2): a config, flag or
@@ -92,7 +93,7 @@ func (f Failure) Markdown() string {
 	for strings.Contains(f.Message, fence) {
 		fence += "`"
 	}
-	fmt.Fprintf(&b, "%s\n%s\n%s\n", fence, strings.ToValidUTF8(f.Message, "\uFFFD"), fence)
+	fmt.Fprintf(&b, "%s\n%s\n%s\n", fence, safetext.Neutral(strings.ToValidUTF8(f.Message, "\uFFFD")), fence)
 	return b.String()
 }
 
@@ -147,7 +148,9 @@ func GitHubFailure(f Failure, stepSummary, output string, commands io.Writer, re
 	}
 	if commands != nil {
 		for _, a := range f.Annotations() {
-			fmt.Fprintln(commands, a.String())
+			if err := safetext.Command(commands, a.String()); err != nil {
+				errs = append(errs, err.Error())
+			}
 		}
 	}
 	if output != "" {

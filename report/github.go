@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -237,7 +238,7 @@ func resultAnnotation(r assert.Result, configFile string) Annotation {
 	}
 	a.Title = clip(fmt.Sprintf("llmcheck %s: %s", kind, oneLine(r.Name)), 200)
 	var b strings.Builder
-	b.WriteString(r.Message)
+	b.WriteString(safetext.Line(r.Message))
 	fmt.Fprintf(&b, "\nexpect: %s", oneLine(r.Expect))
 	if r.Where != "" {
 		fmt.Fprintf(&b, "\nwhere: %s", oneLine(r.Where))
@@ -256,10 +257,13 @@ func resultAnnotation(r assert.Result, configFile string) Annotation {
 	return a
 }
 
-// Annotate writes the annotations of opts to w, one command per line.
+// Annotate writes the annotations of opts to w, one command per line,
+// through safetext.Command: on llmcheck's guarded streams they are the
+// only lines written as workflow commands (stop-commands resumed first
+// under GitHub Actions).
 func Annotate(w io.Writer, opts GitHubOptions) error {
 	for _, a := range Annotations(opts) {
-		if _, err := fmt.Fprintln(w, a.String()); err != nil {
+		if err := safetext.Command(w, a.String()); err != nil {
 			return fmt.Errorf("write annotations: %w", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 )
 
 // WriteJSON writes results as results.json (schema: docs/results.md).
@@ -26,7 +27,68 @@ func EncodeJSON(w io.Writer, res *assert.Results) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(boundRows(res))
+	return enc.Encode(clipNames(boundRows(res)))
+}
+
+// clipNames returns res, or a copy whose recorded names (offenders, rows)
+// are clipped to safetext.MaxRunes runes and messages to
+// safetext.MaxLineRunes ("…(N bytes)" tells the whole length): a 10 MB
+// span name would otherwise be written whole into results.json and
+// junit.xml once per mention. The trace file keeps the names.
+func clipNames(res *assert.Results) *assert.Results {
+	if res == nil {
+		return nil
+	}
+	long := func(rs []assert.Result) bool {
+		for _, r := range rs {
+			if len(r.Message) > safetext.MaxLineRunes {
+				return true
+			}
+			for _, o := range r.Offenders {
+				if len(o.Name) > safetext.MaxRunes {
+					return true
+				}
+			}
+			for _, row := range r.Rows {
+				if len(row.Name) > safetext.MaxRunes || len(row.Message) > safetext.MaxLineRunes {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !long(res.Assertions) && !long(res.Regressions) {
+		return res
+	}
+	clip := func(rs []assert.Result) []assert.Result {
+		out := make([]assert.Result, len(rs))
+		for i, r := range rs {
+			r.Message = safetext.Clip(r.Message, safetext.MaxLineRunes)
+			r.Offenders = append([]assert.Offender(nil), r.Offenders...)
+			for j := range r.Offenders {
+				r.Offenders[j].Name = safetext.Clip(r.Offenders[j].Name, safetext.MaxRunes)
+			}
+			r.Rows = append([]assert.Row(nil), r.Rows...)
+			for j := range r.Rows {
+				r.Rows[j].Name = safetext.Clip(r.Rows[j].Name, safetext.MaxRunes)
+				r.Rows[j].Message = safetext.Clip(r.Rows[j].Message, safetext.MaxLineRunes)
+			}
+			out[i] = r
+		}
+		return out
+	}
+	c := *res
+	c.Assertions = clip(res.Assertions)
+	c.Regressions = clip(res.Regressions)
+	return &c
+}
+
+// ClipNames is clipNames for a list of results (regression rules).
+func ClipNames(rs []assert.Result) []assert.Result {
+	if rs == nil {
+		return nil
+	}
+	return clipNames(&assert.Results{Assertions: rs}).Assertions
 }
 
 // results.json keeps, per each: trace result, every row in trace order up

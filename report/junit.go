@@ -91,7 +91,12 @@ func WriteJUnit(path string, res *assert.Results, meta Meta, extra ...Suite) err
 // three decimals; the timestamp is UTC without a zone. Every string is
 // XML-escaped and stripped of characters XML 1.0 does not allow.
 func JUnit(w io.Writer, res *assert.Results, meta Meta, extra ...Suite) error {
-	doc := buildJUnit(res, meta, extra)
+	clipped := make([]Suite, len(extra))
+	for i, e := range extra {
+		e.Results = clipNames(&assert.Results{Assertions: e.Results}).Assertions
+		clipped[i] = e
+	}
+	doc := buildJUnit(clipNames(res), meta, clipped)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -103,7 +104,7 @@ func Markdown(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOption
 	if run == nil {
 		run = span.NewRun(nil)
 	}
-	m := newMDModel(res, run, meta, opts)
+	m := newMDModel(clipNames(res), run, meta, opts)
 	for i, lim := range mdLevels {
 		lim.shortened = i > 0
 		if s, ok := m.render(lim, limit); ok {
@@ -508,7 +509,7 @@ func (m *mdModel) writeGroups(b *strings.Builder, lim mdLimits) {
 		t.footer = row
 	}
 	m.table(b, &t, lim.rows, "groups")
-	note := "Latency in ms (p50/p95: linear interpolation)."
+	note := "Latency p50/p95: linear interpolation."
 	if withCost {
 		note += " Cost in USD"
 		if m.opts.CostNote != "" {
@@ -645,11 +646,12 @@ func flat(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	return safetext.Neutral(b.String())
 }
 
 // mdText escapes s as Markdown inline text on one line: no emphasis, code,
-// links or headings can start, no raw HTML, no table cell breaks.
+// links or headings can start, no raw HTML, no table cell breaks, no
+// mention or autolink (safetext.NoMentions).
 func mdText(s string, n int) string {
 	s = clip(flat(s), n)
 	var b strings.Builder
@@ -668,7 +670,7 @@ func mdText(s string, n int) string {
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return safetext.NoMentions(b.String())
 }
 
 // cellText is mdText for a table cell.
@@ -720,7 +722,7 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func ms(v float64) string { return assert.FormatFloat(v) + " ms" }
+func ms(v float64) string { return assert.FormatMS(v) }
 
 // usd is a dollar amount for Markdown text: the $ is escaped, so two
 // amounts on a line never open GitHub's $…$ math.
@@ -961,7 +963,7 @@ func slowestTraceGantt(run *span.Run) (chart, caption string) {
 		if d := min(depthOf(s, 0), 8); d > 0 {
 			label = strings.Repeat(". ", d) + label
 		}
-		label += " " + assert.FormatFloat(s.DurationMS) + " ms"
+		label += " " + assert.FormatMS(s.DurationMS)
 		tags := ""
 		if s.IsError() {
 			tags = "crit, "

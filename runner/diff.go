@@ -12,6 +12,7 @@ import (
 	"github.com/llmcheck/llmcheck/assert"
 	"github.com/llmcheck/llmcheck/baseline"
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/report"
 )
 
@@ -92,7 +93,7 @@ func Diff(opts DiffOptions) (int, error) {
 			Baseline    string          `json:"baseline"`
 			Diff        any             `json:"diff,omitempty"`
 			Regressions []assert.Result `json:"regressions,omitempty"`
-		}{Version: 1, Baseline: base.describe(), Diff: cmp, Regressions: rules}
+		}{Version: 1, Baseline: base.describe(), Diff: cmp.Clipped(), Regressions: report.ClipNames(rules)}
 		enc := json.NewEncoder(opts.Stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
@@ -152,6 +153,7 @@ func BaselineWrite(opts BaselineWriteOptions) error {
 	if st != nil {
 		size = st.Size()
 	}
-	fmt.Fprintf(opts.Stderr, "llmcheck: wrote %s: %d groups from %d spans in %d traces (%d bytes)\n", opts.Out, len(f.Groups), f.Spans, f.Traces, size)
+	fmt.Fprintf(opts.Stderr, "llmcheck: wrote %s: %s from %s in %s (%s)\n", safetext.Line(opts.Out), count(int64(len(f.Groups)), "group", "groups"),
+		count(int64(f.Spans), "span", "spans"), count(int64(f.Traces), "trace", "traces"), count(size, "byte", "bytes"))
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/receiver"
 )
 
@@ -141,7 +142,7 @@ func (ws *warnings) warn(msg string) {
 	ws.seen[msg] = true
 	ws.n++
 	if ws.n <= ws.max {
-		fmt.Fprintf(ws.w, "llmcheck: warning: %s\n", msg)
+		fmt.Fprintf(ws.w, "llmcheck: warning: %s\n", safetext.Lines(msg))
 	}
 }
 
@@ -150,7 +151,17 @@ func (ws *warnings) flush() {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.n > ws.max {
-		fmt.Fprintf(ws.w, "llmcheck: %d more warnings not shown\n", ws.n-ws.max)
+		more := ws.n - ws.max
+		fmt.Fprintf(ws.w, "llmcheck: %d more %s not shown\n", more, map[bool]string{true: "warning", false: "warnings"}[more == 1])
 	}
 	ws.n, ws.seen = 0, map[string]bool{}
+}
+
+// count is "1 span", "2 spans": llmcheck's messages give numbers their
+// singular or plural noun.
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

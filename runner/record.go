@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/receiver"
 	"github.com/llmcheck/llmcheck/replay"
 )
@@ -84,7 +85,7 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 		return 0, err
 	}
 	st := rcv.Stats()
-	fmt.Fprintf(opts.Stderr, "llmcheck: recorded %d spans in %d requests to %s\n", st.Spans, st.Requests, out)
+	fmt.Fprintf(opts.Stderr, "llmcheck: recorded %s in %s to %s\n", count(st.Spans, "span", "spans"), count(st.Requests, "request", "requests"), safetext.Line(out))
 	if st.Spans == 0 {
 		return exitcode.NoSpans, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/receiver"
 	"github.com/llmcheck/llmcheck/replay"
 	"github.com/llmcheck/llmcheck/report"
@@ -37,6 +38,7 @@ type RunOptions struct {
 	Env    []string // the environment the command inherits (os.Environ())
 	Stdin  io.Reader
 	Stdout io.Writer // the command's stdout
+	Stderr io.Writer // the command's stderr (default Report.Stderr)
 	Report ReportOptions
 	// Signals are forwarded to the command (SIGINT, SIGTERM).
 	Signals <-chan os.Signal
@@ -107,11 +109,17 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	cmd.Args = opts.Command
 	cmd.Env = ChildEnv(opts.Env, rcv.Endpoint())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, errw
+	if opts.Stderr != nil {
+		cmd.Stderr = opts.Stderr
+	}
 	if opts.Report.Format == "json" {
 		// stdout carries only the results document: the command's own
 		// output goes to stderr with llmcheck's messages.
-		cmd.Stdout = errw
+		cmd.Stdout = cmd.Stderr
 	}
+	// The test command's output is its own: under GitHub Actions its
+	// workflow commands must work, so stop-commands ends before it starts.
+	_ = safetext.Resume(errw)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
 	started := time.Now()

@@ -17,6 +17,7 @@ import (
 	"github.com/llmcheck/llmcheck/assert"
 	"github.com/llmcheck/llmcheck/diff"
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/replay"
 	"github.com/llmcheck/llmcheck/report"
 	"github.com/llmcheck/llmcheck/span"
@@ -133,7 +134,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 			}
 		}
 	} else if suite != nil && suite.HasRegressions() {
-		fmt.Fprintf(w, "llmcheck: %d regression rules not evaluated: no --baseline given\n", len(suite.Config.Regressions))
+		fmt.Fprintf(w, "llmcheck: %s not evaluated: no --baseline given\n", count(int64(len(suite.Config.Regressions)), "regression rule", "regression rules"))
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return 0, outDirError(opts.OutDir, err)
@@ -171,7 +172,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 		report.Console(w, res, report.ConsoleOptions{Color: opts.Color, Quiet: opts.Quiet})
 	}
 	if cmp != nil && !opts.Quiet {
-		fmt.Fprintf(w, "Compared with %s:\n", base.Name)
+		fmt.Fprintf(w, "Compared with %s:\n", safetext.Line(base.Name))
 		if len(cmp.Headlines) == 0 {
 			fmt.Fprintln(w, "  no significant change")
 		}
@@ -180,7 +181,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 				fmt.Fprintf(w, "  … %d more (llmcheck diff shows everything)\n", len(cmp.Headlines)-10)
 				break
 			}
-			fmt.Fprintf(w, "  %s\n", h.Text)
+			fmt.Fprintf(w, "  %s\n", safetext.Line(h.Text))
 		}
 	}
 	commands := opts.Stdout

@@ -1,0 +1,63 @@
+package assert
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// TestStarterQuotesRecordedNames: init --from writes recorded model and
+// operation names as quoted YAML values (issue #16 item 5): a name cannot
+// add a key (severity: warn), start a comment, or make the file invalid,
+// and the generated where clauses select the very spans they came from.
+func TestStarterQuotesRecordedNames(t *testing.T) {
+	models := []string{
+		"x\n    severity:\n      warn\t#",
+		"model: with colon",
+		"model #hash",
+		`quote " and \ backslash`,
+		"'single'",
+		"- dash",
+		"evil\u202etxt",
+		"ctrl\x1b[31m\x00",
+		"ns::error::x",
+		"trailing:",
+		"{flow}",
+		strings.Repeat("long-model-", 200_000),
+	}
+	var spans []span.Span
+	for i, m := range models {
+		for j := 0; j < 3; j++ {
+			spans = append(spans, span.Span{
+				TraceID: strings.Repeat("a", 31) + string(rune('a'+i)), SpanID: string(rune('a'+i)) + string(rune('0'+j)),
+				Name: "chat " + m, Operation: "chat", Model: m, DurationMS: float64(10 + j),
+				Tokens: span.Tokens{Input: 10, HasInput: true, Output: 5, HasOutput: true, Total: 15, HasTotal: true},
+			})
+		}
+	}
+	spans = append(spans, span.Span{TraceID: strings.Repeat("b", 32), SpanID: "op", Name: "odd op", Operation: "op: x\n  - name: injected\n    expect: false", DurationMS: 5})
+	run := span.NewRun(spans)
+	yaml := StarterFrom(run, "traces.jsonl")
+	s, err := LoadBytes("llmcheck.yaml", []byte(yaml))
+	require.NoError(t, err, yaml)
+	res := s.Evaluate(run)
+	require.Len(t, res.Assertions, len(models)+2, yaml) // one per group, and "no span ends in error"
+	for _, r := range res.Assertions {
+		assert.Equal(t, "error", r.Severity, "%s\n%s", r.Name, yaml)
+		assert.Equal(t, Pass, r.Status, "%s: %s\n%s", r.Name, r.Message, yaml)
+		assert.NotEqual(t, "injected", r.Name)
+		if r.Name != "no span ends in error" {
+			assert.Greater(t, r.Spans, 0, "%s selects no span", r.Name)
+		}
+	}
+	for _, m := range models[:len(models)-1] {
+		assert.Contains(t, yaml, yamlString("chat "+m+" stays within budget"))
+	}
+	assert.Less(t, len(yaml), 20_000, "the 2.2 MB model name is clipped in the name and matched by length and prefix")
+	assert.NotContains(t, yaml, "\x1b")
+	assert.NotContains(t, yaml, "\u202e")
+}
