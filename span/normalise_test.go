@@ -180,7 +180,7 @@ func TestSameChatCallAcrossConventions(t *testing.T) {
 		}},
 	}
 	want := Tokens{Input: 120, Output: 30, Total: 150, Cached: 20, CacheWrite: 7, Reasoning: 5,
-		HasInput: true, HasOutput: true, HasTotal: true, HasCached: true}
+		HasInput: true, HasOutput: true, HasTotal: true, HasCached: true, HasCacheWrite: true, HasReasoning: true}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s, warns := one(t, c.attrs)
