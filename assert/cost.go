@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/google/cel-go/cel"
@@ -30,9 +31,40 @@ import (
 // last element of the selection path: name, status_message, query, …),
 // so `s.operation == "chat"` over many spans is not bounded by the longest
 // prompt in an attribute.
+//
+// The longest attribute key or value takes a pass over every attribute
+// of the run, and only expressions that read attribute values as strings
+// need it: lazy computes it on first use (see checkCost); str holds it
+// from then on.
 type sizeBounds struct {
 	spans, traces, attrs, events, docs, traceSpans, str uint64
 	field                                               *[nStrFields]uint64
+	lazy                                                *lazyStr
+}
+
+// lazyStr is the longest attribute key or string value of spans,
+// computed once.
+type lazyStr struct {
+	once  sync.Once
+	spans []*span.Span
+	v     uint64
+}
+
+func (l *lazyStr) get() uint64 {
+	l.once.Do(func() {
+		parts := 1
+		if len(l.spans) >= 64<<10 {
+			parts = runtime.GOMAXPROCS(0)
+		}
+		out := make([]uint64, parts)
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Go(func() { out[p] = attrStrings(l.spans[p*len(l.spans)/parts : (p+1)*len(l.spans)/parts]) })
+		}
+		wg.Wait()
+		l.v = slices.Max(out)
+	})
+	return l.v
 }
 
 // String fields of spans, events, documents and traces, by CEL name.
@@ -97,6 +129,7 @@ func boundsOf(run *span.Run) sizeBounds {
 	for _, f := range b.field {
 		b.str = max(b.str, f)
 	}
+	b.lazy = &lazyStr{spans: run.Spans}
 	return b
 }
 
@@ -104,7 +137,6 @@ func boundsOf(run *span.Run) sizeBounds {
 func spanBounds(spans []*span.Span) sizeBounds {
 	b := sizeBounds{field: new([nStrFields]uint64)}
 	f := b.field
-	var lastRes map[string]any
 	for _, s := range spans {
 		b.attrs = max(b.attrs, uint64(len(s.Attrs)), uint64(len(s.Resource)))
 		b.events = max(b.events, uint64(len(s.Events)))
@@ -123,25 +155,37 @@ func spanBounds(spans []*span.Span) sizeBounds {
 		f[fProvider] = max(f[fProvider], uint64(len(s.Provider)))
 		f[fConvention] = max(f[fConvention], uint64(len(s.Convention)))
 		f[fQuery] = max(f[fQuery], uint64(len(s.Query)))
-		b.str = max(b.str, attrsStr(s.Attrs))
-		// Spans of one resource share its map: scan it once in a row.
-		if len(s.Resource) > 0 && !sameMap(s.Resource, lastRes) {
-			lastRes = s.Resource
-			for k, v := range s.Resource {
-				b.str = max(b.str, uint64(len(k)), valueStr(v, 0))
-			}
-		}
 		for i := range s.Events {
 			e := &s.Events[i]
 			b.attrs = max(b.attrs, uint64(len(e.Attrs)))
 			f[fName] = max(f[fName], uint64(len(e.Name)))
-			b.str = max(b.str, attrsStr(e.Attrs))
 		}
 		for i := range s.Documents {
 			f[fID] = max(f[fID], uint64(len(s.Documents[i].ID)))
 		}
 	}
 	return b
+}
+
+// attrStrings is the longest attribute key or string (or bytes) value of
+// spans: span, resource and event attributes, nested values included.
+func attrStrings(spans []*span.Span) uint64 {
+	var m uint64
+	var lastRes map[string]any
+	for _, s := range spans {
+		m = max(m, attrsStr(s.Attrs))
+		// Spans of one resource share its map: scan it once in a row.
+		if len(s.Resource) > 0 && !sameMap(s.Resource, lastRes) {
+			lastRes = s.Resource
+			for k, v := range s.Resource {
+				m = max(m, uint64(len(k)), valueStr(v, 0))
+			}
+		}
+		for i := range s.Events {
+			m = max(m, attrsStr(s.Events[i].Attrs))
+		}
+	}
+	return m
 }
 
 func sameMap(a, b map[string]any) bool {
@@ -241,6 +285,17 @@ func (b sizeBounds) EstimateCallCost(function, overloadID string, target *checke
 func checkCost(env *cel.Env, ast *cel.Ast, b sizeBounds, limit uint64, what string) error {
 	if ast == nil {
 		return nil
+	}
+	if b.lazy != nil {
+		// First with attribute strings unbounded: most expressions do not
+		// read them, and then the run's attributes need not be scanned.
+		known := b
+		known.str, known.lazy = unboundedStr, nil
+		est, err := env.EstimateCost(ast, known)
+		if err == nil && est.Max <= limit {
+			return nil
+		}
+		b.str, b.lazy = max(b.str, b.lazy.get()), nil
 	}
 	est, err := env.EstimateCost(ast, b)
 	if err != nil {

@@ -66,8 +66,8 @@ func TestBoundsOfDeepValues(t *testing.T) {
 		v = []any{v}
 	}
 	b := boundsOf(span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Attrs: span.AttrsOf(map[string]any{"deep": v})}}))
-	assert.Equal(t, uint64(unboundedStr), b.str)
+	assert.Equal(t, uint64(unboundedStr), b.lazy.get())
 	b = boundsOf(span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "n", Attrs: span.AttrsOf(map[string]any{"k": map[string]any{"kk": []byte("123456789012345678901234567890123456789012345678901234567890123456789")}})}}))
-	assert.Equal(t, uint64(69), b.str)
+	assert.Equal(t, uint64(69), b.lazy.get())
 	assert.Equal(t, uint64(1), b.field[fName])
 }

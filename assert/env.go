@@ -322,6 +322,7 @@ type numList struct {
 	i      []int64
 	f      []float64
 	allInt bool
+	size   int // the list's size, to allocate f once
 }
 
 // floats returns the numbers as doubles.
@@ -338,7 +339,10 @@ func (n *numList) floats() []float64 {
 
 func (n *numList) toFloats() {
 	if n.allInt {
-		n.f = n.floats()
+		n.f = make([]float64, len(n.i), max(n.size, len(n.i)))
+		for k, x := range n.i {
+			n.f[k] = float64(x)
+		}
 		n.i, n.allInt = nil, false
 	}
 }
@@ -348,20 +352,25 @@ func numbers(fn string, l ref.Val) (numList, ref.Val) {
 	if !ok {
 		return numList{}, errVal("%s: expected a list, got %s", fn, l.Type().TypeName())
 	}
-	size := int(lister.Size().(types.Int))
-	out := numList{i: make([]int64, 0, size), allInt: true}
+	out := numList{allInt: true, size: int(lister.Size().(types.Int))}
 	it := lister.Iterator()
 	for k := 0; it.HasNext() == types.True; k++ {
 		v := it.Next()
 		switch x := v.(type) {
 		case types.Int:
 			if out.allInt {
+				if out.i == nil {
+					out.i = make([]int64, 0, out.size)
+				}
 				out.i = append(out.i, int64(x))
 			} else {
 				out.f = append(out.f, float64(x))
 			}
 		case types.Uint:
 			if out.allInt && uint64(x) <= math.MaxInt64 {
+				if out.i == nil {
+					out.i = make([]int64, 0, out.size)
+				}
 				out.i = append(out.i, int64(x))
 			} else {
 				out.toFloats()
