@@ -123,11 +123,11 @@ type tokenVals struct {
 	has  [6]bool
 	what string     // "span \"chat x\" (id)", or empty for sums
 	sp   *span.Span // the span of "what", rendered on first use
-	// For sums: ovf[i] says the sum of count i overflowed int64; repeated
-	// counts the spans left out because a descendant reports usage
-	// (span.Span.CountsUsage).
+	// For sums: ovf[i] says the sum of count i overflowed int64;
+	// repeated[i] counts the spans reporting count i that were left out
+	// because a descendant reports usage (span.Span.CountsUsage).
 	ovf      [6]bool
-	repeated int
+	repeated [6]int
 }
 
 // whatText is what, rendered from the span when needed (errors only).
@@ -159,13 +159,15 @@ func spanTokens(s *span.Span) *tokenVals {
 // (span.Span.CountsUsage). A count no span reports stays absent (an
 // error, never 0); a sum that overflows int64 is an error.
 func (t *tokenVals) add(s *span.Span) {
+	tk := &s.Tokens
 	if !s.CountsUsage() {
-		if s.ReportsUsage() {
-			t.repeated++
+		for i, has := range [6]bool{tk.HasInput, tk.HasOutput, tk.HasTotal, tk.HasCached, tk.HasCacheWrite, tk.HasReasoning} {
+			if has {
+				t.repeated[i]++
+			}
 		}
 		return
 	}
-	tk := &s.Tokens
 	t.addOne(0, tk.Input, tk.HasInput)
 	t.addOne(1, tk.Output, tk.HasOutput)
 	t.addOne(2, tk.Total, tk.HasTotal)
@@ -196,8 +198,8 @@ func tokenField(i int) field {
 		}
 		if !t.has[i] {
 			if t.whatText() == "" {
-				if t.repeated > 0 {
-					return errVal("tokens.%s: no selected span reports %s tokens of its own: the %d selected spans that report usage repeat what their descendants report (sums count only the innermost spans that report usage; select those, e.g. the model calls)", tokenNames[i], tokenNames[i], t.repeated)
+				if t.repeated[i] > 0 {
+					return errVal("tokens.%s: no selected span reports %s tokens of its own: the %d selected spans that report them repeat what their descendants report (sums count only the innermost spans that report usage; select those, e.g. the model calls)", tokenNames[i], tokenNames[i], t.repeated[i])
 				}
 				return errVal("tokens.%s: no selected span reports %s tokens", tokenNames[i], tokenNames[i])
 			}
