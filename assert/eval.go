@@ -673,16 +673,17 @@ func offenders(g *group, cats []string) []Offender {
 			list = append(list, scored{e, e.s.DurationMS})
 		}
 	case "tokens":
+		// the spans the sums count (span.Span.CountsUsage)
 		metric = "tokens.total"
 		for _, e := range g.spans {
-			if e.s.Tokens.HasTotal {
+			if e.s.Tokens.HasTotal && e.s.CountsUsage() {
 				list = append(list, scored{e, float64(e.s.Tokens.Total)})
 			}
 		}
 	case "cost":
 		metric, unit = "cost", "USD"
 		for _, e := range g.spans {
-			if e.costOK {
+			if e.costOK && e.s.CountsUsage() {
 				list = append(list, scored{e, e.cost})
 			}
 		}

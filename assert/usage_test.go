@@ -122,3 +122,16 @@ func TestTokenSumOverflow(t *testing.T) {
 	r := evaluate(t, "assertions:\n  - name: x\n    expect: sum([9007199254740993, 0]) == 9007199254740993 && max([9007199254740993, 1]) == 9007199254740993 && min([9007199254740993, 9007199254740992]) == 9007199254740992\n", run)["x"]
 	require.Equal(t, Pass, r.Status, r.Message)
 }
+
+// The worst offenders of a token or cost budget are the spans the sums
+// count, not an enclosing span that repeats them.
+func TestUsageOffenders(t *testing.T) {
+	for _, expect := range []string{"tokens.total < 100", "cost < 0.0000001"} {
+		r := evaluate(t, "pricing:\n  gpt-4o-mini: {input: 0.15, output: 0.60}\nassertions:\n  - name: x\n    expect: "+expect+"\n", vercelRun())["x"]
+		require.Equal(t, Fail, r.Status, r.Message)
+		require.NotEmpty(t, r.Offenders)
+		for _, o := range r.Offenders {
+			assert.Equal(t, "ai.generateText.doGenerate", o.Name, expect)
+		}
+	}
+}
