@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/google/cel-go/common/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -134,4 +135,19 @@ func TestUsageOffenders(t *testing.T) {
 			assert.Equal(t, "ai.generateText.doGenerate", o.Name, expect)
 		}
 	}
+}
+
+// Token sums over a baseline summary's groups (an untrusted file) do not
+// wrap either, and a negative count in it is refused.
+func TestSummaryTokenSumOverflow(t *testing.T) {
+	big, neg, small := int64(math.MaxInt64/2+1), int64(-5), int64(7)
+	total := tokensObj.gets["total"]
+	sd := &summarySide{groups: []*Summary{{Tokens: TokenSums{Total: &big}}, {Tokens: TokenSums{Total: &big}}}}
+	v := total(sd.tokens())
+	require.IsType(t, (*types.Err)(nil), v)
+	assert.Contains(t, v.(*types.Err).String(), "overflows a 64-bit integer")
+	sd = &summarySide{groups: []*Summary{{Tokens: TokenSums{Total: &small}}, {Tokens: TokenSums{Total: &neg}}}}
+	require.IsType(t, (*types.Err)(nil), total(sd.tokens()))
+	sd = &summarySide{groups: []*Summary{{Tokens: TokenSums{Total: &small}}, {Tokens: TokenSums{Total: &small}}}}
+	assert.Equal(t, types.Int(14), total(sd.tokens()))
 }
