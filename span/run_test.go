@@ -2,7 +2,9 @@ package span
 
 import (
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -224,4 +226,43 @@ func TestCountsUsage(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkNewRun builds the span model's traces for runs shaped like the
+// benchmark data (root → embeddings → retrieval → chat, usage on the
+// embeddings and chat spans): grouping, parent links, sorting and the
+// usage rule (CountsUsage).
+func BenchmarkNewRun(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run("spans="+strconv.Itoa(n), func(b *testing.B) {
+			spans := make([]Span, n)
+			for i := range spans {
+				t := i / 4
+				s := &spans[i]
+				s.TraceID = strconv.FormatInt(int64(t)+1<<40, 16) + "0000000000000000"
+				s.SpanID = strconv.FormatInt(int64(i)+1<<40, 16) + "000000"
+				s.StartUnixNano = uint64(t)*1e9 + uint64(i%4)
+				if i%4 != 0 {
+					s.ParentSpanID = spans[i-i%4].SpanID
+				}
+				if i%4 == 1 || i%4 == 3 {
+					s.Tokens = Tokens{Input: 100, Total: 100, HasInput: true, HasTotal: true}
+				}
+			}
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				NewRun(spans)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
