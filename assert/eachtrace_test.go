@@ -45,6 +45,8 @@ func TestEachTraceRowsForEveryTrace(t *testing.T) {
 	}
 	assert.Equal(t, 28, failed)
 	assert.Equal(t, Pass, r.Rows[0].Status, "rows of traces with selected spans come first, as before")
+	require.NotEmpty(t, r.Offenders)
+	assert.Equal(t, Offender{TraceID: "t12", Name: "request", Metric: "selected spans"}, r.Offenders[0])
 
 	// allow_empty: a trace without a selected span is allowed.
 	r = evaluate(t, base+"    allow_empty: true\n", toolRun())["x"]

@@ -389,6 +389,9 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 			continue
 		}
 		o := Offender{TraceID: row.TraceID, Name: row.Name, Metric: "trace"}
+		if row.Spans == 0 {
+			o.Metric = "selected spans" // where selected nothing in this trace
+		}
 		for _, ob := range row.Observed {
 			if f, ok := ob.Value.(float64); ok {
 				o.Metric, o.Value, o.Unit = ob.Expr, f, ob.Unit
