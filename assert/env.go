@@ -127,6 +127,7 @@ type tokenVals struct {
 	// repeated[i] counts the spans reporting count i that were left out
 	// because a descendant reports usage (span.Span.CountsUsage).
 	ovf      [6]bool
+	neg      [6]bool // a negative count was added (only a baseline file can hold one)
 	repeated [6]int
 }
 
@@ -182,8 +183,12 @@ func (t *tokenVals) addOne(i int, c int64, has bool) {
 		return
 	}
 	t.has[i] = true
+	if c < 0 {
+		t.neg[i] = true
+		return
+	}
 	sum := t.v[i] + c
-	if sum < t.v[i] || c < 0 {
+	if sum < t.v[i] {
 		t.ovf[i] = true
 		sum = math.MaxInt64
 	}
@@ -193,6 +198,9 @@ func (t *tokenVals) addOne(i int, c int64, has bool) {
 func tokenField(i int) field {
 	return field{tokenNames[i], cel.IntType, func(v any) ref.Val {
 		t := v.(*tokenVals)
+		if t.neg[i] {
+			return errVal("tokens.%s: a %s token count is negative (a baseline summary holds an impossible value)", tokenNames[i], tokenNames[i])
+		}
 		if t.ovf[i] {
 			return errVal("tokens.%s: the sum over the selected spans overflows a 64-bit integer (a span reports an implausible %s token count)", tokenNames[i], tokenNames[i])
 		}

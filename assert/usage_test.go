@@ -147,7 +147,9 @@ func TestSummaryTokenSumOverflow(t *testing.T) {
 	require.IsType(t, (*types.Err)(nil), v)
 	assert.Contains(t, v.(*types.Err).String(), "overflows a 64-bit integer")
 	sd = &summarySide{groups: []*Summary{{Tokens: TokenSums{Total: &small}}, {Tokens: TokenSums{Total: &neg}}}}
-	require.IsType(t, (*types.Err)(nil), total(sd.tokens()))
+	v = total(sd.tokens())
+	require.IsType(t, (*types.Err)(nil), v)
+	assert.Contains(t, v.(*types.Err).String(), "a total token count is negative")
 	sd = &summarySide{groups: []*Summary{{Tokens: TokenSums{Total: &small}}, {Tokens: TokenSums{Total: &small}}}}
 	assert.Equal(t, types.Int(14), total(sd.tokens()))
 }
