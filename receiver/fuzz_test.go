@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -47,6 +48,11 @@ func FuzzHTTPTraces(f *testing.F) {
 	f.Add([]byte{0x0a, 0x02, 0x0a, 0x00}, false, false)
 	f.Add([]byte("not otlp"), true, true)
 	f.Add([]byte{}, false, true)
+	// deep nesting (issue #16): past the JSON depth limit, and within it
+	f.Add(deepRequest(300), true, false)
+	f.Add(deepRequest(300), true, true)
+	f.Add(deepRequest(60), true, false)
+	f.Add([]byte(strings.Repeat("[", 5000)), true, false)
 	f.Fuzz(func(t *testing.T, body []byte, asJSON, gz bool) {
 		sink := &fuzzSink{}
 		r := &Receiver{sink: sink, limit: 1 << 20, maxBusy: 1}

@@ -15,6 +15,8 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/llmcheck/llmcheck/internal/jsondepth"
 )
 
 // OTLP/HTTP media types.
@@ -104,7 +106,12 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		if enc == encJSON {
 			et := ptraceotlp.NewExportRequest()
 			if buf.Len() > 0 { // an empty body is an empty request
-				if err := et.UnmarshalJSON(buf.Bytes()); err != nil {
+				// pdata's decoder recurses once per level: bound the nesting first
+				err := jsondepth.Check(buf.Bytes(), jsondepth.Max)
+				if err == nil {
+					err = et.UnmarshalJSON(buf.Bytes())
+				}
+				if err != nil {
 					r.httpError(w, enc, http.StatusBadRequest, "cannot decode "+enc.contentType()+" ExportTraceServiceRequest: "+err.Error())
 					return
 				}
