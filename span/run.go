@@ -166,6 +166,7 @@ func (r *Run) finishTraces(traces []*Trace, state []uint8) (dups, cuts []int32) 
 		// recorded one is the parent (what a map filled in order gives)
 		ids, dups = r.link(t.Spans, ids, dups)
 		cuts = r.cutCycles(t.Spans, state, cuts)
+		r.markUsage(t.Spans) // after the cycles are cut
 
 		if !slices.IsSortedFunc(t.Spans, byStart) {
 			slices.SortStableFunc(t.Spans, byStart)
@@ -228,6 +229,30 @@ func (r *Run) cutCycles(spans []*Span, state []uint8, cuts []int32) []int32 {
 func (r *Run) isCut(s *Span) bool {
 	i := r.index(s)
 	return i >= 0 && r.cut != nil && r.cut[i]
+}
+
+// markUsage sets usageBelow (see Span.CountsUsage) on the spans of one
+// trace that have a descendant reporting usage, walking up from every
+// span that reports usage. A walk stops at a span already marked (its
+// ancestors are marked too) and where the parent links loop back to the
+// span it started from, so a cycle of parent ids cannot make it spin.
+func (r *Run) markUsage(spans []*Span) {
+	for _, s := range spans {
+		s.usageBelow = false
+	}
+	for _, s := range spans {
+		if !s.ReportsUsage() {
+			continue
+		}
+		start := r.index(s)
+		for p := r.parent[start]; p >= 0 && p != start; p = r.parent[p] {
+			a := &r.spans[p]
+			if a.usageBelow {
+				break
+			}
+			a.usageBelow = true
+		}
+	}
 }
 
 func byStart(a, b *Span) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) }
