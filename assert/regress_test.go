@@ -3,7 +3,9 @@ package assert
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,13 +18,17 @@ import (
 // mannWhitney is the significance test the CLI uses (diff.Significance),
 // rebuilt here from benchmath so the assert package tests stand alone.
 func mannWhitney(base, head []float64) Significance {
-	v := Significance{NBase: len(base), NHead: len(head)}
+	v := Significance{NBase: len(base), NHead: len(head), P: 1, Alpha: 0.05, MinSamples: 6}
 	if len(base) < 6 || len(head) < 6 {
 		v.TooFew = true
 		return v
 	}
-	c := benchmath.AssumeNothing.Compare(benchmath.NewSample(base, &benchmath.DefaultThresholds), benchmath.NewSample(head, &benchmath.DefaultThresholds))
+	c := benchmath.AssumeNothing.Compare(benchmath.NewSample(slices.Clone(base), &benchmath.DefaultThresholds), benchmath.NewSample(slices.Clone(head), &benchmath.DefaultThresholds))
 	v.P = c.P
+	if math.IsNaN(v.P) {
+		v.P = 1
+	}
+	v.Counted = slices.Min(base) != slices.Max(base) || slices.Min(head) != slices.Max(head) || base[0] != head[0]
 	v.Significant = c.P < 0.05
 	return v
 }
@@ -36,6 +42,16 @@ func chatRun(seed uint64, n int, mean float64, tokens int64) *span.Run {
 		spans[i] = span.Span{TraceID: fmt.Sprintf("t%d", i), SpanID: fmt.Sprintf("s%d", i), Name: "chat gpt-4o-mini",
 			Operation: "chat", Model: "gpt-4o-mini", DurationMS: d, StartUnixNano: uint64(i) * 1e9, EndUnixNano: uint64(i)*1e9 + uint64(d*1e6),
 			Tokens: span.Tokens{Input: tokens, Output: 10, Total: tokens + 10, HasInput: true, HasOutput: true, HasTotal: true}}
+	}
+	return span.NewRun(spans)
+}
+
+// callsPerTrace puts every k consecutive spans of run in one trace.
+func callsPerTrace(run *span.Run, k int) *span.Run {
+	spans := make([]span.Span, len(run.Spans))
+	for i, s := range run.Spans {
+		spans[i] = *s
+		spans[i].TraceID = fmt.Sprintf("t%d", i/k)
 	}
 	return span.NewRun(spans)
 }
@@ -83,12 +99,27 @@ func TestRegressionRules(t *testing.T) {
 	// except where significance is not required.
 	got = byName(s.EvaluateRegressions(chatRun(1, 4, 1000, 500), chatRun(2, 4, 1400, 500), mannWhitney))
 	assert.Equal(t, Inconclusive, got["chat p95 grows at most 10 %"].Status, got["chat p95 grows at most 10 %"].Message)
-	assert.Contains(t, got["chat p95 grows at most 10 %"].Message, "too few samples (4 vs 4)")
+	assert.Contains(t, got["chat p95 grows at most 10 %"].Message, "too few samples, n=4 vs 4")
+	assert.Contains(t, got["chat p95 grows at most 10 %"].Warning, "fewer than 6 values a side")
+	assert.Empty(t, got["chat p95 strict"].Warning)
 	assert.Equal(t, Fail, got["chat p95 strict"].Status)
 
-	// A structural change (more calls) has nothing to test: it fails.
+	// More requests, each with one call: per trace nothing changed, so the
+	// higher total is not a regression of the app: inconclusive, and the
+	// warning says where the difference comes from.
 	got = byName(s.EvaluateRegressions(chatRun(1, 10, 1000, 500), chatRun(1, 12, 1000, 500), mannWhitney))
-	assert.Equal(t, Fail, got["call count stable"].Status)
+	assert.Equal(t, Inconclusive, got["call count stable"].Status, got["call count stable"].Message)
+	assert.Contains(t, got["call count stable"].Warning, "is the same on both sides")
+
+	// One more call in every request: the count per trace is tested, and
+	// the change is significant.
+	got = byName(s.EvaluateRegressions(chatRun(1, 30, 1000, 500), callsPerTrace(chatRun(2, 60, 1000, 500), 2), mannWhitney))
+	r = got["call count stable"]
+	assert.Equal(t, Fail, r.Status, r.Message)
+	require.Len(t, r.Significance, 1)
+	assert.Equal(t, "trace", r.Significance[0].Unit)
+	assert.Equal(t, 30, r.Significance[0].NHead)
+	assert.Contains(t, r.Message, "selected spans per trace")
 
 	// Tokens +50 %: significant.
 	got = byName(s.EvaluateRegressions(chatRun(1, 30, 1000, 500), chatRun(1, 30, 1000, 800), mannWhitney))
@@ -165,19 +196,23 @@ func TestRegressionSummaryRoundTrip(t *testing.T) {
 }
 
 func TestSummaryBoundsSamples(t *testing.T) {
-	sums := SummariseGroups(nil, chatRun(1, 5000, 100, 5))
+	sums := SummariseGroups(nil, chatRun(1, MaxSamples+500, 100, 5))
 	require.Len(t, sums, 1)
-	assert.Equal(t, 5000, sums[0].Count)
+	assert.Equal(t, MaxSamples+500, sums[0].Count)
 	assert.Len(t, sums[0].Samples.Latency, MaxSamples)
 	assert.InDelta(t, sums[0].Latency.Min, sums[0].Samples.Latency[0], 0.0005, "order statistics keep the minimum")
 	assert.InDelta(t, sums[0].Latency.Max, sums[0].Samples.Latency[MaxSamples-1], 0.0005, "and the maximum")
 	assert.Equal(t, "- · chat · gpt-4o-mini", sums[0].Key)
 }
 
-// The README promises a summary stays about 15 KB per group at most.
+// The README promises a summary keeps about 160 bytes per span of a group
+// it keeps whole, and at most about 65 KB for a group it bounds.
 func TestSummarySizePerGroup(t *testing.T) {
 	cfg := &Config{Pricing: map[string]Price{"gpt-4o-mini": {Input: 0.15, Output: 0.6}}, Retrieval: RetrievalConfig{K: 5}, CostLimit: DefaultCostLimit}
-	data, err := json.MarshalIndent(SummariseGroups(cfg, chatRun(7, 20000, 1234.5678, 517)), "", "  ")
+	data, err := json.MarshalIndent(SummariseGroups(cfg, chatRun(7, MaxSamples, 1234.5678, 517)), "", "  ")
 	require.NoError(t, err)
-	assert.LessOrEqual(t, len(data), 15_000, "one group of 20,000 spans")
+	assert.LessOrEqual(t, len(data), 160*MaxSamples, "one whole group of %d spans", MaxSamples)
+	data, err = json.MarshalIndent(SummariseGroups(cfg, chatRun(7, 20000, 1234.5678, 517)), "", "  ")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(data), 65_000, "one group of 20,000 spans")
 }

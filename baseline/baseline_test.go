@@ -37,7 +37,7 @@ func TestWriteReadIs(t *testing.T) {
 
 	for name, content := range map[string]string{
 		"version": `{"kind": "llmcheck.baseline", "version": 99, "groups": []}`,
-		"unknown": `{"kind": "llmcheck.baseline", "version": 1, "groups": [], "extra": 1}`,
+		"unknown": `{"kind": "llmcheck.baseline", "version": 2, "groups": [], "extra": 1}`,
 		"kind":    `{"kind": "other", "version": 1}`,
 	} {
 		p := filepath.Join(dir, name+".json")
