@@ -76,9 +76,9 @@ type RetrSums struct {
 // statistics (marked by having fewer values than the group has spans,
 // queries or traces).
 type SampleSets struct {
-	Latency   []float64 `json:"latency,omitempty"` // span durations (ms)
-	Tokens    []float64 `json:"tokens,omitempty"`  // total tokens per span that reports a total
-	Cost      []float64 `json:"cost,omitempty"`    // USD per span with a cost, 6 significant digits
+	Latency   []float64 `json:"latency,omitempty"`   // span durations (ms)
+	Tokens    []float64 `json:"tokens,omitempty"`    // total tokens per span that reports a total
+	Cost      []float64 `json:"cost,omitempty"`      // USD per span with a cost, 6 significant digits
 	Retrieval []float64 `json:"retrieval,omitempty"` // reciprocal rank per query (a hit is RR > 0)
 	Recall    []float64 `json:"recall,omitempty"`    // recall@k per query
 	Precision []float64 `json:"precision,omitempty"` // precision@k per query
