@@ -34,20 +34,32 @@ func Holm(ps []float64) []float64 {
 	return out
 }
 
+// FamilyTest is a test of the same report besides the rules' (a row of
+// the comparison table).
+type FamilyTest struct {
+	Key     string
+	P       float64
+	Counted bool
+}
+
 // CorrectRegressions applies Holm's correction to one family: the counted
-// tests of the rules in rs, and others, the counted tests of the same
-// report (the comparison table's rows, by key → raw p). Tests with the
-// same key are one test. It sets PAdjusted and Significant on the rules'
-// tests, settles each rule whose expectation failed (fail when a test is
-// significant, else inconclusive with a warning), and returns the
-// adjusted p-value of every key in the family.
-func CorrectRegressions(rs []Result, others map[string]float64) map[string]float64 {
+// tests of the rules in rs and of others (the comparison table's rows).
+// Tests with the same key are one test. It sets PAdjusted and Significant
+// on the rules' tests, settles each rule whose expectation failed (fail
+// when a test is significant, else inconclusive with a warning), and
+// returns the adjusted p-value of every key in the family.
+func CorrectRegressions(rs []Result, others []FamilyTest) map[string]float64 {
 	family := map[string]float64{}
-	for k, p := range others {
-		family[k] = p
+	all := map[string]bool{} // with the tests that had too few samples
+	for _, t := range others {
+		all[t.Key] = true
+		if t.Counted {
+			family[t.Key] = t.P
+		}
 	}
 	for i := range rs {
 		for _, t := range rs[i].Significance {
+			all[t.Key] = true
 			if t.Counted {
 				family[t.Key] = t.P
 			}
@@ -78,7 +90,7 @@ func CorrectRegressions(rs []Result, others map[string]float64) map[string]float
 			}
 		}
 		if r.pending {
-			settle(r, m)
+			settle(r, m, len(all))
 		}
 	}
 	return adj
@@ -86,7 +98,7 @@ func CorrectRegressions(rs []Result, others map[string]float64) map[string]float
 
 // settle forms the verdict of a rule whose expectation failed from its
 // corrected tests.
-func settle(r *Result, m int) {
+func settle(r *Result, m, all int) {
 	r.Message, r.Warning, r.Offenders = r.observedMsg, "", nil
 	r.Status = Fail
 	for _, t := range r.Significance {
@@ -113,9 +125,10 @@ func settle(r *Result, m int) {
 		default:
 			tested = append(tested, fmt.Sprintf("%s: n=%d vs %d, p=%s adjusted", t.Sample, t.NBase, t.NHead, FormatFloat(t.PAdjusted)))
 		}
-		if n := SamplesNeeded(t.Alpha, max(m, 1), t.MinSamples); need == 0 || n < need || unit == "" {
-			need, unit = n, t.Unit
-		}
+		unit = t.Unit
+	}
+	if r.Significance != nil {
+		need = SamplesNeeded(alpha, max(all, 1), minN)
 	}
 	r.Message += "; not significant (" + strings.Join(tested, "; ") + "), so it does not fail the run (require_significance: false to fail anyway)"
 	constant := true
@@ -130,10 +143,10 @@ func settle(r *Result, m int) {
 			"Compare runs of the same requests, or set require_significance: false on this rule to let the expectation alone fail the run."
 		return
 	}
-	r.Warning = fmt.Sprintf("inconclusive: the expectation failed, but the change is not significant at α=%s over the %d %s of this report (Holm). "+
-		"No difference can be significant with fewer than %d values a side (%ss here; the two-sided Mann-Whitney U test's smallest p-value must reach α/%d, and --min-samples is %d). "+
-		"Record more requests, or repeat the tests, so that each side has at least %d %ss and more for a small change; or set require_significance: false on this rule to let the expectation alone fail the run.",
-		FormatFloat(alpha), max(m, 1), plural(max(m, 1), "test", "tests"), need, unit, max(m, 1), minN, need, unit)
+	r.Warning = fmt.Sprintf("inconclusive: the expectation failed, but the change is not significant at α=%s (Holm's correction over the %d %s of this report). "+
+		"With the %d tests this report makes, no difference can be significant with fewer than %d values a side (%ss here: the two-sided Mann-Whitney U test's smallest p-value must reach α/%d, and --min-samples is %d). "+
+		"Record more requests, or repeat the tests, so that each side has at least %d %ss, and more for a small change; or set require_significance: false on this rule to let the expectation alone fail the run.",
+		FormatFloat(alpha), m, plural(m, "test that could be significant", "tests that could be significant"), max(all, 1), need, unit, max(all, 1), minN, need, unit)
 }
 
 func plural(n int, one, many string) string {

@@ -133,11 +133,9 @@ func RuleSignificance(alpha float64, minSamples int) assert.SignificanceFunc {
 // the same family).
 func (r *Report) CorrectRules(rules []assert.Result) {
 	tests := r.tests()
-	others := map[string]float64{}
-	for _, t := range tests {
-		if t.Counted {
-			others[t.Key] = t.P
-		}
+	others := make([]assert.FamilyTest, len(tests))
+	for i, t := range tests {
+		others[i] = assert.FamilyTest{Key: t.Key, P: t.P, Counted: t.Counted}
 	}
 	adj := assert.CorrectRegressions(rules, others)
 	for _, t := range tests {

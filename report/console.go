@@ -60,6 +60,9 @@ func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 		if r.Status == assert.Error || (r.Status == assert.Warn && !r.Failed) {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, fmt.Sprintf("%s: expect: %s", r.Position, r.Expect)))
 		}
+		if r.Warning != "" {
+			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiYellow, "warning: "+oneLine(r.Warning)))
+		}
 		for _, o := range r.Offenders {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(o)))
 		}

@@ -384,7 +384,7 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 	}
 	var bad []assert.Result
 	for _, r := range append(append([]assert.Result(nil), m.results...), m.res.Regressions...) {
-		if r.Status != assert.Pass && r.Status != assert.Inconclusive {
+		if (r.Status != assert.Pass && r.Status != assert.Inconclusive) || r.Warning != "" {
 			bad = append(bad, r)
 		}
 	}
@@ -404,7 +404,7 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 		switch r.Status {
 		case assert.Error:
 			mark = "⛔"
-		case assert.Warn:
+		case assert.Warn, assert.Inconclusive:
 			mark = "⚠️"
 		}
 		fmt.Fprintf(b, "#### %s %s\n\n", mark, mdText(r.Name, lim.cell))
@@ -426,6 +426,9 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 			b.WriteString("Could not be evaluated: ")
 		}
 		b.WriteString(mdText(r.Message, lim.cell*2) + "\n\n")
+		if r.Warning != "" {
+			b.WriteString("> [!WARNING]\n> " + mdText(r.Warning, lim.cell*2) + "\n\n")
+		}
 		if r.Each == "trace" && len(r.Rows) > 0 {
 			var rows []assert.Row
 			for _, row := range r.Rows {
