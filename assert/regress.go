@@ -368,19 +368,40 @@ func groupsKey(base, head side) string {
 }
 
 func (g *group) groupKeys(set map[string]bool) {
-	type sig struct{ service, op, model, name string }
-	seen := map[sig]bool{}
+	keys := g.rc.groupIndex()
+	seen := make([]bool, len(keys))
 	for _, e := range g.spans {
-		s := sig{e.s.Service, e.s.Operation, e.s.Model, ""}
-		if s.op == "" {
-			s.model, s.name = "", e.s.Name
-		}
-		if !seen[s] {
-			seen[s] = true
-			k, _, _, _, _ := GroupKey(e.s)
-			set[k] = true
+		i := e.gi
+		if !seen[i] {
+			seen[i] = true
+			set[keys[i]] = true
 		}
 	}
+}
+
+// groupIndex sets on every entry of the run the index (gi) of its group
+// in the keys it returns (GroupKey of each), once per run.
+func (rc *runCtx) groupIndex() (keys []string) {
+	rc.groupsOnce.Do(func() {
+		type sig struct{ service, op, model, name string }
+		ids := map[sig]int32{}
+		for i := range rc.entries {
+			s := rc.entries[i].s
+			k := sig{s.Service, s.Operation, s.Model, ""}
+			if k.op == "" {
+				k.model, k.name = "", s.Name
+			}
+			id, ok := ids[k]
+			if !ok {
+				id = int32(len(rc.groupKeys))
+				ids[k] = id
+				key, _, _, _, _ := GroupKey(s)
+				rc.groupKeys = append(rc.groupKeys, key)
+			}
+			rc.entries[i].gi = id
+		}
+	})
+	return rc.groupKeys
 }
 
 // samples are the values a test compares (see testSample): span
@@ -438,9 +459,9 @@ func queryValue(m QueryMetrics, test string) float64 {
 // statistic (no tokens reported, no cost) is left out.
 func (g *group) perTrace(test string) []float64 {
 	tl := g.traces()
-	pos := make(map[int32]int, len(tl))
+	pos := make([]int32, len(g.rc.tvals))
 	for i, ti := range tl {
-		pos[ti] = i
+		pos[ti] = int32(i)
 	}
 	vals := make([]float64, len(tl))
 	has := make([]bool, len(tl))

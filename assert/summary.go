@@ -221,9 +221,9 @@ func (g *group) spanCosts() []float64 {
 // keyed by trace ordinal; nil when no trace has it.
 func (g *group) traceSample(test string) *TraceSample {
 	tl := g.traces()
-	pos := make(map[int32]int, len(tl))
+	pos := make([]int32, len(g.rc.tvals))
 	for i, ti := range tl {
-		pos[ti] = i
+		pos[ti] = int32(i)
 	}
 	vals := make([]float64, len(tl))
 	has := make([]bool, len(tl))
