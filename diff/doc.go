@@ -89,7 +89,11 @@
 // Tests that cannot be significant whatever the data — too few samples,
 // or every value identical on both sides (no errors anywhere) — are left
 // out of m; this depends only on the pooled values, not on which side
-// they came from, so the guarantee holds. Measured on synthetic RAG runs
+// they came from, so the guarantee holds. With regression rules (run and
+// check with --baseline, diff with a config), the rules' tests join the
+// same family (Report.CorrectRules): a rule over one group testing a
+// row's sample is that row's test, with its verdict; docs/statistics.md
+// has the calibration. Measured on synthetic RAG runs
 // (5 groups, 60 traces a side, same distributions, different seeds),
 // 3.3 % and 4.4 % of two sets of 2,000 pairs show a significant change
 // with the correction, 37 % and 38 % without. The reports print the adjusted
