@@ -150,17 +150,19 @@ var mdLevels = []mdLimits{
 
 // mdModel is everything the report shows, computed once.
 type mdModel struct {
-	res      *assert.Results
-	run      *span.Run
-	meta     Meta
-	opts     MarkdownOptions
-	results  []assert.Result // worst first
-	groups   []GroupDetail
-	charts   []string // mermaid histogram blocks, busiest model first
-	models   int      // models with spans (charted or not)
-	gantt    string   // mermaid gantt block, "" when no trace
-	ganttCap string   // the line under the gantt
-	budget   int      // bytes the render under way may use
+	res     *assert.Results
+	run     *span.Run
+	meta    Meta
+	opts    MarkdownOptions
+	results []assert.Result // worst first
+	// rulesOnly: only the regression rules' section (RulesMarkdown).
+	rulesOnly bool
+	groups    []GroupDetail
+	charts    []string // mermaid histogram blocks, busiest model first
+	models    int      // models with spans (charted or not)
+	gantt     string   // mermaid gantt block, "" when no trace
+	ganttCap  string   // the line under the gantt
+	budget    int      // bytes the render under way may use
 }
 
 func newMDModel(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOptions) *mdModel {
@@ -340,7 +342,7 @@ func (m *mdModel) writeAssertions(b *strings.Builder, lim mdLimits) {
 
 // RulesMarkdown renders regression rule verdicts as a Markdown section.
 func RulesMarkdown(rules []assert.Result, baseline string) string {
-	m := &mdModel{res: &assert.Results{Regressions: rules, Baseline: baseline}, budget: DefaultMaxBytes}
+	m := &mdModel{res: &assert.Results{Regressions: rules, Baseline: baseline}, budget: DefaultMaxBytes, rulesOnly: true}
 	b := &strings.Builder{}
 	m.writeRegressions(b, mdLimits{rows: 200, cell: 300})
 	return b.String()
@@ -360,6 +362,15 @@ func (m *mdModel) writeRegressions(b *strings.Builder, lim mdLimits) {
 			return []string{cellText(r.Name, lim.cell), expectation(r, lim.cell), cellText(r.Message, lim.cell), statusCell(r)}
 		}}
 		m.table(b, &t, lim.rows, "rules")
+		if m.rulesOnly {
+			// Without the "What did not pass" section (llmcheck diff), the
+			// warnings of inconclusive rules go under the table.
+			for _, r := range rs {
+				if r.Warning != "" {
+					fmt.Fprintf(b, "> [!WARNING]\n> **%s**: %s\n\n", mdText(r.Name, lim.cell), mdText(r.Warning, lim.cell*2))
+				}
+			}
+		}
 	}
 	if m.opts.Diff != "" && !lim.shortened {
 		b.WriteString(strings.TrimRight(m.opts.Diff, "\n") + "\n\n")
