@@ -99,6 +99,31 @@ type TraceSample struct {
 	Value []float64 `json:"value"`
 }
 
+// MaxSummarySpans bounds the spans a baseline summary may claim (ten
+// times the default --max-spans): the error indicators of a group are
+// materialised from its count.
+const MaxSummarySpans = 50_000_000
+
+// Validate checks what a summary read from a file claims before anything
+// computes with it: counts within bounds, errors within the count,
+// per-trace samples whole. A summary is untrusted input.
+func (g *Summary) Validate() error {
+	switch {
+	case g.Count < 0 || g.Count > MaxSummarySpans:
+		return fmt.Errorf("group %q: count %d is out of range (0 to %d)", g.Key, g.Count, MaxSummarySpans)
+	case g.Errors < 0 || g.Errors > g.Count:
+		return fmt.Errorf("group %q: errors %d is out of range (0 to its count, %d)", g.Key, g.Errors, g.Count)
+	case g.Traces < 0:
+		return fmt.Errorf("group %q: traces %d is negative", g.Key, g.Traces)
+	}
+	for name, ts := range map[string]*TraceSample{"count_per_trace": g.Samples.TraceCount, "tokens_per_trace": g.Samples.TraceTokens, "cost_per_trace": g.Samples.TraceCost} {
+		if ts != nil && len(ts.Trace) != len(ts.Value) {
+			return fmt.Errorf("group %q: %s has %d traces and %d values", g.Key, name, len(ts.Trace), len(ts.Value))
+		}
+	}
+	return nil
+}
+
 // GroupKey is the stable signature spans are grouped by.
 func GroupKey(s *span.Span) (key, service, operation, model, name string) {
 	service, operation, model = s.Service, s.Operation, s.Model
@@ -287,6 +312,8 @@ func round6(x float64) float64 {
 // errorSample is the group's 0/1 error indicators (their order does not
 // matter to the test).
 func errorSample(count, errors int) []float64 {
+	count = min(max(count, 0), MaxSummarySpans)
+	errors = min(max(errors, 0), count)
 	out := make([]float64, count)
 	for i := count - errors; i < count; i++ {
 		out[i] = 1
@@ -483,7 +510,7 @@ func (sd *summarySide) perTrace(test string) []float64 {
 		if ts == nil {
 			continue
 		}
-		for i, t := range ts.Trace {
+		for i, t := range ts.Trace[:min(len(ts.Trace), len(ts.Value))] {
 			sums[t] += ts.Value[i]
 		}
 	}

@@ -111,5 +111,15 @@ func Read(path string) (*File, error) {
 	if f.Version != Version {
 		return nil, fmt.Errorf("baseline %s: version %d is not supported (this llmcheck reads version %d); rewrite it with `llmcheck baseline write`", path, f.Version, Version)
 	}
+	total := 0
+	for i := range f.Groups {
+		if err := f.Groups[i].Validate(); err != nil {
+			return nil, fmt.Errorf("baseline %s: %v; write it again with `llmcheck baseline write`", path, err)
+		}
+		total += f.Groups[i].Count
+	}
+	if total != f.Spans {
+		return nil, fmt.Errorf("baseline %s: the groups count %d spans, the file says %d; write it again with `llmcheck baseline write`", path, total, f.Spans)
+	}
 	return &f, nil
 }

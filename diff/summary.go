@@ -107,6 +107,8 @@ func summaryAcc(sg signature, g *assert.Summary, k int) *acc {
 // summaryErrors is the group's 0/1 error indicators, one per span
 // (assert's rule for summaries): Count and Errors give them exactly.
 func summaryErrors(count, errors int) []float64 {
+	count = min(max(count, 0), assert.MaxSummarySpans)
+	errors = min(max(errors, 0), count)
 	out := make([]float64, count)
 	for i := count - errors; i < count; i++ {
 		out[i] = 1
