@@ -46,9 +46,16 @@ cost, error rate and retrieval metrics on both sides with their deltas.
 Latency and token changes are tested with the Mann-Whitney U test over the
 per-span values (alpha per report, Holm-corrected); a change that is not
 significant, or has fewer than --min-samples values on a side, is shown as
-~. It also compares the structure of the traces test by test: LLM, tool and
-retrieval calls per test, models used, the order of operations (not
-against a summary, which keeps no traces).
+~. It also compares the structure of the traces: LLM, tool and retrieval
+calls, models used, the order of operations (not against a summary, which
+keeps no traces). A trace is named by its test (test.name, test.case.name,
+llmcheck.test, code.function, test.suite.name), else by its root span; a
+name with one trace a side is compared trace with trace, a name with
+several (requests without test identity, repeated tests) as distributions,
+tested and Holm-corrected as a structural family, shown only when
+significant. Calls that overlap by less than the clock's resolution (1 ms
+when start times are whole milliseconds, as the Node SDK records them) are
+sequential.
 
 The regression rules of the config (regressions:) are evaluated with BASE
 as base and HEAD as head; a failed rule exits 1.`,

@@ -19,10 +19,8 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/llmcheck/llmcheck/exitcode"
+	"github.com/llmcheck/llmcheck/version"
 )
-
-// Version is set at build time with -ldflags "-X github.com/llmcheck/llmcheck/cmd.Version=…".
-var Version = "dev"
 
 // streams are the process's standard streams.
 type streams struct {
@@ -76,12 +74,13 @@ Settings come from flags, then LLMCHECK_<FLAG> environment variables
 ` + exitcode.Help,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       version.Get().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Newf(exitcode.Usage, "%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newRunCmd(s), newCheckCmd(s), newDiffCmd(s), newBaselineCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s))
+	root.AddCommand(newRunCmd(s), newCheckCmd(s), newDiffCmd(s), newBaselineCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s), newVersionCmd(s), newSchemaCmd(s))
 	for _, c := range root.Commands() {
 		c.Long = strings.TrimSpace(c.Long) + "\n\n" + exitcode.Help
 	}

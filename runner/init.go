@@ -16,8 +16,11 @@ type InitOptions struct {
 	From   []string // recorded trace files; none = the commented template
 	Output string   // file to write, "-" for Stdout
 	Force  bool
-	Stdout io.Writer
-	Stderr io.Writer
+	// SchemaURL, when set, is written as the first line's
+	// `# yaml-language-server: $schema=` comment so editors validate the file.
+	SchemaURL string
+	Stdout    io.Writer
+	Stderr    io.Writer
 }
 
 // Init writes a starter assertions file.
@@ -34,6 +37,9 @@ func Init(opts InitOptions) error {
 			return exitcode.Newf(exitcode.NoSpans, "%s holds no spans: nothing to derive budgets from", strings.Join(opts.From, ", "))
 		}
 		text = assert.StarterFrom(run, strings.Join(opts.From, " "))
+	}
+	if opts.SchemaURL != "" {
+		text = "# yaml-language-server: $schema=" + opts.SchemaURL + "\n" + text
 	}
 	// What init writes must load: a generated file that does not compile is a bug.
 	cfg, err := assert.ParseConfig(opts.Output, []byte(text))
