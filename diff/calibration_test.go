@@ -69,6 +69,9 @@ var calibrationScenarios = []calibrationScenario{
 type calibrationOutcome struct {
 	pairs, failed, disagree, refused int
 	ruleFailed                       map[string]int
+	// structural counts the pairs with a significant structural test (the
+	// structure's own family; it does not fail the run).
+	structural int
 }
 
 func calibrate(t testing.TB, suite *lassert.Suite, sc calibrationScenario, n, pairs int) calibrationOutcome {
@@ -77,7 +80,7 @@ func calibrate(t testing.TB, suite *lassert.Suite, sc calibrationScenario, n, pa
 	sig := RuleSignificance(opts.Alpha, opts.MinSamples)
 	for p := 0; p < pairs; p++ {
 		seed := uint64(1_000_000*n + 2*p)
-		bsc := scenario{seed: seed, tests: n, hitRate: 0.8, errorRate: 0.01}
+		bsc := scenario{seed: seed, tests: n, hitRate: 0.8, errorRate: 0.01, anonymous: true}
 		hsc := bsc
 		hsc.seed = seed + 1
 		sc.change(&hsc)
@@ -96,6 +99,12 @@ func calibrate(t testing.TB, suite *lassert.Suite, sc calibrationScenario, n, pa
 		}
 		if failed {
 			out.failed++
+		}
+		for _, st := range cmp.Structure.Family() {
+			if st.Significant {
+				out.structural++
+				break
+			}
 		}
 
 		data, err := json.Marshal(lassert.SummariseGroups(suite.Config, base))
@@ -129,10 +138,12 @@ func calibrationSuite(t testing.TB) *lassert.Suite {
 }
 
 // TestCalibration: a small seeded calibration in every `go test`. No
-// change fails at most 2 of 40 pairs at 50 requests a side; one extra LLM
-// call per request, answer tokens +30 % and latency +30 % on one model
-// fail at least 38 of 40 pairs at 100 a side; the baseline summary gives
-// the trace file's verdict in every pair.
+// change fails at most 2 of 40 pairs at 50 requests a side (and shows a
+// significant structural change in at most 2); one extra LLM call per
+// request, answer tokens +30 % and latency +30 % on one model fail at
+// least 38 of 40 pairs at 100 a side (the extra call is also a
+// structural change in at least 38); the baseline summary gives the
+// trace file's verdict in every pair.
 func TestCalibration(t *testing.T) {
 	suite := calibrationSuite(t)
 	if *calibrationPairs > 0 {
@@ -152,9 +163,15 @@ func TestCalibration(t *testing.T) {
 		sc := calibrationScenarios[tc.scenario]
 		t.Run(fmt.Sprintf("%s/n=%d", sc.name, tc.n), func(t *testing.T) {
 			o := calibrate(t, suite, sc, tc.n, tc.pairs)
-			t.Logf("%d of %d pairs failed %v; summary disagreed %d, refused %d", o.failed, o.pairs, o.ruleFailed, o.disagree, o.refused)
+			t.Logf("%d of %d pairs failed %v; summary disagreed %d, refused %d; structural changes in %d", o.failed, o.pairs, o.ruleFailed, o.disagree, o.refused, o.structural)
 			if o.failed < tc.minF || o.failed > tc.maxF {
 				t.Errorf("%d of %d pairs failed; want %d to %d", o.failed, o.pairs, tc.minF, tc.maxF)
+			}
+			if tc.scenario == 0 && o.structural > 2 {
+				t.Errorf("no change: a significant structural change in %d of %d pairs", o.structural, o.pairs)
+			}
+			if tc.scenario == 5 && o.structural < 38 {
+				t.Errorf("one extra LLM call per request: a significant structural change in only %d of %d pairs", o.structural, o.pairs)
 			}
 			if o.disagree != 0 || o.refused != 0 {
 				t.Errorf("the summary disagreed with the trace file in %d pairs and was refused in %d", o.disagree, o.refused)
@@ -168,16 +185,21 @@ func fullCalibration(t *testing.T, suite *lassert.Suite, pairs int) {
 	sizes := []int{50, 100, 400}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n| change (%d seeded pairs per cell) | 50 a side | 100 a side | 400 a side |\n|---|---|---|---|\n", pairs)
-	var agree strings.Builder
+	var agree, structural strings.Builder
+	fmt.Fprintf(&structural, "\n| change (%d seeded pairs per cell): a significant structural change | 50 a side | 100 a side | 400 a side |\n|---|---|---|---|\n", pairs)
 	for _, sc := range calibrationScenarios {
 		fmt.Fprintf(&b, "| %s |", sc.name)
+		fmt.Fprintf(&structural, "| %s |", sc.name)
 		for _, n := range sizes {
 			o := calibrate(t, suite, sc, n, pairs)
 			fmt.Fprintf(&b, " %.1f %% |", 100*float64(o.failed)/float64(o.pairs))
+			fmt.Fprintf(&structural, " %.1f %% |", 100*float64(o.structural)/float64(o.pairs))
 			fmt.Fprintf(&agree, "%s, n=%d: summary verdicts differ in %d of %d pairs, refused in %d; rules failed: %v\n", sc.name, n, o.disagree, o.pairs, o.refused, o.ruleFailed)
 		}
 		b.WriteString("\n")
+		structural.WriteString("\n")
 	}
 	t.Log(b.String())
+	t.Log(structural.String())
 	t.Log("\n" + agree.String())
 }
