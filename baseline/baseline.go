@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/fileread"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -95,7 +96,7 @@ func Is(path string) bool {
 
 // Read reads a baseline summary.
 func Read(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileread.ReadFile(path, fileread.MaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}

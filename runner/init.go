@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/llmcheck/llmcheck/assert"
@@ -71,6 +72,15 @@ func Init(opts InitOptions) error {
 	if err := f.Close(); err != nil {
 		return exitcode.New(exitcode.Usage, err)
 	}
-	fmt.Fprintf(opts.Stderr, "llmcheck: wrote %s; run `llmcheck check` or `llmcheck run -- <tests>` to use it\n", opts.Output)
+	next := "llmcheck run -- <tests>"
+	if len(opts.From) > 0 {
+		next = "llmcheck check " + strings.Join(opts.From, " ") + "` or `" + next
+	}
+	if filepath.Clean(opts.Output) != "llmcheck.yaml" {
+		flag := " --config " + opts.Output
+		next = strings.ReplaceAll(next, "llmcheck run", "llmcheck run"+flag)
+		next = strings.ReplaceAll(next, "llmcheck check", "llmcheck check"+flag)
+	}
+	fmt.Fprintf(opts.Stderr, "llmcheck: wrote %s; use it with `%s`\n", opts.Output, next)
 	return nil
 }

@@ -30,6 +30,7 @@ type RunOptions struct {
 	Idle         time.Duration
 	FlushTimeout time.Duration
 	MaxRequest   int64
+	MaxInflight  int64 // request bytes held at once (0: 2 × MaxRequest)
 	MaxSpans     int64 // refuse spans beyond this many (default DefaultMaxSpans)
 	Redact       bool  // strip prompt/completion content attributes before writing
 
@@ -47,8 +48,18 @@ const (
 	DefaultFlushTimeout = 10 * time.Second
 )
 
-// Run records the spans of a test command and checks them.
+// Run records the spans of a test command and checks them. When it cannot
+// (exit 2: a config, flag or input error), the output folder still gets
+// results.json, junit.xml and report.md saying why.
 func Run(ctx context.Context, opts RunOptions) (int, error) {
+	code, err := run(ctx, opts)
+	if err != nil {
+		reportFailure(opts.Report, report.Meta{Command: opts.Command, Started: time.Now()}, err)
+	}
+	return code, err
+}
+
+func run(ctx context.Context, opts RunOptions) (int, error) {
 	if len(opts.Command) == 0 {
 		return 0, exitcode.Newf(exitcode.Usage, "no test command: usage is llmcheck run [flags] -- CMD [ARGS]")
 	}
@@ -72,6 +83,9 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return 0, exitcode.Newf(exitcode.Usage, "test command %q not found: %v", opts.Command[0], unwrapExec(err))
 	}
+	if err := checkReceiverLimits(opts.MaxRequest, opts.MaxInflight); err != nil {
+		return 0, err
+	}
 	tracePath := filepath.Join(opts.Report.OutDir, TracesFile)
 	w, err := replay.Create(tracePath)
 	if err != nil {
@@ -86,7 +100,7 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if opts.Redact {
 		sink = redactSink{next: limit}
 	}
-	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, sink, errw)
+	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, opts.MaxInflight, sink, errw)
 	if err != nil {
 		w.Close()
 		return 0, err
@@ -96,6 +110,11 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	cmd.Args = opts.Command
 	cmd.Env = ChildEnv(opts.Env, rcv.Endpoint())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, errw
+	if opts.Report.Format == "json" {
+		// stdout carries only the results document: the command's own
+		// output goes to stderr with llmcheck's messages.
+		cmd.Stdout = errw
+	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
 	started := time.Now()
@@ -136,7 +155,7 @@ wait:
 	if int64(len(run.Spans)) != st.Spans {
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
-	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath}
+	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted}
 	code, err := Evaluate(suite, run, base, meta, opts.Report)
 	if err != nil {
 		return 0, err
@@ -147,12 +166,8 @@ wait:
 	switch {
 	case cmdFailed != "":
 		fmt.Fprintf(errw, "llmcheck: the test command failed: %s\n", cmdFailed)
-		return exitcode.CommandFailed, nil
 	case interrupted != "":
 		fmt.Fprintf(errw, "llmcheck: interrupted by %s\n", interrupted)
-		if code == exitcode.OK {
-			return exitcode.Failed, nil
-		}
 	}
 	return code, nil
 }
@@ -195,7 +210,19 @@ func ChildEnv(base []string, endpoint string) []string {
 	)
 }
 
-func startReceiver(addrs []string, maxRequest int64, sink receiver.Sink, errw io.Writer) (*receiver.Receiver, error) {
+// checkReceiverLimits refuses an in-flight byte budget below the request
+// limit (the largest request could never be admitted), naming the flags.
+func checkReceiverLimits(maxRequest, maxInflight int64) error {
+	if maxRequest <= 0 {
+		maxRequest = receiver.DefaultMaxRequestBytes
+	}
+	if maxInflight > 0 && maxInflight < maxRequest {
+		return exitcode.Newf(exitcode.Usage, "--max-inflight-bytes %d is below --max-request-bytes %d: a request of the largest size could never be accepted; raise --max-inflight-bytes or leave it 0 (twice --max-request-bytes)", maxInflight, maxRequest)
+	}
+	return nil
+}
+
+func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.Sink, errw io.Writer) (*receiver.Receiver, error) {
 	if len(addrs) == 0 {
 		addrs = []string{"127.0.0.1:0"}
 	}
@@ -204,7 +231,7 @@ func startReceiver(addrs []string, maxRequest int64, sink receiver.Sink, errw io
 			fmt.Fprintf(errw, "llmcheck: warning: listening on %s, which is reachable from other machines; use a 127.0.0.1 address unless you need that\n", a)
 		}
 	}
-	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest}, sink)
+	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest, MaxInflightBytes: maxInflight}, sink)
 	if err != nil {
 		var le *receiver.ListenError
 		if errors.As(err, &le) {
@@ -227,7 +254,14 @@ func waitForSpans(rcv *receiver.Receiver, exited time.Time, idle, timeout time.D
 	for {
 		st := rcv.Stats()
 		now := time.Now()
-		quiet := st.InFlight == 0 && (st.LastSpan.IsZero() || now.Sub(st.LastSpan) >= idle) && now.Sub(exited) >= min(idle, 20*time.Millisecond)
+		// Quiet for idle since the later of the command's exit and the last
+		// span: a child that exports only after the command exits (or a
+		// batch still in an exporter's queue) gets the idle window too.
+		last := exited
+		if st.LastSpan.After(last) {
+			last = st.LastSpan
+		}
+		quiet := st.InFlight == 0 && now.Sub(last) >= idle
 		if quiet || now.After(deadline) {
 			return
 		}

@@ -1,6 +1,7 @@
 package span
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -99,4 +100,51 @@ func names(spans []*Span) []string {
 		out[i] = s.Name
 	}
 	return out
+}
+
+// A span that names itself or a descendant as its parent must not make a
+// walk up the ancestors endless: NewRun cuts every cycle, and Validate
+// says where.
+func TestNewRunCutsParentCycles(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spans []Span
+		cut   []string // span ids whose parent link was cut
+	}{
+		{"own parent", []Span{
+			{TraceID: "t", SpanID: "a", ParentSpanID: "a", Name: "self", StartUnixNano: 1, EndUnixNano: 2},
+		}, []string{"a"}},
+		{"two spans", []Span{
+			{TraceID: "t", SpanID: "a", ParentSpanID: "b", Name: "a", StartUnixNano: 1, EndUnixNano: 2},
+			{TraceID: "t", SpanID: "b", ParentSpanID: "a", Name: "b", StartUnixNano: 2, EndUnixNano: 3},
+			{TraceID: "t", SpanID: "c", ParentSpanID: "b", Name: "c", StartUnixNano: 3, EndUnixNano: 4},
+		}, []string{"b"}},
+		{"long cycle in a large trace", func() []Span {
+			var s []Span
+			for i := range 40 {
+				s = append(s, Span{TraceID: "t", SpanID: fmt.Sprint(i), ParentSpanID: fmt.Sprint((i + 1) % 40), StartUnixNano: uint64(i), EndUnixNano: 100})
+			}
+			return s
+		}(), []string{"39"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRun(tc.spans)
+			var cut []string
+			for _, s := range r.Spans {
+				seen := map[*Span]bool{}
+				for cur := s; cur != nil; cur = r.Parent(cur) {
+					require.False(t, seen[cur], "span %s: ancestor walk loops", s.SpanID)
+					seen[cur] = true
+				}
+				if s.ParentSpanID != "" && r.Parent(s) == nil {
+					cut = append(cut, s.SpanID)
+				}
+			}
+			assert.Equal(t, tc.cut, cut)
+			var warnings []string
+			Validate(r, func(m string) { warnings = append(warnings, m) })
+			require.Len(t, warnings, 1)
+			assert.Contains(t, warnings[0], "which is itself or one of its descendants; the link is ignored")
+		})
+	}
 }

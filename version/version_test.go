@@ -23,8 +23,8 @@ func TestGet(t *testing.T) {
 		line                   string
 	}{
 		{
-			name: "release build: stamped values win",
-			bi:   &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: vcs},
+			name:   "release build: stamped values win",
+			bi:     &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: vcs},
 			stampV: "v1.4.0", stampC: "fedcba9876543210fedcba9876543210fedcba98", stampD: "2026-12-04T09:00:00Z",
 			want: Info{Version: "v1.4.0", Commit: "fedcba9876543210fedcba9876543210fedcba98", Date: "2026-12-04T09:00:00Z", GoVersion: "go1.26.8"},
 			line: "llmcheck v1.4.0 (commit fedcba987654, 2026-12-04T09:00:00Z) go1.26.8 ",
