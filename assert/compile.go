@@ -36,6 +36,11 @@ type check struct {
 	expectAST  *cel.Ast
 	observed   []observedProg
 	categories []string // statistics the expectation uses, for offenders
+	// For a regression rule: the samples its significance test compares
+	// (TestLatency, …) and whether the expectation reads base.spans or
+	// base.traces, which a baseline summary does not keep.
+	tests          []string
+	readsBaseSpans bool
 }
 
 type observedProg struct {
@@ -178,6 +183,9 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}
 			c.observed, c.categories = observedOf(env, ast, popts)
+			if rule {
+				c.tests, c.readsBaseSpans = ruleTests(ast)
+			}
 		}
 		if rule {
 			s.rules = append(s.rules, c)
@@ -362,4 +370,62 @@ func unitOf(text string) string {
 		return "USD"
 	}
 	return ""
+}
+
+// Tests of a regression rule, named by the sample they compare.
+const (
+	TestLatency   = "latency"   // span durations (ms), per span
+	TestTokens    = "tokens"    // total tokens per trace
+	TestCost      = "cost"      // USD per trace
+	TestCount     = "count"     // selected spans per trace
+	TestErrors    = "errors"    // 1 per span with error status, else 0
+	TestHit       = "hit"       // hit@k per query
+	TestRR        = "rr"        // reciprocal rank per query
+	TestRecall    = "recall"    // recall@k per query
+	TestPrecision = "precision" // precision@k per query
+	TestNDCG      = "ndcg"      // NDCG@k per query
+)
+
+// ruleTests lists the samples a rule's expectation reads on base and head,
+// each tested on its natural unit, and whether it reads base.spans or
+// base.traces.
+func ruleTests(a *cel.Ast) (tests []string, baseSpans bool) {
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() != celast.SelectKind {
+			return
+		}
+		var path []string
+		cur := e
+		for cur.Kind() == celast.SelectKind {
+			path = append([]string{cur.AsSelect().FieldName()}, path...)
+			cur = cur.AsSelect().Operand()
+		}
+		if cur.Kind() != celast.IdentKind || (cur.AsIdent() != "base" && cur.AsIdent() != "head") {
+			return
+		}
+		if cur.AsIdent() == "base" && (path[0] == "spans" || path[0] == "traces") {
+			baseSpans = true
+		}
+		t := ""
+		switch path[0] {
+		case "latency":
+			t = TestLatency
+		case "tokens":
+			t = TestTokens
+		case "cost":
+			t = TestCost
+		case "count":
+			t = TestCount
+		case "errors", "error_rate":
+			t = TestErrors
+		case "retrieval":
+			if len(path) > 1 {
+				t = map[string]string{"hit_rate": TestHit, "mrr": TestRR, "recall": TestRecall, "precision": TestPrecision, "ndcg": TestNDCG}[path[1]]
+			}
+		}
+		if t != "" && !contains(tests, t) {
+			tests = append(tests, t)
+		}
+	}))
+	return tests, baseSpans
 }

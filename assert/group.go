@@ -26,6 +26,7 @@ type entry struct {
 	costReported bool
 	costErr      error
 	ti           int32 // index of the span's trace in run.Traces
+	gi           int32 // index of the span's group in runCtx.groupKeys, once groupIndex ran
 }
 
 // runCtx is one evaluation of a suite over a run.
@@ -37,6 +38,9 @@ type runCtx struct {
 
 	indexOnce sync.Once
 	index     map[*span.Span]int32 // built on first use (trace.root, trace.spans, trace.cost)
+
+	groupsOnce sync.Once
+	groupKeys  []string // GroupKey of each group of spans (regression rules; entry.gi)
 }
 
 func newRunCtx(cfg *Config, run *span.Run) *runCtx {

@@ -2,6 +2,8 @@ package assert
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -23,17 +25,35 @@ import (
 // on a change that is not significant.
 const Inconclusive Status = "inconclusive"
 
-// Significance is the verdict of a two-sample test between base and head.
+// Significance is one two-sample test between base and head of a
+// regression rule. The SignificanceFunc fills P, TooFew, Counted, the
+// sample sizes, Alpha and MinSamples; the rule fills Metric, Unit, Sample
+// and Key; CorrectRegressions fills PAdjusted and Significant.
 type Significance struct {
-	Metric      string  `json:"metric"` // latency, tokens, cost, errors, retrieval
-	P           float64 `json:"p"`
-	Significant bool    `json:"significant"`
-	TooFew      bool    `json:"too_few,omitempty"` // below the minimum sample count
-	NBase       int     `json:"n_base"`
-	NHead       int     `json:"n_head"`
+	Metric string `json:"metric"` // the test: latency, tokens, cost, count, errors, hit, rr, recall, precision, ndcg
+	Unit   string `json:"unit"`   // what one value stands for: span, trace or query
+	Sample string `json:"sample"` // in words: "total tokens per trace"
+	// Key identifies the test within a report: the metric, the unit and
+	// the groups of the selected spans. Tests with the same key compare
+	// the same samples and are one test of the family.
+	Key       string  `json:"key"`
+	P         float64 `json:"p"`          // two-sided, uncorrected
+	PAdjusted float64 `json:"p_adjusted"` // Holm-adjusted over the report's family
+	// Significant is PAdjusted ≤ Alpha for a counted test.
+	Significant bool `json:"significant"`
+	TooFew      bool `json:"too_few,omitempty"` // below MinSamples on a side
+	// Counted says whether the test is in the family: a test with too few
+	// samples, or with every value the same on both sides, cannot be
+	// significant and is left out.
+	Counted    bool    `json:"counted"`
+	NBase      int     `json:"n_base"`
+	NHead      int     `json:"n_head"`
+	Alpha      float64 `json:"alpha"`
+	MinSamples int     `json:"min_samples"`
 }
 
-// SignificanceFunc tests whether two samples differ (diff.Significance).
+// SignificanceFunc tests whether two samples differ, uncorrected
+// (diff.RuleSignificance).
 type SignificanceFunc func(base, head []float64) Significance
 
 const tSide = "llmcheck.Side"
@@ -54,7 +74,8 @@ type side interface {
 	retrieval() *retrievalVal
 	spansList() ref.Val
 	tracesList() ref.Val
-	samples(cat string) []float64
+	samples(test string) []float64
+	groupKeys(set map[string]bool)
 }
 
 func initSide() {
@@ -114,6 +135,7 @@ func (s *Suite) EvaluateRegressions(base, head *span.Run, sig SignificanceFunc) 
 		}
 		out = append(out, c.evaluateRule(baseSide, err, hc, hb, s.Config.CostLimit, k, sig))
 	}
+	CorrectRegressions(out, nil)
 	s.elide(out)
 	return out
 }
@@ -141,6 +163,7 @@ func (s *Suite) EvaluateRegressionsSummary(base []Summary, head *span.Run, sig S
 		sd, err := c.selectSummaries(base, k)
 		out = append(out, c.evaluateRule(sd, err, hc, hb, s.Config.CostLimit, k, sig))
 	}
+	CorrectRegressions(out, nil)
 	s.elide(out)
 	return out
 }
@@ -157,11 +180,14 @@ func (c *check) k(cfg *Config) int {
 // summary and is an error.
 func (c *check) selectSummaries(groups []Summary, k int) (*summarySide, error) {
 	sd := &summarySide{k: k}
+	if c.readsBaseSpans {
+		return nil, fmt.Errorf("the expectation reads base.spans or base.traces, which a baseline summary does not keep; compare statistics (base.latency, base.tokens, …) or use the baseline trace file for this rule")
+	}
 	if c.where == nil {
 		for i := range groups {
 			sd.groups = append(sd.groups, &groups[i])
 		}
-		return sd, nil
+		return sd, c.checkWhole(sd)
 	}
 	for _, f := range spanFieldsRead(c.whereAST) {
 		if !summaryFields[f] {
@@ -180,7 +206,47 @@ func (c *check) selectSummaries(groups []Summary, k int) (*summarySide, error) {
 			sd.groups = append(sd.groups, g)
 		}
 	}
-	return sd, nil
+	return sd, c.checkWhole(sd)
+}
+
+// checkWhole refuses a rule that would need values a summary did not keep
+// whole: a test's sample, or the durations of several groups for their
+// percentiles. The verdict would differ from the trace file's.
+func (c *check) checkWhole(sd *summarySide) error {
+	var need []string
+	if c.a.RequireSignificance {
+		need = append(need, c.tests...)
+	}
+	if len(sd.groups) > 1 && contains(c.categories, "latency") && !contains(need, TestLatency) {
+		need = append(need, TestLatency)
+	}
+	for _, t := range need {
+		for _, g := range sd.groups {
+			if ok, what := g.whole(t); !ok {
+				return fmt.Errorf("the baseline summary keeps %s of group %q (it keeps at most %d values of a kind per group), so this rule's %s cannot be computed as from the trace file; use the baseline trace file for this rule", what, g.Key, MaxSamples, testSample[t])
+			}
+		}
+	}
+	return nil
+}
+
+// CheckSummary reports, before anything runs, every regression rule that
+// cannot be evaluated against the baseline summary groups exactly as
+// against the trace file it was written from: a where that reads more than
+// a group's identity, an expectation that reads base.spans or
+// base.traces, or a rule that needs values the summary keeps only a
+// bounded sample of. Each problem names the rule's file:line.
+func (s *Suite) CheckSummary(groups []Summary) error {
+	var probs []string
+	for _, c := range s.rules {
+		if _, err := c.selectSummaries(groups, c.k(s.Config)); err != nil {
+			probs = append(probs, fmt.Sprintf("%s: regression rule %q: %v", c.a.Pos, c.a.Name, err))
+		}
+	}
+	if len(probs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(probs, "\n"))
 }
 
 func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds, limit uint64, k int, sig SignificanceFunc) (r Result) {
@@ -223,88 +289,147 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 	}
 	ok, err := evalBool(c.expect, act)
 	r.Observed = c.observe(act)
-	summaryLine := summary(r.Observed, len(hsel.spans))
-	switch {
-	case err != nil:
+	r.Message = summary(r.Observed, len(hsel.spans))
+	if err != nil {
 		r.Status, r.Message = Error, err.Error()
 		return r
-	case ok:
-		r.Status, r.Message = Pass, summaryLine
+	}
+	// Every statistic the rule reads is tested whether or not the
+	// expectation failed: the family of tests one report corrects for is
+	// fixed by the configuration, not by the data (see CorrectRegressions).
+	if a.RequireSignificance && sig != nil {
+		groups := ""
+		for _, t := range c.tests {
+			bs, hs := base.samples(t), head.samples(t)
+			if bs == nil || hs == nil {
+				continue
+			}
+			if groups == "" {
+				groups = groupsKey(base, head)
+			}
+			v := sig(bs, hs)
+			v.Metric, v.Unit, v.Sample = t, testUnit[t], testSample[t]
+			v.Key = v.Metric + " per " + v.Unit + "|" + groups
+			v.PAdjusted = v.P
+			r.Significance = append(r.Significance, v)
+		}
+	}
+	if ok {
+		r.Status = Pass
 		return r
 	}
 	r.Failed = true
-	r.Status, r.Message = Fail, summaryLine
-	if !a.RequireSignificance || sig == nil {
-		r.Offenders = offenders(head, c.categories)
+	r.Status = Fail
+	r.offenders = offenders(head, c.categories)
+	if len(r.Significance) == 0 {
+		// Nothing tested (require_significance: false, or only spans or
+		// traces read): the expectation decides.
+		r.Offenders = r.offenders
 		return r
 	}
-	// The change must be real: test the samples of every statistic the
-	// rule reads; any significant one makes the failure stand.
-	var tested []string
-	for _, cat := range c.categories {
-		bs, hs := base.samples(cat), head.samples(cat)
-		if bs == nil || hs == nil {
-			continue
-		}
-		v := sig(bs, hs)
-		v.Metric = cat
-		r.Significance = append(r.Significance, v)
-		if v.Significant {
-			r.Offenders = offenders(head, c.categories)
-			r.Message += fmt.Sprintf("; the %s change is significant (%s)", cat, FormatP(v.P))
-			return r
-		}
-		switch {
-		case v.TooFew:
-			tested = append(tested, fmt.Sprintf("%s: too few samples (%d vs %d)", cat, v.NBase, v.NHead))
-		default:
-			tested = append(tested, fmt.Sprintf("%s: %s", cat, FormatP(v.P)))
-		}
-	}
-	if len(tested) == 0 {
-		// Nothing to test (count, structure): the expectation decides.
-		r.Offenders = offenders(head, c.categories)
-		return r
-	}
-	r.Status = Inconclusive
-	r.Message += "; not significant (" + strings.Join(tested, ", ") + "), so it does not fail the run (require_significance: false to fail anyway)"
+	r.pending, r.observedMsg = true, r.Message
 	return r
 }
 
-// samples are the per-unit values behind a statistic: span durations,
-// total tokens per span, cost per span, error indicators per span, or
-// reciprocal rank per query.
-func (g *group) samples(cat string) []float64 {
+// testUnit is the unit one value of a test's sample stands for.
+var testUnit = map[string]string{
+	TestLatency: "span", TestErrors: "span",
+	TestTokens: "trace", TestCost: "trace", TestCount: "trace",
+	TestHit: "query", TestRR: "query", TestRecall: "query", TestPrecision: "query", TestNDCG: "query",
+}
+
+// testSample says in words what a test compares.
+var testSample = map[string]string{
+	TestLatency:   "span durations (ms)",
+	TestErrors:    "error status per span (0/1)",
+	TestTokens:    "total tokens per trace",
+	TestCost:      "cost per trace (USD)",
+	TestCount:     "selected spans per trace",
+	TestHit:       "hit@k per query",
+	TestRR:        "reciprocal rank per query",
+	TestRecall:    "recall@k per query",
+	TestPrecision: "precision@k per query",
+	TestNDCG:      "NDCG@k per query",
+}
+
+// groupsKey names the groups (GroupKey) of the spans a rule selects on
+// either side, sorted and joined with " + ": a rule over exactly one group
+// tests the same sample as the comparison table's row of that group.
+func groupsKey(base, head side) string {
+	set := map[string]bool{}
+	base.groupKeys(set)
+	head.groupKeys(set)
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, " + ")
+}
+
+func (g *group) groupKeys(set map[string]bool) {
+	keys := g.rc.groupIndex()
+	seen := make([]bool, len(keys))
+	for _, e := range g.spans {
+		i := e.gi
+		if !seen[i] {
+			seen[i] = true
+			set[keys[i]] = true
+		}
+	}
+}
+
+// groupIndex sets on every entry of the run the index (gi) of its group
+// in the keys it returns (GroupKey of each), once per run.
+func (rc *runCtx) groupIndex() (keys []string) {
+	rc.groupsOnce.Do(func() {
+		type sig struct{ service, op, model, name string }
+		ids := map[sig]int32{}
+		for i := range rc.entries {
+			s := rc.entries[i].s
+			k := sig{s.Service, s.Operation, s.Model, ""}
+			if k.op == "" {
+				k.model, k.name = "", s.Name
+			}
+			id, ok := ids[k]
+			if !ok {
+				id = int32(len(rc.groupKeys))
+				ids[k] = id
+				key, _, _, _, _ := GroupKey(s)
+				rc.groupKeys = append(rc.groupKeys, key)
+			}
+			rc.entries[i].gi = id
+		}
+	})
+	return rc.groupKeys
+}
+
+// samples are the values a test compares (see testSample): span
+// durations and error indicators per span, token, cost and span-count
+// sums per trace, retrieval metrics per query. nil means the test does
+// not apply.
+func (g *group) samples(test string) []float64 {
 	var out []float64
-	switch cat {
-	case "latency":
+	switch test {
+	case TestLatency:
+		out = make([]float64, 0, len(g.spans))
 		for _, e := range g.spans {
 			out = append(out, e.s.DurationMS)
 		}
-	case "tokens":
-		for _, e := range g.spans {
-			if e.s.Tokens.HasTotal {
-				out = append(out, float64(e.s.Tokens.Total))
-			}
-		}
-	case "cost":
-		for _, e := range g.spans {
-			if e.costOK {
-				out = append(out, e.cost)
-			}
-		}
-	case "errors":
-		for _, e := range g.spans {
-			v := 0.0
+	case TestErrors:
+		out = make([]float64, len(g.spans))
+		for i, e := range g.spans {
 			if e.s.IsError() {
-				v = 1
+				out[i] = 1
 			}
-			out = append(out, v)
 		}
-	case "retrieval":
+	case TestTokens, TestCost, TestCount:
+		out = g.perTrace(test)
+	case TestHit, TestRR, TestRecall, TestPrecision, TestNDCG:
 		scores, _ := g.queryScores()
+		out = make([]float64, 0, len(scores))
 		for _, q := range scores {
-			out = append(out, q.m.RR)
+			out = append(out, queryValue(q.m, test))
 		}
 	default:
 		return nil
@@ -313,4 +438,76 @@ func (g *group) samples(cat string) []float64 {
 		out = []float64{}
 	}
 	return out
+}
+
+func queryValue(m QueryMetrics, test string) float64 {
+	switch test {
+	case TestHit:
+		return m.Hit
+	case TestRR:
+		return m.RR
+	case TestRecall:
+		return m.Recall
+	case TestPrecision:
+		return m.Precision
+	}
+	return m.NDCG
+}
+
+// perTrace sums a statistic over the selected spans of each trace, in
+// the order of g.traces(); a trace none of whose selected spans has the
+// statistic (no tokens reported, no cost) is left out.
+func (g *group) perTrace(test string) []float64 {
+	tl := g.traces()
+	pos := make([]int32, len(g.rc.tvals))
+	for i, ti := range tl {
+		pos[ti] = int32(i)
+	}
+	vals := make([]float64, len(tl))
+	has := make([]bool, len(tl))
+	for _, e := range g.spans {
+		i := pos[e.ti]
+		if v, ok := unitValue(e, test); ok {
+			vals[i] += v
+			has[i] = true
+		}
+	}
+	out := vals[:0]
+	for i, v := range vals {
+		if has[i] {
+			out = append(out, roundSum(test, v))
+		}
+	}
+	return out
+}
+
+// unitValue is what one span adds to its trace's sum: 1 to the count,
+// its total tokens, its cost. Token and cost sums count a span's usage by
+// the same rule as tokens.* and cost do: only when no descendant of the
+// span reports usage (span.Span.CountsUsage), so an agent span repeating
+// its model calls' usage is not counted twice.
+func unitValue(e *entry, test string) (float64, bool) {
+	switch test {
+	case TestCount:
+		return 1, true
+	case TestTokens:
+		if e.s.Tokens.HasTotal && e.s.CountsUsage() {
+			return float64(e.s.Tokens.Total), true
+		}
+	case TestCost:
+		if e.costOK && e.s.CountsUsage() {
+			return e.cost, true
+		}
+	}
+	return 0, false
+}
+
+// roundSum rounds a cost sum to 12 significant digits, so a sum taken in
+// another order (a baseline summary merges groups) is the same number.
+func roundSum(test string, v float64) float64 {
+	if test != TestCost || v == 0 {
+		return v
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	return r
 }

@@ -88,7 +88,18 @@ type Result struct {
 	// Significance holds, for a regression rule whose expectation failed,
 	// the test of each statistic it reads.
 	Significance []Significance `json:"significance,omitempty"`
-	Position     Pos            `json:"position"`
+	// Warning explains a result that does not fail the run but needs
+	// attention: for an inconclusive regression rule, why no test could
+	// decide and what would let one.
+	Warning  string `json:"warning,omitempty"`
+	Position Pos    `json:"position"`
+
+	// A regression rule whose expectation failed and whose tests await the
+	// report's correction (CorrectRegressions): its observed values and
+	// the offenders to show if the change is significant.
+	pending     bool
+	observedMsg string
+	offenders   []Offender
 }
 
 // Observed is the value of one statistic or aggregate the expression used.

@@ -2,7 +2,6 @@ package assert
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,13 +15,19 @@ import (
 
 // A baseline summary keeps, per group of spans (service + operation +
 // model, or span name when there is no operation), the exact statistics a
-// regression rule reads and a bounded sample of the per-span values for
-// the significance test. Rules compare against it as against a full trace
-// file, as long as their where reads only the group's identity (name,
-// service, operation, model, provider).
+// regression rule reads and every value its significance tests compare:
+// span durations, per-trace sums (keyed by the trace's ordinal in the run,
+// so groups merge into exact per-trace sums), per-query retrieval metrics.
+// Rules compare against it as against the trace file it was written from,
+// with the same verdicts, as long as their where reads only the group's
+// identity (name, service, operation, model, provider). A group with more
+// than MaxSamples values of a kind keeps a bounded sample instead; a rule
+// that would need its values (a test, or percentiles of several groups)
+// is refused when the baseline is loaded (Suite.CheckSummary).
 
-// MaxSamples bounds the values kept per statistic and group.
-const MaxSamples = 200
+// MaxSamples bounds the values kept per kind and group: up to it, every
+// value; beyond it, evenly spaced order statistics (per-trace sums: none).
+const MaxSamples = 1000
 
 // Summary is the statistics of one group of spans.
 type Summary struct {
@@ -34,6 +39,7 @@ type Summary struct {
 	Name      string `json:"name,omitempty"` // only when there is no operation
 
 	Count   int        `json:"count"`
+	Traces  int        `json:"traces"` // traces with a span of the group
 	Errors  int        `json:"errors"`
 	Latency *Latency   `json:"latency_ms"`
 	Tokens  TokenSums  `json:"tokens"`
@@ -65,15 +71,57 @@ type RetrSums struct {
 	NDCG               float64 `json:"ndcg_sum"`
 }
 
-// SampleSets are bounded samples of per-unit values: span durations (ms),
-// total tokens per span, cost per span, error indicators, reciprocal rank
-// per query. Larger sets keep evenly spaced order statistics.
+// SampleSets are the values the significance tests compare: every value
+// while a group has at most MaxSamples of a kind, else evenly spaced order
+// statistics (marked by having fewer values than the group has spans,
+// queries or traces).
 type SampleSets struct {
-	Latency   []float64 `json:"latency,omitempty"` // ms, rounded to the microsecond
-	Tokens    []float64 `json:"tokens,omitempty"`
-	Cost      []float64 `json:"cost,omitempty"` // USD, 6 significant digits
-	Retrieval []float64 `json:"retrieval,omitempty"`
+	Latency   []float64 `json:"latency,omitempty"`   // span durations (ms)
+	Tokens    []float64 `json:"tokens,omitempty"`    // total tokens per span that reports a total
+	Cost      []float64 `json:"cost,omitempty"`      // USD per span with a cost, 6 significant digits
+	Retrieval []float64 `json:"retrieval,omitempty"` // reciprocal rank per query (a hit is RR > 0)
+	Recall    []float64 `json:"recall,omitempty"`    // recall@k per query
+	Precision []float64 `json:"precision,omitempty"` // precision@k per query
+	NDCG      []float64 `json:"ndcg,omitempty"`      // NDCG@k per query
+	// Per trace: the group's span count, token and cost sums, for each
+	// trace (by its ordinal in the run); absent when the group spans more
+	// than MaxSamples traces.
+	TraceCount  *TraceSample `json:"count_per_trace,omitempty"`
+	TraceTokens *TraceSample `json:"tokens_per_trace,omitempty"`
+	TraceCost   *TraceSample `json:"cost_per_trace,omitempty"`
 	// Error indicators are not stored: Count and Errors give them exactly.
+}
+
+// TraceSample is a sum per trace: Value[i] for the trace of ordinal
+// Trace[i] in the summarised run.
+type TraceSample struct {
+	Trace []int32   `json:"trace"`
+	Value []float64 `json:"value"`
+}
+
+// MaxSummarySpans bounds the spans a baseline summary may claim (ten
+// times the default --max-spans): the error indicators of a group are
+// materialised from its count.
+const MaxSummarySpans = 50_000_000
+
+// Validate checks what a summary read from a file claims before anything
+// computes with it: counts within bounds, errors within the count,
+// per-trace samples whole. A summary is untrusted input.
+func (g *Summary) Validate() error {
+	switch {
+	case g.Count < 0 || g.Count > MaxSummarySpans:
+		return fmt.Errorf("group %q: count %d is out of range (0 to %d)", g.Key, g.Count, MaxSummarySpans)
+	case g.Errors < 0 || g.Errors > g.Count:
+		return fmt.Errorf("group %q: errors %d is out of range (0 to its count, %d)", g.Key, g.Errors, g.Count)
+	case g.Traces < 0:
+		return fmt.Errorf("group %q: traces %d is negative", g.Key, g.Traces)
+	}
+	for name, ts := range map[string]*TraceSample{"count_per_trace": g.Samples.TraceCount, "tokens_per_trace": g.Samples.TraceTokens, "cost_per_trace": g.Samples.TraceCost} {
+		if ts != nil && len(ts.Trace) != len(ts.Value) {
+			return fmt.Errorf("group %q: %s has %d traces and %d values", g.Key, name, len(ts.Trace), len(ts.Value))
+		}
+	}
+	return nil
 }
 
 // GroupKey is the stable signature spans are grouped by.
@@ -127,7 +175,7 @@ func SummariseGroups(cfg *Config, run *span.Run) []Summary {
 	out := make([]Summary, 0, len(keys))
 	for _, k := range keys {
 		g, s := byKey[k], sums[k]
-		s.Count, s.Errors = len(g.spans), g.errors()
+		s.Count, s.Errors, s.Traces = len(g.spans), g.errors(), g.traceCount()
 		if lv := g.latency(); lv.err == nil {
 			l := lv.l
 			s.Latency = &l
@@ -152,14 +200,75 @@ func SummariseGroups(cfg *Config, run *span.Run) []Summary {
 		}
 		s.Retr = retrievalSums(g)
 		s.Samples = SampleSets{
-			Latency:   round(bound(g.samples("latency")), roundMicro),
-			Tokens:    bound(g.samples("tokens")),
-			Cost:      round(bound(g.samples("cost")), round6),
-			Retrieval: bound(g.samples("retrieval")),
+			Latency:   bound(g.samples(TestLatency)),
+			Tokens:    bound(g.spanTokens()),
+			Cost:      round(bound(g.spanCosts()), round6),
+			Retrieval: bound(g.samples(TestRR)),
+		}
+		if s.Retr != nil && s.Retr.Queries > 0 {
+			s.Samples.Recall = bound(g.samples(TestRecall))
+			s.Samples.Precision = bound(g.samples(TestPrecision))
+			s.Samples.NDCG = bound(g.samples(TestNDCG))
+		}
+		if s.Traces <= MaxSamples {
+			s.Samples.TraceCount = g.traceSample(TestCount)
+			s.Samples.TraceTokens = g.traceSample(TestTokens)
+			s.Samples.TraceCost = g.traceSample(TestCost)
 		}
 		out = append(out, *s)
 	}
 	return out
+}
+
+// spanTokens are the total tokens of each span that reports a total (the
+// comparison table's per-call sample).
+func (g *group) spanTokens() []float64 {
+	var out []float64
+	for _, e := range g.spans {
+		if e.s.Tokens.HasTotal {
+			out = append(out, float64(e.s.Tokens.Total))
+		}
+	}
+	return out
+}
+
+func (g *group) spanCosts() []float64 {
+	var out []float64
+	for _, e := range g.spans {
+		if e.costOK {
+			out = append(out, e.cost)
+		}
+	}
+	return out
+}
+
+// traceSample is the group's per-trace sum of a statistic, unrounded,
+// keyed by trace ordinal; nil when no trace has it.
+func (g *group) traceSample(test string) *TraceSample {
+	tl := g.traces()
+	pos := make([]int32, len(g.rc.tvals))
+	for i, ti := range tl {
+		pos[ti] = int32(i)
+	}
+	vals := make([]float64, len(tl))
+	has := make([]bool, len(tl))
+	for _, e := range g.spans {
+		if v, ok := unitValue(e, test); ok {
+			vals[pos[e.ti]] += v
+			has[pos[e.ti]] = true
+		}
+	}
+	ts := &TraceSample{}
+	for i, ti := range tl {
+		if has[i] {
+			ts.Trace = append(ts.Trace, ti)
+			ts.Value = append(ts.Value, vals[i])
+		}
+	}
+	if len(ts.Trace) == 0 {
+		return nil
+	}
+	return ts
 }
 
 func retrievalSums(g *group) *RetrSums {
@@ -195,23 +304,18 @@ func round(xs []float64, f func(float64) float64) []float64 {
 	return xs
 }
 
-func roundMicro(ms float64) float64 { return math.Round(ms*1000) / 1000 }
-
 func round6(x float64) float64 {
 	v, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 6, 64), 64)
 	return v
 }
 
-// errorSample is a bounded sample of 0/1 error indicators with the
-// group's exact proportion of errors.
+// errorSample is the group's 0/1 error indicators (their order does not
+// matter to the test).
 func errorSample(count, errors int) []float64 {
-	n := min(count, MaxSamples)
-	ones := errors
-	if count > MaxSamples {
-		ones = int(math.Round(float64(errors) * float64(n) / float64(count)))
-	}
-	out := make([]float64, n)
-	for i := n - ones; i < n; i++ {
+	count = min(max(count, 0), MaxSummarySpans)
+	errors = min(max(errors, 0), count)
+	out := make([]float64, count)
+	for i := count - errors; i < count; i++ {
 		out[i] = 1
 	}
 	return out
@@ -245,33 +349,23 @@ func (sd *summarySide) latency() *latencyVal {
 		}
 		return &latencyVal{l: *sd.groups[0].Latency}
 	}
-	// Several groups: exact min, max and mean; percentiles from the merged
-	// bounded samples.
+	// Several groups: the statistics of the union of their values, which
+	// the summary keeps whole (CheckSummary refuses rules over bounded
+	// ones).
 	var all []float64
-	var sum float64
-	n := 0
-	l := Latency{}
-	first := true
 	for _, g := range sd.groups {
 		if g.Latency == nil {
 			continue
 		}
+		if len(g.Samples.Latency) != g.Latency.N {
+			return &latencyVal{err: fmt.Errorf("the baseline summary keeps a bounded sample of group %q (%d spans): percentiles over several groups need the baseline trace file", g.Key, g.Latency.N)}
+		}
 		all = append(all, g.Samples.Latency...)
-		sum += g.Latency.Avg * float64(g.Latency.N)
-		n += g.Latency.N
-		if first || g.Latency.Min < l.Min {
-			l.Min = g.Latency.Min
-		}
-		if first || g.Latency.Max > l.Max {
-			l.Max = g.Latency.Max
-		}
-		first = false
 	}
-	if n == 0 {
+	l, err := Summarise(all)
+	if err != nil {
 		return &latencyVal{err: fmt.Errorf("no spans selected in the baseline")}
 	}
-	m, _ := Summarise(all)
-	l.P50, l.P90, l.P95, l.P99, l.Avg, l.N = m.P50, m.P90, m.P95, m.P99, sum/float64(n), n
 	return &latencyVal{l: l}
 }
 
@@ -359,26 +453,115 @@ func (sd *summarySide) spansList() ref.Val {
 
 func (sd *summarySide) tracesList() ref.Val { return sd.spansList() }
 
-func (sd *summarySide) samples(cat string) []float64 {
-	var out []float64
+func (sd *summarySide) groupKeys(set map[string]bool) {
 	for _, g := range sd.groups {
-		switch cat {
-		case "latency":
+		set[g.Key] = true
+	}
+}
+
+// samples are the values of a test over the selected groups: the groups'
+// values joined, per-trace sums added up by trace. CheckSummary has made
+// sure they are whole.
+func (sd *summarySide) samples(test string) []float64 {
+	out := []float64{}
+	switch test {
+	case TestTokens, TestCost, TestCount:
+		return sd.perTrace(test)
+	}
+	for _, g := range sd.groups {
+		switch test {
+		case TestLatency:
 			out = append(out, g.Samples.Latency...)
-		case "tokens":
-			out = append(out, g.Samples.Tokens...)
-		case "cost":
-			out = append(out, g.Samples.Cost...)
-		case "errors":
+		case TestErrors:
 			out = append(out, errorSample(g.Count, g.Errors)...)
-		case "retrieval":
+		case TestHit:
+			for _, rr := range g.Samples.Retrieval {
+				out = append(out, hitOf(rr))
+			}
+		case TestRR:
 			out = append(out, g.Samples.Retrieval...)
+		case TestRecall:
+			out = append(out, g.Samples.Recall...)
+		case TestPrecision:
+			out = append(out, g.Samples.Precision...)
+		case TestNDCG:
+			out = append(out, g.Samples.NDCG...)
 		default:
 			return nil
 		}
 	}
-	if out == nil {
-		out = []float64{}
+	return out
+}
+
+// hitOf is hit@k from the reciprocal rank at k: a relevant document in the
+// top k is a reciprocal rank above 0.
+func hitOf(rr float64) float64 {
+	if rr > 0 {
+		return 1
+	}
+	return 0
+}
+
+func (sd *summarySide) perTrace(test string) []float64 {
+	sums := map[int32]float64{}
+	for _, g := range sd.groups {
+		ts := g.traceSample(test)
+		if ts == nil {
+			continue
+		}
+		for i, t := range ts.Trace[:min(len(ts.Trace), len(ts.Value))] {
+			sums[t] += ts.Value[i]
+		}
+	}
+	traces := make([]int32, 0, len(sums))
+	for t := range sums {
+		traces = append(traces, t)
+	}
+	slices.Sort(traces)
+	out := make([]float64, len(traces))
+	for i, t := range traces {
+		out[i] = roundSum(test, sums[t])
 	}
 	return out
+}
+
+func (g *Summary) traceSample(test string) *TraceSample {
+	switch test {
+	case TestCount:
+		return g.Samples.TraceCount
+	case TestTokens:
+		return g.Samples.TraceTokens
+	}
+	return g.Samples.TraceCost
+}
+
+// whole reports whether the summary keeps every value of a test's sample
+// for the group, and says what it lacks when not.
+func (g *Summary) whole(test string) (bool, string) {
+	switch test {
+	case TestLatency:
+		if g.Latency != nil && len(g.Samples.Latency) < g.Latency.N {
+			return false, fmt.Sprintf("%d of its %d span durations", len(g.Samples.Latency), g.Latency.N)
+		}
+	case TestTokens, TestCost, TestCount:
+		if g.Samples.TraceCount == nil && g.Count > 0 {
+			return false, fmt.Sprintf("no per-trace sums (it spans %d traces)", g.Traces)
+		}
+	case TestHit, TestRR, TestRecall, TestPrecision, TestNDCG:
+		if g.Retr != nil && g.Retr.Queries > 0 {
+			n := len(g.Samples.Retrieval)
+			switch test {
+			case TestRecall:
+				n = len(g.Samples.Recall)
+			case TestPrecision:
+				n = len(g.Samples.Precision)
+			case TestNDCG:
+				n = len(g.Samples.NDCG)
+			}
+			if n < g.Retr.Queries {
+				return false, fmt.Sprintf("%d of its %d per-query values", n, g.Retr.Queries)
+			}
+		}
+	}
+	return true, ""
 }

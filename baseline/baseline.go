@@ -1,6 +1,7 @@
 // Package baseline owns llmcheck.baseline.json: a small summary of a
 // recorded run — per group of spans, the exact statistics regression rules
-// read and a bounded sample of values for the significance test — meant to
+// read and the values their significance tests compare (every value up to
+// assert.MaxSamples per group, per-trace sums keyed by trace) — meant to
 // be committed and reviewed like a golden file, and compared against with
 // --baseline instead of a full trace file.
 package baseline
@@ -22,8 +23,10 @@ import (
 // Kind marks a baseline summary file; it is the first field of the file.
 const Kind = "llmcheck.baseline"
 
-// Version is the file format version.
-const Version = 1
+// Version is the file format version. Version 2 keeps every value up to
+// assert.MaxSamples per group, unrounded, and per-trace sums; version 1
+// files (200 values, no per-trace sums) must be written again.
+const Version = 2
 
 // File is a baseline summary.
 type File struct {
@@ -108,6 +111,16 @@ func Read(path string) (*File, error) {
 	}
 	if f.Version != Version {
 		return nil, fmt.Errorf("baseline %s: version %d is not supported (this llmcheck reads version %d); rewrite it with `llmcheck baseline write`", path, f.Version, Version)
+	}
+	total := 0
+	for i := range f.Groups {
+		if err := f.Groups[i].Validate(); err != nil {
+			return nil, fmt.Errorf("baseline %s: %v; write it again with `llmcheck baseline write`", path, err)
+		}
+		total += f.Groups[i].Count
+	}
+	if total != f.Spans {
+		return nil, fmt.Errorf("baseline %s: the groups count %d spans, the file says %d; write it again with `llmcheck baseline write`", path, total, f.Spans)
 	}
 	return &f, nil
 }

@@ -37,13 +37,24 @@ func TestWriteReadIs(t *testing.T) {
 
 	for name, content := range map[string]string{
 		"version": `{"kind": "llmcheck.baseline", "version": 99, "groups": []}`,
-		"unknown": `{"kind": "llmcheck.baseline", "version": 1, "groups": [], "extra": 1}`,
+		"unknown": `{"kind": "llmcheck.baseline", "version": 2, "groups": [], "extra": 1}`,
 		"kind":    `{"kind": "other", "version": 1}`,
+		// A summary is untrusted: counts that would allocate without
+		// bound, errors beyond the count, per-trace samples that do not
+		// pair up, totals that do not add up.
+		"huge":     `{"kind": "llmcheck.baseline", "version": 2, "spans": 9000000000, "groups": [{"key": "g", "count": 9000000000, "errors": 0, "traces": 1, "latency_ms": null, "tokens": {}, "samples": {}}]}`,
+		"errors":   `{"kind": "llmcheck.baseline", "version": 2, "spans": 3, "groups": [{"key": "g", "count": 3, "errors": -1, "traces": 1, "latency_ms": null, "tokens": {}, "samples": {}}]}`,
+		"pairs":    `{"kind": "llmcheck.baseline", "version": 2, "spans": 3, "groups": [{"key": "g", "count": 3, "errors": 0, "traces": 1, "latency_ms": null, "tokens": {}, "samples": {"count_per_trace": {"trace": [0, 1], "value": [3]}}}]}`,
+		"total":    `{"kind": "llmcheck.baseline", "version": 2, "spans": 4, "groups": [{"key": "g", "count": 3, "errors": 0, "traces": 1, "latency_ms": null, "tokens": {}, "samples": {}}]}`,
+		"version1": `{"kind": "llmcheck.baseline", "version": 1, "groups": []}`,
 	} {
 		p := filepath.Join(dir, name+".json")
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 		_, err := Read(p)
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), p)
+		assert.Contains(t, err.Error(), map[string]string{"huge": "count 9000000000 is out of range", "errors": "errors -1 is out of range",
+			"pairs": "count_per_trace has 2 traces and 1 values", "total": "the groups count 3 spans, the file says 4",
+			"version1": "version 1 is not supported"}[name], name)
 	}
 }

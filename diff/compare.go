@@ -295,7 +295,7 @@ func compareGroups(base, head map[signature]*acc, opts Options) ([]Group, []*Tes
 		default:
 			g.Presence = Compared
 			var ts []*Test
-			g.Metrics, ts = metrics(b, h, g.Base, g.Head, opts)
+			g.Metrics, ts = metrics(g.Key, b, h, g.Base, g.Head, opts)
 			tests = append(tests, ts...)
 		}
 		groups = append(groups, g)
@@ -311,9 +311,12 @@ func compareGroups(base, head map[signature]*acc, opts Options) ([]Group, []*Tes
 	return groups, tests
 }
 
-func newTest(sample string, base, head []float64, opts Options) *Test {
+// sampleUnit is what one value of a table sample stands for.
+var sampleUnit = map[string]string{SampleLatency: "span", SampleTokens: "span", SampleErrors: "span", SampleHit: "query", SampleRR: "query"}
+
+func newTest(sample, group string, base, head []float64, opts Options) *Test {
 	v := Significance(base, head, opts.Alpha, opts.MinSamples)
-	return &Test{Sample: sample, Verdict: v, Counted: !v.TooFew && !constant(base, head)}
+	return &Test{Sample: sample, Key: sample + " per " + sampleUnit[sample] + "|" + group, Verdict: v, Counted: !v.TooFew && !constant(base, head)}
 }
 
 func metric(name, unit string, base, head float64, t *Test) Metric {
@@ -325,12 +328,12 @@ func metric(name, unit string, base, head float64, t *Test) Metric {
 	return m
 }
 
-func metrics(b, h *acc, bs, hs *Stats, opts Options) ([]Metric, []*Test) {
+func metrics(key string, b, h *acc, bs, hs *Stats, opts Options) ([]Metric, []*Test) {
 	var ms []Metric
 	var ts []*Test
 	ms = append(ms, metric(MetricCount, "", float64(bs.Count), float64(hs.Count), nil))
 
-	lat := newTest(SampleLatency, b.durations, h.durations, opts)
+	lat := newTest(SampleLatency, key, b.durations, h.durations, opts)
 	ts = append(ts, lat)
 	ms = append(ms,
 		metric(MetricLatencyP50, "ms", bs.Latency.P50, hs.Latency.P50, lat),
@@ -339,7 +342,7 @@ func metrics(b, h *acc, bs, hs *Stats, opts Options) ([]Metric, []*Test) {
 
 	if bs.Tokens != nil || hs.Tokens != nil {
 		bt, ht := orZero(bs.Tokens), orZero(hs.Tokens)
-		tok := newTest(SampleTokens, b.tokens, h.tokens, opts)
+		tok := newTest(SampleTokens, key, b.tokens, h.tokens, opts)
 		ts = append(ts, tok)
 		ms = append(ms,
 			metric(MetricTokensPerCall, "tokens", bt.TotalPerCall, ht.TotalPerCall, tok),
@@ -357,7 +360,7 @@ func metrics(b, h *acc, bs, hs *Stats, opts Options) ([]Metric, []*Test) {
 		}
 		ms = append(ms, metric(MetricCost, "USD", bc, hc, nil))
 	}
-	errs := newTest(SampleErrors, b.errorSample(), h.errorSample(), opts)
+	errs := newTest(SampleErrors, key, b.errorSample(), h.errorSample(), opts)
 	ts = append(ts, errs)
 	ms = append(ms, metric(MetricErrorRate, "ratio", bs.ErrorRate, hs.ErrorRate, errs))
 
@@ -369,8 +372,8 @@ func metrics(b, h *acc, bs, hs *Stats, opts Options) ([]Metric, []*Test) {
 		if hs.Retrieval != nil {
 			hr = *hs.Retrieval
 		}
-		hit := newTest(SampleHit, b.hits, h.hits, opts)
-		rr := newTest(SampleRR, b.rrs, h.rrs, opts)
+		hit := newTest(SampleHit, key, b.hits, h.hits, opts)
+		rr := newTest(SampleRR, key, b.rrs, h.rrs, opts)
 		ts = append(ts, hit, rr)
 		ms = append(ms,
 			metric(MetricHitRate, "ratio", br.HitRate, hr.HitRate, hit),

@@ -89,7 +89,11 @@
 // Tests that cannot be significant whatever the data — too few samples,
 // or every value identical on both sides (no errors anywhere) — are left
 // out of m; this depends only on the pooled values, not on which side
-// they came from, so the guarantee holds. Measured on synthetic RAG runs
+// they came from, so the guarantee holds. With regression rules (run and
+// check with --baseline, diff with a config), the rules' tests join the
+// same family (Report.CorrectRules): a rule over one group testing a
+// row's sample is that row's test, with its verdict; docs/statistics.md
+// has the calibration. Measured on synthetic RAG runs
 // (5 groups, 60 traces a side, same distributions, different seeds),
 // 3.3 % and 4.4 % of two sets of 2,000 pairs show a significant change
 // with the correction, 37 % and 38 % without. The reports print the adjusted
@@ -207,25 +211,26 @@
 //
 // CompareSummary compares head with a baseline summary, which keeps per
 // group the exact count, errors, latency percentiles and mean, token,
-// cost and retrieval sums, and bounded samples of the per-span values
-// (at most assert.MaxSamples = 200 per group and statistic: beyond that,
-// evenly spaced order statistics of the sorted values). The report is
-// the same as Compare's for the groups, with these differences:
+// cost and retrieval sums, and every per-span and per-query value up to
+// assert.MaxSamples (1,000) per group and kind (beyond that, evenly
+// spaced order statistics of the sorted values). The report is the same
+// as Compare's for the groups, with these differences:
 //
 //   - head's statistics are computed as Compare computes them; the base's
 //     are the summary's: count, error rate, p50/p95/p99 and token sums are
 //     the ones Compare computes from the same spans (the percentiles are
 //     exact whatever the size of the group, the mean and the cost up to
 //     rounding);
-//   - the tests use the summary's samples as the base sample: latency
-//     (rounded to the microsecond), total tokens, reciprocal ranks (hit
-//     is rr > 0), and 0/1 error indicators with the group's exact error
-//     rate. For a group of at most 200 spans these are the group's values
-//     and the verdicts are Compare's; for a larger group the base sample
-//     has 200 values (n=200+… in the reports), which keeps the verdict of
-//     a clear change but has less power than the whole group;
+//   - the tests use the summary's samples as the base sample: latency,
+//     total tokens, reciprocal ranks (hit is rr > 0), and the group's 0/1
+//     error indicators (exact at any size). For a group of at most 1,000
+//     spans and queries these are the group's values and the verdicts are
+//     Compare's; for a larger group the base sample has 1,000 values
+//     (n=1000+… in the reports), which keeps the verdict of a clear change
+//     but has less power than the whole group (regression rules that would
+//     need such a group's values are refused, see assert.Suite.CheckSummary);
 //   - tokens per call divide by the number of spans that report tokens:
-//     the size of the token sample up to 200, beyond that estimated from
+//     the size of the token sample up to 1,000, beyond that estimated from
 //     the sum and the sample's mean (the group's count when within 2 %);
 //   - cost is the summary's sum (Cost.Source "summary"; a summary does
 //     not say how many spans were reported or priced);

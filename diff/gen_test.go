@@ -33,6 +33,8 @@ type scenario struct {
 	answerTokens   float64 // token factor of the answer call (default 1)
 	hitRate        float64 // probability that a relevant document is in the top 5 (default 0.9)
 	extraCall      bool    // a guardrail chat gpt-4o-mini call after the answer
+	extraAnswer    bool    // a second answer call (a refinement): one more LLM call per request
+	anonymous      bool    // no test.name: every request is named by its root span (one set of traces)
 	retrievalTwice bool    // the retrieval runs twice in a row
 	errorRate      float64 // probability that the answer call fails
 }
@@ -130,13 +132,18 @@ func (sc scenario) spans() []span.Span {
 		if sc.extraCall {
 			route(stream(6))
 		}
+		if sc.extraAnswer {
+			rng = stream(7)
+			chat(sc.answerModel, lognormal(rng, 1200, 0.25)*sc.answerLatency, count(rng, 1500*f, 150*f), count(rng, 150*f, 30*f), 1024)
+		}
+		attrs := map[string]any{"test.name": fmt.Sprintf("TestAnswer/q%02d", i), assert.RelevantIDsAttr: []any{relevant}}
+		if sc.anonymous {
+			delete(attrs, "test.name")
+		}
 		root := span.Span{
 			TraceID: traceID, SpanID: rootID, Name: "rag.answer", Service: service, Kind: "server", Status: "unset",
 			StartUnixNano: start, EndUnixNano: cursor + 4_000_000,
-			Attrs: span.AttrsOf(map[string]any{
-				"test.name":            fmt.Sprintf("TestAnswer/q%02d", i),
-				assert.RelevantIDsAttr: []any{relevant},
-			}),
+			Attrs: span.AttrsOf(attrs),
 		}
 		root.DurationMS = float64(root.EndUnixNano-root.StartUnixNano) / 1e6
 		out = append(out, root)

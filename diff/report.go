@@ -200,6 +200,10 @@ type Metric struct {
 // comparisons and Verdict.Significant is PAdjusted ≤ Alpha.
 type Test struct {
 	Sample string `json:"sample"`
+	// Key identifies the test in the report's family: "latency per
+	// span|svc · chat · gpt-4o". A regression rule over exactly that group
+	// and sample has the same key: it is the same test.
+	Key string `json:"key,omitempty"`
 	Verdict
 	PAdjusted float64 `json:"p_adjusted"`
 	// Counted says whether the test is one of the report's Comparisons:

@@ -3,7 +3,6 @@ package diff
 import (
 	"math"
 	"slices"
-	"sort"
 
 	"golang.org/x/perf/benchmath"
 
@@ -90,28 +89,80 @@ func constant(a, b []float64) bool {
 	return true
 }
 
-// holm applies Holm's step-down correction to the tests that can be
-// significant, sets PAdjusted and Significant on every test, and returns
-// how many were counted.
+// holm applies Holm's step-down correction (assert.Holm) to the tests
+// that can be significant, sets PAdjusted and Significant on every test,
+// and returns how many were counted.
 func holm(tests []*Test, alpha float64) int {
 	var family []*Test
+	var ps []float64
 	for _, t := range tests {
 		t.PAdjusted = t.P
 		t.Significant = false
 		if t.Counted {
 			family = append(family, t)
+			ps = append(ps, t.P)
 		}
 	}
-	sort.SliceStable(family, func(i, j int) bool { return family[i].P < family[j].P })
-	m := len(family)
-	running := 0.0
-	for i, t := range family {
-		adj := math.Min(1, float64(m-i)*t.P)
-		running = math.Max(running, adj)
-		t.PAdjusted = running
-		t.Significant = running <= alpha
+	for i, adj := range assert.Holm(ps) {
+		family[i].PAdjusted = adj
+		family[i].Significant = adj <= alpha
 	}
-	return m
+	return len(family)
+}
+
+// RuleSignificance is the test regression rules use: Significance's
+// Mann-Whitney U test, uncorrected, with the same alpha and minimum
+// samples as the comparison table, and a test that cannot be significant
+// (too few samples, every value the same) left out of the family as the
+// table leaves it out. CorrectRules applies the report's correction.
+func RuleSignificance(alpha float64, minSamples int) assert.SignificanceFunc {
+	o := Options{Alpha: alpha, MinSamples: minSamples}.withDefaults()
+	return func(base, head []float64) assert.Significance {
+		v := Significance(base, head, o.Alpha, o.MinSamples)
+		return assert.Significance{P: v.P, PAdjusted: v.P, Significant: v.Significant, TooFew: v.TooFew,
+			Counted: !v.TooFew && !constant(base, head), NBase: v.N1, NHead: v.N2, Alpha: o.Alpha, MinSamples: o.MinSamples}
+	}
+}
+
+// CorrectRules makes the report's tests and the regression rules' tests
+// one family under Holm's correction, so that what one report tests
+// together has a family-wise error of at most Alpha, and a rule over one
+// group and the table's row of that group, testing the same sample, are
+// one test with one verdict. It sets the adjusted p-values and verdicts of
+// both, settles the rules (assert.CorrectRegressions) and recomputes the
+// headlines. The structural comparison is a family of its own (a baseline
+// summary cannot hold it, and a summary and its trace file must correct
+// the same family).
+func (r *Report) CorrectRules(rules []assert.Result) {
+	tests := r.tests()
+	others := make([]assert.FamilyTest, len(tests))
+	for i, t := range tests {
+		others[i] = assert.FamilyTest{Key: t.Key, P: t.P, Counted: t.Counted}
+	}
+	adj := assert.CorrectRegressions(rules, others)
+	for _, t := range tests {
+		t.PAdjusted, t.Significant = t.P, false
+		if p, ok := adj[t.Key]; ok && t.Counted {
+			t.PAdjusted, t.Significant = p, p <= r.Alpha
+		}
+	}
+	r.Comparisons = len(adj)
+	r.Headlines = headlines(r)
+}
+
+// tests are the report's distinct tests, in table order.
+func (r *Report) tests() []*Test {
+	var out []*Test
+	seen := map[*Test]bool{}
+	for gi := range r.Groups {
+		for _, m := range r.Groups[gi].Metrics {
+			if m.Test != nil && !seen[m.Test] {
+				seen[m.Test] = true
+				out = append(out, m.Test)
+			}
+		}
+	}
+	return out
 }
 
 // spanCost is the USD cost of one span by assert's rule (assert.CostOf):

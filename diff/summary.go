@@ -17,11 +17,11 @@ const StructureFromSummary = "the base is a baseline summary, which keeps no tra
 // per-group statistics of head are computed as Compare computes them; those
 // of the base are the summary's: exact count, errors, latency percentiles
 // and mean, token, cost and retrieval sums. The significance tests use the
-// summary's bounded samples (at most assert.MaxSamples values per group
-// and statistic, evenly spaced order statistics beyond that) as the base
-// sample, with the same Mann-Whitney U test and Holm correction; for a
-// group of at most assert.MaxSamples spans they are the group's values
-// (latency rounded to the microsecond), so the verdicts are Compare's.
+// summary's samples as the base sample, with the same Mann-Whitney U test
+// and Holm correction: for a group of at most assert.MaxSamples spans
+// (and queries) they are every value of the group, so the verdicts are
+// Compare's; error indicators are exact for any size. A larger group keeps
+// evenly spaced order statistics, and its tests are approximate.
 //
 // A summary keeps no traces: the report's Structure is empty, with
 // Unavailable saying why. Base.Spans is the sum of the group counts;
@@ -104,16 +104,13 @@ func summaryAcc(sg signature, g *assert.Summary, k int) *acc {
 	return a
 }
 
-// summaryErrors is a bounded sample of 0/1 error indicators with the
-// group's exact proportion of errors (assert's rule for summaries).
+// summaryErrors is the group's 0/1 error indicators, one per span
+// (assert's rule for summaries): Count and Errors give them exactly.
 func summaryErrors(count, errors int) []float64 {
-	n := min(count, assert.MaxSamples)
-	ones := errors
-	if count > assert.MaxSamples {
-		ones = int(math.Round(float64(errors) * float64(n) / float64(count)))
-	}
-	out := make([]float64, n)
-	for i := n - ones; i < n; i++ {
+	count = min(max(count, 0), assert.MaxSummarySpans)
+	errors = min(max(errors, 0), count)
+	out := make([]float64, count)
+	for i := count - errors; i < count; i++ {
 		out[i] = 1
 	}
 	return out

@@ -186,12 +186,12 @@ func TestCompareSummaryLarge(t *testing.T) {
 		head        scenario
 		significant []string
 	}{
-		{name: "no change", head: scenario{seed: 2, tests: 300}},
-		{name: "chat latency +30 %", head: scenario{seed: 2, tests: 300, answerLatency: 1.3}, significant: []string{keyAnswer + " latency"}},
-		{name: "errors appear", head: scenario{seed: 2, tests: 300, errorRate: 0.3}, significant: []string{keyAnswer + " errors"}},
+		{name: "no change", head: scenario{seed: 2, tests: lassert.MaxSamples + 200}},
+		{name: "chat latency +30 %", head: scenario{seed: 2, tests: lassert.MaxSamples + 200, answerLatency: 1.3}, significant: []string{keyAnswer + " latency"}},
+		{name: "errors appear", head: scenario{seed: 2, tests: lassert.MaxSamples + 200, errorRate: 0.3}, significant: []string{keyAnswer + " errors"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			base, head := scenario{seed: 1, tests: 300}.run(), tt.head.run()
+			base, head := scenario{seed: 1, tests: lassert.MaxSamples + 200}.run(), tt.head.run()
 			want := Compare(base, head, opts)
 			got := CompareSummary(summarise(base, opts), head, opts)
 			sameReport(t, want, got, false)
@@ -206,14 +206,16 @@ func TestCompareSummaryLarge(t *testing.T) {
 	}
 }
 
-func TestCompareSummaryErrorsBounded(t *testing.T) {
-	// 300 spans, 90 errors: 60 of the 200 indicators are 1, the exact rate.
-	base := scenario{seed: 1, tests: 300, errorRate: 0.3}.run()
+func TestCompareSummaryErrorsExact(t *testing.T) {
+	// The error indicators of a summary are the group's, one per span,
+	// whatever its size: Count and Errors give them exactly.
+	base := scenario{seed: 1, tests: lassert.MaxSamples + 200, errorRate: 0.3}.run()
 	sums := summarise(base, Options{})
-	a := summaryAcc(signature{}, &sums[slices.IndexFunc(sums, func(s lassert.Summary) bool { return s.Key == keyAnswer })], DefaultK)
+	g := &sums[slices.IndexFunc(sums, func(s lassert.Summary) bool { return s.Key == keyAnswer })]
+	a := summaryAcc(signature{}, g, DefaultK)
 	e := a.errorSample()
-	require.Len(t, e, lassert.MaxSamples)
-	assert.InDelta(t, a.fixed.ErrorRate, mean(e), 0.005)
+	require.Len(t, e, g.Count)
+	assert.Equal(t, float64(g.Errors), mean(e)*float64(len(e)))
 }
 
 func TestCompareSummaryK(t *testing.T) {

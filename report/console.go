@@ -62,6 +62,11 @@ func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 		if r.Status == assert.Error || (r.Status == assert.Warn && !r.Failed) {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, fmt.Sprintf("%s: expect: %s", safetext.Line(r.Position.String()), safetext.Line(r.Expect))))
 		}
+		if r.Warning != "" {
+			// llmcheck's own advice (how many samples, what to do): escaped
+			// but not clipped at a name's length.
+			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiYellow, "warning: "+safetext.Line(r.Warning)))
+		}
 		for _, o := range r.Offenders {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(o)))
 		}

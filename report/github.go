@@ -184,13 +184,13 @@ func Annotations(opts GitHubOptions) []Annotation {
 	}
 	if opts.Results != nil {
 		all := append(append([]assert.Result(nil), opts.Results.Assertions...), opts.Results.Regressions...)
-		for _, want := range []assert.Status{assert.Fail, assert.Error, assert.Warn} {
+		for _, want := range []assert.Status{assert.Fail, assert.Error, assert.Warn, assert.Inconclusive} {
 			for _, r := range all {
-				if r.Status != want {
+				if r.Status != want || (want == assert.Inconclusive && r.Warning == "") {
 					continue
 				}
 				a := resultAnnotation(r, opts.ConfigFile)
-				if want == assert.Warn {
+				if want == assert.Warn || want == assert.Inconclusive {
 					warns = append(warns, a)
 				} else {
 					errs = append(errs, a)
@@ -235,9 +235,15 @@ func resultAnnotation(r assert.Result, configFile string) Annotation {
 	case assert.Warn:
 		a.Level = "warning"
 		kind = "warning"
+	case assert.Inconclusive:
+		a.Level = "warning"
+		kind = "inconclusive"
 	}
 	a.Title = clip(fmt.Sprintf("llmcheck %s: %s", kind, oneLine(r.Name)), 200)
 	var b strings.Builder
+	if r.Warning != "" {
+		b.WriteString(safetext.Line(r.Warning) + "\n")
+	}
 	b.WriteString(safetext.Line(r.Message))
 	fmt.Fprintf(&b, "\nexpect: %s", oneLine(r.Expect))
 	if r.Where != "" {

@@ -54,6 +54,11 @@ func clipNames(res *assert.Results) *assert.Results {
 					return true
 				}
 			}
+			for _, v := range r.Significance {
+				if len(v.Key) > safetext.MaxLineRunes {
+					return true
+				}
+			}
 		}
 		return false
 	}
@@ -68,7 +73,12 @@ func clipNames(res *assert.Results) *assert.Results {
 			for j := range r.Offenders {
 				r.Offenders[j].Name = safetext.Clip(r.Offenders[j].Name, safetext.MaxRunes)
 			}
-			r.Rows = append([]assert.Row(nil), r.Rows...)
+			r.Significance = append([]assert.Significance(nil), r.Significance...)
+			for j := range r.Significance {
+				// A test's key names its groups, which are recorded strings.
+				r.Significance[j].Key = safetext.Clip(r.Significance[j].Key, safetext.MaxLineRunes)
+			}
+						r.Rows = append([]assert.Row(nil), r.Rows...)
 			for j := range r.Rows {
 				r.Rows[j].Name = safetext.Clip(r.Rows[j].Name, safetext.MaxRunes)
 				r.Rows[j].Message = safetext.Clip(r.Rows[j].Message, safetext.MaxLineRunes)

@@ -376,6 +376,9 @@ func junitMessage(r assert.Result) string {
 func junitBody(r assert.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", r.Message)
+	if r.Warning != "" {
+		fmt.Fprintf(&b, "WARNING: %s\n\n", r.Warning)
+	}
 	fmt.Fprintf(&b, "expect:   %s\n", r.Expect)
 	if r.Where != "" {
 		fmt.Fprintf(&b, "where:    %s\n", r.Where)

@@ -151,17 +151,19 @@ var mdLevels = []mdLimits{
 
 // mdModel is everything the report shows, computed once.
 type mdModel struct {
-	res      *assert.Results
-	run      *span.Run
-	meta     Meta
-	opts     MarkdownOptions
-	results  []assert.Result // worst first
-	groups   []GroupDetail
-	charts   []string // mermaid histogram blocks, busiest model first
-	models   int      // models with spans (charted or not)
-	gantt    string   // mermaid gantt block, "" when no trace
-	ganttCap string   // the line under the gantt
-	budget   int      // bytes the render under way may use
+	res     *assert.Results
+	run     *span.Run
+	meta    Meta
+	opts    MarkdownOptions
+	results []assert.Result // worst first
+	// rulesOnly: only the regression rules' section (RulesMarkdown).
+	rulesOnly bool
+	groups    []GroupDetail
+	charts    []string // mermaid histogram blocks, busiest model first
+	models    int      // models with spans (charted or not)
+	gantt     string   // mermaid gantt block, "" when no trace
+	ganttCap  string   // the line under the gantt
+	budget    int      // bytes the render under way may use
 }
 
 func newMDModel(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOptions) *mdModel {
@@ -341,7 +343,7 @@ func (m *mdModel) writeAssertions(b *strings.Builder, lim mdLimits) {
 
 // RulesMarkdown renders regression rule verdicts as a Markdown section.
 func RulesMarkdown(rules []assert.Result, baseline string) string {
-	m := &mdModel{res: &assert.Results{Regressions: rules, Baseline: baseline}, budget: DefaultMaxBytes}
+	m := &mdModel{res: &assert.Results{Regressions: rules, Baseline: baseline}, budget: DefaultMaxBytes, rulesOnly: true}
 	b := &strings.Builder{}
 	m.writeRegressions(b, mdLimits{rows: 200, cell: 300})
 	return b.String()
@@ -361,6 +363,15 @@ func (m *mdModel) writeRegressions(b *strings.Builder, lim mdLimits) {
 			return []string{cellText(r.Name, lim.cell), expectation(r, lim.cell), cellText(r.Message, lim.cell), statusCell(r)}
 		}}
 		m.table(b, &t, lim.rows, "rules")
+		if m.rulesOnly {
+			// Without the "What did not pass" section (llmcheck diff), the
+			// warnings of inconclusive rules go under the table.
+			for _, r := range rs {
+				if r.Warning != "" {
+					fmt.Fprintf(b, "> [!WARNING]\n> **%s**: %s\n\n", mdText(r.Name, lim.cell), mdText(r.Warning, lim.cell*2))
+				}
+			}
+		}
 	}
 	if m.opts.Diff != "" && !lim.shortened {
 		b.WriteString(strings.TrimRight(m.opts.Diff, "\n") + "\n\n")
@@ -385,7 +396,7 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 	}
 	var bad []assert.Result
 	for _, r := range append(append([]assert.Result(nil), m.results...), m.res.Regressions...) {
-		if r.Status != assert.Pass && r.Status != assert.Inconclusive {
+		if (r.Status != assert.Pass && r.Status != assert.Inconclusive) || r.Warning != "" {
 			bad = append(bad, r)
 		}
 	}
@@ -405,7 +416,7 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 		switch r.Status {
 		case assert.Error:
 			mark = "⛔"
-		case assert.Warn:
+		case assert.Warn, assert.Inconclusive:
 			mark = "⚠️"
 		}
 		fmt.Fprintf(b, "#### %s %s\n\n", mark, mdText(r.Name, lim.cell))
@@ -427,6 +438,9 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 			b.WriteString("Could not be evaluated: ")
 		}
 		b.WriteString(mdText(r.Message, lim.cell*2) + "\n\n")
+		if r.Warning != "" {
+			b.WriteString("> [!WARNING]\n> " + mdText(r.Warning, lim.cell*2) + "\n\n")
+		}
 		if r.Each == "trace" && len(r.Rows) > 0 {
 			var rows []assert.Row
 			for _, row := range r.Rows {

@@ -54,20 +54,34 @@ func LoadBaseline(opts BaselineOptions, warn func(string)) (*Baseline, error) {
 	return b, nil
 }
 
-// significance adapts diff's Mann-Whitney U test to the rules.
-func (b *Baseline) significance() assert.SignificanceFunc {
-	return func(base, head []float64) assert.Significance {
-		v := diff.Significance(base, head, b.opts.Alpha, b.opts.MinSamples)
-		return assert.Significance{P: v.P, Significant: v.Significant, TooFew: v.TooFew, NBase: v.N1, NHead: v.N2}
+// CheckRules refuses, before anything runs, the regression rules that a
+// baseline summary cannot answer as its trace file would (see
+// assert.Suite.CheckSummary): a usage error naming each rule's file:line.
+func (b *Baseline) CheckRules(suite *assert.Suite) error {
+	if b == nil || b.Summary == nil || suite == nil || !suite.HasRegressions() {
+		return nil
 	}
+	if err := suite.CheckSummary(b.Summary.Groups); err != nil {
+		return exitcode.Newf(exitcode.Usage, "--baseline %s is a baseline summary, which cannot give these rules the verdict of its trace file:\n%v\nuse the baseline trace file (--baseline traces.jsonl) for them", b.Name, err)
+	}
+	return nil
 }
 
-// regressions evaluates the suite's regression rules against the baseline.
-func (b *Baseline) regressions(suite *assert.Suite, run *span.Run) []assert.Result {
+// regressions evaluates the suite's regression rules against the baseline
+// and, with cmp, corrects the rules' tests and the comparison table's as
+// one family (diff.Report.CorrectRules).
+func (b *Baseline) regressions(suite *assert.Suite, run *span.Run, cmp *diff.Report) []assert.Result {
+	sig := diff.RuleSignificance(b.opts.Alpha, b.opts.MinSamples)
+	var rs []assert.Result
 	if b.Summary != nil {
-		return suite.EvaluateRegressionsSummary(b.Summary.Groups, run, b.significance())
+		rs = suite.EvaluateRegressionsSummary(b.Summary.Groups, run, sig)
+	} else {
+		rs = suite.EvaluateRegressions(b.Run, run, sig)
 	}
-	return suite.EvaluateRegressions(b.Run, run, b.significance())
+	if cmp != nil {
+		cmp.CorrectRules(rs)
+	}
+	return rs
 }
 
 // compare is the diff of the run against the baseline: against a

@@ -48,6 +48,9 @@ func Diff(opts DiffOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := base.CheckRules(suite); err != nil {
+		return 0, err
+	}
 	if base == nil {
 		return 0, exitcode.Newf(exitcode.Usage, "BASE: no trace file or baseline summary given")
 	}
@@ -66,7 +69,7 @@ func Diff(opts DiffOptions) (int, error) {
 	cmp := base.compare(suite, head)
 	var rules []assert.Result
 	if suite != nil && suite.HasRegressions() {
-		rules = base.regressions(suite, head)
+		rules = base.regressions(suite, head, cmp)
 	}
 	failed := false
 	for _, r := range rules {

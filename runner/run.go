@@ -78,6 +78,9 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := base.CheckRules(suite); err != nil {
+		return 0, err
+	}
 	path, err := exec.LookPath(opts.Command[0])
 	if err != nil {
 		return 0, exitcode.Newf(exitcode.Usage, "test command %q not found: %v", opts.Command[0], unwrapExec(err))

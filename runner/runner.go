@@ -126,7 +126,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 		cmp = base.compare(suite, run)
 		if res != nil {
 			res.Baseline = base.describe()
-			res.Regressions = base.regressions(suite, run)
+			res.Regressions = base.regressions(suite, run, cmp)
 			for _, r := range res.Regressions {
 				if r.Status == assert.Fail || r.Status == assert.Error {
 					res.Status = assert.Fail
@@ -322,6 +322,9 @@ func check(opts CheckOptions) (int, error) {
 	defer ws.flush()
 	base, err := LoadBaseline(opts.Baseline, ws.warn)
 	if err != nil {
+		return 0, err
+	}
+	if err := base.CheckRules(suite); err != nil {
 		return 0, err
 	}
 	run, err := LoadRunLimit(opts.Traces, opts.MaxSpans, ws.warn)
