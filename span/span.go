@@ -65,6 +65,24 @@ type Span struct {
 	// usage (see CountsUsage).
 	usageBelow bool
 	Convention string // which convention supplied the LLM fields: gen_ai, openllmetry, openinference, or empty
+
+	// Streaming and agent fields (issue #12; read by span/normalise.go and
+	// the convention readers beside it).
+
+	// TTFTMS is the time to first token of a streamed call, in
+	// milliseconds, when HasTTFT.
+	TTFTMS  float64
+	HasTTFT bool
+	// Streaming is true for a streamed call (gen_ai.request.stream, a
+	// streaming operation such as the AI SDK's doStream).
+	Streaming bool
+	// Agent, Tool, ToolCallID and Conversation identify the agent, the
+	// tool and its call, and the conversation (session) of the span; empty
+	// when absent.
+	Agent        string
+	Tool         string
+	ToolCallID   string
+	Conversation string
 }
 
 // Tokens are the token counts of one span. Input includes cached input
