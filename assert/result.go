@@ -49,6 +49,24 @@ type CommandResult struct {
 	DurationMS float64 `json:"duration_ms"`
 }
 
+// Skipped counts the assertions that passed only because nothing matched
+// and allow_empty permitted it (Result.Skipped); Counts counts them under
+// Pass, and reports show them apart.
+func (r *Results) Skipped() int {
+	n := 0
+	for _, a := range r.Assertions {
+		if a.Skipped {
+			n++
+		}
+	}
+	for _, a := range r.Regressions {
+		if a.Skipped {
+			n++
+		}
+	}
+	return n
+}
+
 // Counts returns how many assertions have each status.
 func (r *Results) Counts() map[Status]int {
 	c := map[Status]int{}

@@ -273,12 +273,7 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 	var parts []string
 	if m.res != nil {
 		c := m.res.Counts()
-		skipped := 0
-		for _, r := range m.res.Assertions {
-			if r.Skipped {
-				skipped++
-			}
-		}
+		skipped := m.res.Skipped()
 		parts = append(parts, fmt.Sprintf("**%d failed**", c[assert.Fail]))
 		if c[assert.Error] > 0 {
 			parts = append(parts, fmt.Sprintf("**%d could not be evaluated**", c[assert.Error]))
