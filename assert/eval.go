@@ -34,6 +34,7 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 		Spans:   len(run.Spans),
 		Traces:  len(run.Traces),
 	}
+	res.ConfigWarnings = s.Config.Warnings
 	// Select first: each distinct where once (checks sharing a where share
 	// the selection), each selection in parallel over the spans.
 	bounds := boundsOf(run)

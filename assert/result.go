@@ -30,6 +30,9 @@ type Results struct {
 	Error       string       `json:"error,omitempty"`
 	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
 	Config      string       `json:"config,omitempty"`
+	// ConfigWarnings are the config's warnings (Config.Warnings: a model
+	// priced at 0).
+	ConfigWarnings []Diagnostic `json:"config_warnings,omitempty"`
 	Spans       int          `json:"spans"`
 	Traces      int          `json:"traces"`
 	Assertions  []Result     `json:"assertions"`

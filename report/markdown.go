@@ -315,6 +315,11 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 		fmt.Fprintf(b, "No assertions file, so nothing was checked. Write a starter `llmcheck.yaml` with budgets from this run: %s\n\n",
 			code("llmcheck init --from "+clip(orDefault(m.meta.TracePath, ".llmcheck/traces.jsonl"), lim.cell)))
 	}
+	if m.res != nil {
+		for _, d := range m.res.ConfigWarnings {
+			fmt.Fprintf(b, "> [!WARNING]\n> %s: %s\n\n", code(clip(d.Pos.String(), lim.cell)), mdText(d.Message, lim.cell*2))
+		}
+	}
 	if lim.shortened {
 		b.WriteString("> [!NOTE]\n> This report was shortened to stay under GitHub's 1 MiB step-summary limit. The complete results are in `results.json` and `junit.xml`.\n\n")
 	}

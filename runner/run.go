@@ -74,6 +74,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	}
 	ws := newWarnings(errw)
 	defer ws.flush()
+	warnConfig(suite, ws.warn)
 	base, err := LoadBaseline(opts.Baseline, ws.warn)
 	if err != nil {
 		return 0, err

@@ -74,6 +74,17 @@ func LoadSuite(path string, required bool) (*assert.Suite, error) {
 	return s, nil
 }
 
+// warnConfig passes on the warnings of the loaded config (a model priced
+// at 0), each naming its file:line.
+func warnConfig(suite *assert.Suite, warn func(string)) {
+	if suite == nil {
+		return
+	}
+	for _, d := range suite.Config.Warnings {
+		warn(d.String())
+	}
+}
+
 // LoadRun reads trace files into the span model (at most
 // DefaultMaxSpans spans).
 func LoadRun(paths []string, warn func(string)) (*span.Run, error) {
@@ -320,6 +331,7 @@ func check(opts CheckOptions) (int, error) {
 	}
 	ws := newWarnings(opts.Report.Stderr)
 	defer ws.flush()
+	warnConfig(suite, ws.warn)
 	base, err := LoadBaseline(opts.Baseline, ws.warn)
 	if err != nil {
 		return 0, err
