@@ -33,9 +33,9 @@ type Results struct {
 	// ConfigWarnings are the config's warnings (Config.Warnings: a model
 	// priced at 0).
 	ConfigWarnings []Diagnostic `json:"config_warnings,omitempty"`
-	Spans       int          `json:"spans"`
-	Traces      int          `json:"traces"`
-	Assertions  []Result     `json:"assertions"`
+	Spans          int          `json:"spans"`
+	Traces         int          `json:"traces"`
+	Assertions     []Result     `json:"assertions"`
 	// Regressions are the regression rules' verdicts, when a baseline was
 	// given.
 	Regressions []Result `json:"regressions,omitempty"`
