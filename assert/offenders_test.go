@@ -30,7 +30,7 @@ func offenderRun() *span.Run {
 			Tokens: span.Tokens{Input: 5000, Output: 500, Total: 5500, HasInput: true, HasOutput: true, HasTotal: true}},
 		// c3: the fastest, some cached tokens
 		{TraceID: "t2", SpanID: "c3", Name: "chat", Operation: "chat", Model: "gpt-4o-mini", DurationMS: 50,
-			Tokens: span.Tokens{Input: 300, Output: 30, Total: 330, Cached: 200, HasInput: true, HasOutput: true, HasTotal: true, HasCached: true}},
+			Tokens: span.Tokens{Input: 300, Output: 30, Total: 330, Cached: 200, CacheWrite: 50, HasInput: true, HasOutput: true, HasTotal: true, HasCached: true, HasCacheWrite: true}},
 		// q1: the relevant document first (RR 1), q2: second (RR 1/2), q3: missed (RR 0)
 		{TraceID: "t1", SpanID: "q1", Name: "search", Operation: "retrieval", DurationMS: 10, Documents: docs("good", "x", "y"), Attrs: truth},
 		{TraceID: "t2", SpanID: "q2", Name: "search", Operation: "retrieval", DurationMS: 10, Documents: docs("x", "good", "y"), Attrs: truth},
@@ -56,6 +56,9 @@ func TestOffendersPerStatistic(t *testing.T) {
 		metric              string
 	}{
 		{"latency.p95 lists the slowest", chat, "latency.p95 < 10", Fail, []string{"c2", "c1", "c3"}, "duration_ms"},
+		{"latency.p50 lists the slowest", chat, "latency.p50 < 10", Fail, []string{"c2", "c1", "c3"}, "duration_ms"},
+		{"latency.p90 lists the slowest", chat, "latency.p90 < 10", Fail, []string{"c2", "c1", "c3"}, "duration_ms"},
+		{"latency.p99 lists the slowest", chat, "latency.p99 < 10", Fail, []string{"c2", "c1", "c3"}, "duration_ms"},
 		{"latency.max lists the slowest", chat, "latency.max < 10", Fail, []string{"c2", "c1", "c3"}, "duration_ms"},
 		{"latency.avg lists the slowest", chat, "latency.avg < 10", Fail, []string{"c2", "c1", "c3"}, "duration_ms"},
 		{"latency.min lists the fastest", chat, "latency.min > 80", Fail, []string{"c3", "c1", "c2"}, "duration_ms"},
@@ -63,6 +66,7 @@ func TestOffendersPerStatistic(t *testing.T) {
 		{"tokens.input lists input counts", chat, "tokens.input < 10", Fail, []string{"c2", "c1", "c3"}, "tokens.input"},
 		{"tokens.output lists output counts", chat, "tokens.output < 10", Fail, []string{"c2", "c1", "c3"}, "tokens.output"},
 		{"tokens.cached lists cached counts only", chat, "tokens.cached < 10", Fail, []string{"c1", "c3"}, "tokens.cached"},
+		{"tokens.cache_write lists cache writes only", chat, "tokens.cache_write < 10", Fail, []string{"c3"}, "tokens.cache_write"},
 		{"a tokens.reasoning error lists no tokens.total rows", chat, "tokens.reasoning < 10", Error, nil, ""},
 		{"errors lists the error spans", chat, "errors == 0", Fail, []string{"c2"}, "error"},
 		{"error_rate lists the error spans", chat, "error_rate < 0.1", Fail, []string{"c2"}, "error"},
@@ -73,10 +77,15 @@ func TestOffendersPerStatistic(t *testing.T) {
 		{"ndcg lists ndcg below 1, lowest first", retrieval, "retrieval.ndcg >= 0.9", Fail, []string{"q3", "q2"}, "ndcg"},
 		{"precision lists precision below 1, lowest first", retrieval, "retrieval.precision >= 0.9", Fail, []string{"q3", "q1", "q2"}, "precision"},
 		{"count has no offenders", chat, "count > 5", Fail, nil, ""},
+		{"retrieval.queries has no offenders", retrieval, "retrieval.queries > 5", Fail, nil, ""},
+		{"latency of a retrieval check lists the slowest", "", "latency.p95 < 1 && retrieval.mrr >= 0.9", Fail, []string{"c2", "c1", "c3", "q1", "q2"}, "duration_ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			y := "pricing:\n  gpt-4o-mini: {input: 0.15, output: 0.60}\nretrieval:\n  k: 3\nassertions:\n  - name: x\n    where: '" + tt.where + "'\n    expect: '" + tt.expect + "'\n"
+			y := "pricing:\n  gpt-4o-mini: {input: 0.15, output: 0.60}\nretrieval:\n  k: 3\nassertions:\n  - name: x\n    expect: '" + tt.expect + "'\n"
+			if tt.where != "" {
+				y += "    where: '" + tt.where + "'\n"
+			}
 			r := evaluate(t, y, offenderRun())["x"]
 			require.Equal(t, tt.status, r.Status, r.Message)
 			var got []string
@@ -87,6 +96,17 @@ func TestOffendersPerStatistic(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// A cost that cannot be computed (a model without a price) is an error
+// whose message names the model; the priced spans are not its offenders.
+func TestCostErrorHasNoOffenders(t *testing.T) {
+	run := offenderRun()
+	run.Spans[1].Model = "gpt-4o" // c2; c1 and c3 stay priced
+	r := evaluate(t, "pricing:\n  gpt-4o-mini: {input: 0.15, output: 0.60}\nassertions:\n  - name: x\n    where: span.operation == 'chat'\n    expect: cost < 1\n", run)["x"]
+	require.Equal(t, Error, r.Status, r.Message)
+	assert.Contains(t, r.Message, `no price for model "gpt-4o"`)
+	assert.Empty(t, r.Offenders)
 }
 
 // A regression rule's offenders follow the head statistic it reads: the
