@@ -99,8 +99,8 @@ func (e exprPos) at(line, col int) Pos {
 
 // Diagnostic is one problem found in the configuration.
 type Diagnostic struct {
-	Pos     Pos
-	Message string
+	Pos     Pos    `json:"position"`
+	Message string `json:"message"`
 }
 
 func (d Diagnostic) String() string { return d.Pos.String() + ": " + d.Message }

@@ -15,17 +15,38 @@ const (
 
 // Results is the outcome of evaluating a suite over a run.
 type Results struct {
-	Version    int      `json:"version"`
-	Status     Status   `json:"status"` // fail if any assertion failed or errored, else pass
-	Config     string   `json:"config,omitempty"`
-	Spans      int      `json:"spans"`
-	Traces     int      `json:"traces"`
-	Assertions []Result `json:"assertions"`
+	Version int `json:"version"`
+	// Status is the run's verdict, as the exit code says it: pass (0);
+	// fail when an assertion or rule failed or errored (1), the test
+	// command failed (3) or no spans arrived (4); error when llmcheck
+	// could not run (2: a config, flag or input error; see Error).
+	Status Status `json:"status"`
+	// ExitCode is llmcheck's exit code for this run.
+	ExitCode int `json:"exit_code"`
+	// Command is the test command of llmcheck run, absent for check.
+	Command *CommandResult `json:"command,omitempty"`
+	// Error says why llmcheck could not run (status error), and
+	// Diagnostics where in the config, when the config was at fault.
+	Error       string       `json:"error,omitempty"`
+	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
+	Config      string       `json:"config,omitempty"`
+	Spans       int          `json:"spans"`
+	Traces      int          `json:"traces"`
+	Assertions  []Result     `json:"assertions"`
 	// Regressions are the regression rules' verdicts, when a baseline was
 	// given.
 	Regressions []Result `json:"regressions,omitempty"`
 	// Baseline names the baseline the rules compared with.
 	Baseline string `json:"baseline,omitempty"`
+}
+
+// CommandResult is how the test command of llmcheck run ended.
+type CommandResult struct {
+	Args []string `json:"args"`
+	// Status is "ok", or how it failed: "exit status 7", "killed by
+	// signal terminated".
+	Status     string  `json:"status"`
+	DurationMS float64 `json:"duration_ms"`
 }
 
 // Counts returns how many assertions have each status.

@@ -13,15 +13,19 @@ import (
 
 func newCheckCmd(s *streams) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "check [flags] TRACES...",
+		Use:   "check [flags] [TRACES...]",
 		Short: "Evaluate the assertions over recorded trace files",
 		Long: `Check evaluates the assertions file over recorded trace files and writes
 OUT/results.json. Several files form one run (sharded CI jobs merged).
 Files may be OTLP JSON lines, one OTLP JSON document, the Collector file
-exporter's length-prefixed protobuf, or any of these gzipped.`,
-		Example: `  llmcheck check .llmcheck/traces.jsonl
+exporter's length-prefixed protobuf, or any of these gzipped. Without
+TRACES it checks OUT/traces.jsonl, the file llmcheck run wrote. Without an
+assertions file (and without --config) it summarises the run as llmcheck
+run does and says how to get a starter file.`,
+		Example: `  llmcheck check
+  llmcheck check .llmcheck/traces.jsonl
   llmcheck check --config ci/llmcheck.yaml shard-*/traces.jsonl`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 	}
 	fs := c.Flags()
 	reportFlags(fs)
@@ -38,7 +42,7 @@ exporter's length-prefixed protobuf, or any of these gzipped.`,
 			Traces:     args,
 			MaxSpans:   v.GetInt64("max-spans"),
 			ConfigPath: v.GetString("config"),
-			Required:   true,
+			Required:   explicit(c, "config"),
 			Baseline:   baselineOptions(v, v.GetStringSlice("baseline")),
 			Report:     ro,
 		})

@@ -55,11 +55,12 @@ func (s *syncBuffer) String() string {
 // the file holds every span.
 func TestRecord(t *testing.T) {
 	addr := freePort(t)
-	out := filepath.Join(t.TempDir(), "rec", "traces.jsonl")
+	dir := filepath.Join(t.TempDir(), "rec")
+	out := filepath.Join(dir, "traces.jsonl")
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main([]string{"record", "--out", out, "--listen", addr}, nil, &bytes.Buffer{}, &stderr)
+		done <- Main([]string{"record", "--out", dir, "--listen", addr}, nil, &bytes.Buffer{}, &stderr)
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "Press Ctrl-C") }, 10*time.Second, 10*time.Millisecond)
 	assert.Contains(t, stderr.String(), "http://"+addr)

@@ -46,9 +46,16 @@ cost, error rate and retrieval metrics on both sides with their deltas.
 Latency and token changes are tested with the Mann-Whitney U test over the
 per-span values (alpha per report, Holm-corrected); a change that is not
 significant, or has fewer than --min-samples values on a side, is shown as
-~. It also compares the structure of the traces test by test: LLM, tool and
-retrieval calls per test, models used, the order of operations (not
-against a summary, which keeps no traces).
+~. It also compares the structure of the traces: LLM, tool and retrieval
+calls, models used, the order of operations (not against a summary, which
+keeps no traces). A trace is named by its test (test.name, test.case.name,
+llmcheck.test, code.function, test.suite.name), else by its root span; a
+name with one trace a side is compared trace with trace, a name with
+several (requests without test identity, repeated tests) as distributions,
+tested and Holm-corrected as a structural family, shown only when
+significant. Calls that overlap by less than the clock's resolution (1 ms
+when start times are whole milliseconds, as the Node SDK records them) are
+sequential.
 
 The regression rules of the config (regressions:) are evaluated with BASE
 as base and HEAD as head; a failed rule exits 1.`,
@@ -87,7 +94,7 @@ func newBaselineCmd(s *streams) *cobra.Command {
 		Short: "Work with baseline summaries",
 	}
 	w := &cobra.Command{
-		Use:   "write TRACES... --out FILE",
+		Use:   "write TRACES... [-o FILE]",
 		Short: "Write a small summary of a run to commit and compare against",
 		Long: `Baseline write summarises recorded trace files into a small JSON file: per
 group of spans (service + operation + model), the exact count, errors,
@@ -96,17 +103,23 @@ rules read, and at most 200 values per statistic (evenly spaced order
 statistics) for the significance test. Commit it and pass it to --baseline
 or as BASE of llmcheck diff. Its size depends on the number of groups, not
 on the number of spans.`,
-		Example: `  llmcheck baseline write .llmcheck/traces.jsonl --out llmcheck.baseline.json`,
+		Example: `  llmcheck baseline write .llmcheck/traces.jsonl -o llmcheck.baseline.json`,
 		Args:    cobra.MinimumNArgs(1),
 	}
 	fs := w.Flags()
-	fs.String("out", "llmcheck.baseline.json", "file to write")
+	fs.StringP("output", "o", "llmcheck.baseline.json", "file to write")
+	// --out was this flag's name; it now means the output folder everywhere
+	// (LLMCHECK_OUT), so the old spelling is accepted only on the command line.
+	fs.String("out", "", "")
+	_ = fs.MarkDeprecated("out", "use -o/--output FILE (--out is the output folder of run, check and record)")
+	_ = fs.SetAnnotation("out", noEnv, []string{"true"})
+	fs.SetOutput(s.err) // the deprecation notice goes to stderr
 	configFlag(fs)
 	w.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
 		return runner.BaselineWrite(runner.BaselineWriteOptions{
 			Traces:     args,
-			Out:        v.GetString("out"),
+			Out:        baselineOut(c, v),
 			ConfigPath: v.GetString("config"),
 			Required:   explicit(c, "config"),
 			Stderr:     s.err,
@@ -114,4 +127,12 @@ on the number of spans.`,
 	}
 	c.AddCommand(w)
 	return c
+}
+
+// baselineOut is -o/--output, or the deprecated --out when only that is given.
+func baselineOut(c *cobra.Command, v *viper.Viper) string {
+	if c.Flags().Changed("out") && !c.Flags().Changed("output") {
+		return c.Flags().Lookup("out").Value.String()
+	}
+	return v.GetString("output")
 }

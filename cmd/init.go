@@ -1,6 +1,9 @@
 package cmd
 
 import (
+	"github.com/llmcheck/llmcheck/schema"
+	"github.com/llmcheck/llmcheck/version"
+
 	"github.com/spf13/cobra"
 
 	"github.com/llmcheck/llmcheck/runner"
@@ -28,8 +31,10 @@ call × 1.2). It never overwrites an existing file unless --force is given.`,
 			From:   v.GetStringSlice("from"),
 			Output: v.GetString("output"),
 			Force:  v.GetBool("force"),
-			Stdout: s.out,
-			Stderr: s.err,
+			// Editors validate against the schema of this llmcheck's release.
+			SchemaURL: schema.URL(version.Get().Version),
+			Stdout:    s.out,
+			Stderr:    s.err,
 		})
 	}
 	return c

@@ -13,14 +13,15 @@ func newRecordCmd(s *streams) *cobra.Command {
 		Long: `Record runs the OTLP receiver alone, for applications started elsewhere,
 and appends every span to --out until SIGINT or SIGTERM. By default it
 listens on the standard OTLP ports 4317 and 4318 of 127.0.0.1, each serving
-gRPC, HTTP/protobuf and HTTP/JSON.`,
-		Example: `  llmcheck record --out run.jsonl &
+gRPC, HTTP/protobuf and HTTP/JSON. --out is the output folder, as for run:
+spans go to OUT/traces.jsonl.`,
+		Example: `  llmcheck record --out rec &
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./my-app
-  kill -INT %1; llmcheck check run.jsonl`,
+  kill -INT %1; llmcheck check rec/traces.jsonl`,
 		Args: cobra.NoArgs,
 	}
 	fs := c.Flags()
-	fs.String("out", ".llmcheck/traces.jsonl", "trace file to write (OTLP JSON lines)")
+	fs.String("out", ".llmcheck", "output folder: spans are appended to OUT/traces.jsonl (OTLP JSON lines)")
 	fs.StringSlice("listen", runner.DefaultRecordListen, "receiver address(es), each serving gRPC and HTTP")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
 	fs.Bool("redact", false, "remove prompt and completion content attributes from the stored trace file")
@@ -29,7 +30,7 @@ gRPC, HTTP/protobuf and HTTP/JSON.`,
 		sigs, stop := signals()
 		defer stop()
 		code, err := runner.Record(c.Context(), runner.RecordOptions{
-			Out:        v.GetString("out"),
+			OutDir:     v.GetString("out"),
 			Listen:     v.GetStringSlice("listen"),
 			MaxRequest: v.GetInt64("max-request-bytes"),
 			Redact:     v.GetBool("redact"),

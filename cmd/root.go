@@ -20,10 +20,8 @@ import (
 
 	"github.com/llmcheck/llmcheck/exitcode"
 	"github.com/llmcheck/llmcheck/internal/safetext"
+	"github.com/llmcheck/llmcheck/version"
 )
-
-// Version is set at build time with -ldflags "-X github.com/llmcheck/llmcheck/cmd.Version=…".
-var Version = "dev"
 
 // streams are the process's standard streams: out and err guarded (see
 // safetext.Streams) for everything llmcheck prints, rawOut and rawErr for
@@ -85,12 +83,14 @@ Settings come from flags, then LLMCHECK_<FLAG> environment variables
 ` + exitcode.Help,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       version.Get().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return envSettings(c) }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Newf(exitcode.Usage, "%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newRunCmd(s), newCheckCmd(s), newDiffCmd(s), newBaselineCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s))
+	root.AddCommand(newRunCmd(s), newCheckCmd(s), newDiffCmd(s), newBaselineCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s), newVersionCmd(s), newSchemaCmd(s))
 	for _, c := range root.Commands() {
 		c.Long = strings.TrimSpace(c.Long) + "\n\n" + exitcode.Help
 	}
@@ -107,12 +107,56 @@ func settings(c *cobra.Command) *viper.Viper {
 	return v
 }
 
+// envSettings applies the LLMCHECK_<FLAG> variables of c's flags that were
+// not given on the command line, parsed exactly like the flag, so a value
+// the flag would refuse (LLMCHECK_FLUSH_TIMEOUT=banana) is a usage error
+// naming the variable instead of a silent default.
+func envSettings(c *cobra.Command) error {
+	var err error
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Annotations[noEnv] != nil {
+			return
+		}
+		name := envName(f.Name)
+		val, ok := os.LookupEnv(name)
+		if !ok || val == "" {
+			return
+		}
+		if serr := c.Flags().Set(f.Name, val); serr != nil {
+			err = exitcode.Newf(exitcode.Usage, "%s=%q: expected %s (the variable sets --%s; see %s --help)", name, val, expected(f, serr), f.Name, c.CommandPath())
+		}
+	})
+	return err
+}
+
+// noEnv marks a flag that no LLMCHECK_ variable sets.
+const noEnv = "llmcheck/no-env"
+
+// expected says what a flag of f's type accepts.
+func expected(f *pflag.Flag, err error) string {
+	switch f.Value.Type() {
+	case "bool":
+		return "true or false"
+	case "duration":
+		return "a duration such as 500ms, 30s or 2m"
+	case "int", "int64", "uint64":
+		return "a whole number"
+	case "float64":
+		return "a number"
+	}
+	return "a valid value: " + err.Error()
+}
+
+func envName(flag string) string {
+	return "LLMCHECK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
 // explicit reports whether a setting was given by flag or environment.
 func explicit(c *cobra.Command, name string) bool {
 	if f := c.Flags().Lookup(name); f != nil && f.Changed {
 		return true
 	}
-	return os.Getenv("LLMCHECK_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != ""
+	return os.Getenv(envName(name)) != ""
 }
 
 // configFlag adds --config with its discovery rule.

@@ -397,6 +397,7 @@ func TestStructure(t *testing.T) {
 		onlyBase      []string
 		onlyHead      []string
 		matched       int
+		sets          int
 		patternPrefix []string
 	}{
 		{
@@ -404,6 +405,19 @@ func TestStructure(t *testing.T) {
 			base:    join(tr("b1", "t", name("T1"), 0, chat("m", 0, 10), tool("a", 20, 50), tool("b", 21, 40), chat("m", 60, 70))),
 			head:    join(tr("h1", "t", name("T1"), 0, chat("m", 0, 10), tool("b", 20, 50), tool("a", 22, 40), chat("m", 60, 70))),
 			matched: 1,
+		},
+		{
+			name:    "Node millisecond clock: a call starting in the previous call's last millisecond follows it",
+			base:    join(tr("b1", "t", name("T1"), 0, tool("x", 0, 10.6), chat("m", 10, 20.2))),
+			head:    join(tr("h1", "t", name("T1"), 0, tool("x", 0, 10.4), chat("m", 11, 20.5))),
+			matched: 1,
+		},
+		{
+			name:    "beyond the clock's resolution an overlap is concurrent",
+			base:    join(tr("b1", "t", name("T1"), 0, tool("x", 0, 10.6), chat("m", 9, 20.2))),
+			head:    join(tr("h1", "t", name("T1"), 0, tool("x", 0, 10.4), chat("m", 11, 20.5))),
+			matched: 1,
+			changes: map[string][]Change{"T1": {{Kind: ChangeOrder, Base: "chat:m → execute_tool", Head: "execute_tool → chat:m"}}},
 		},
 		{
 			name:    "sequential operations in another order are",
@@ -462,9 +476,27 @@ func TestStructure(t *testing.T) {
 				tr("h5", "dup", nil, 300),
 				tr("h6", "new", nil, 0),
 			),
-			matched:  4,
+			matched:  2, // root-a, root-b; dup has several traces a side: a set
+			sets:     1,
 			onlyBase: []string{"gone"},
-			onlyHead: []string{"dup #3", "new"},
+			onlyHead: []string{"new"},
+		},
+		{
+			name: "OpenTelemetry test conventions: test.case.name qualified by test.suite.name; a suite alone",
+			base: join(
+				tr("b1", "root", map[string]any{"test.case.name": "refund", "test.suite.name": "billing"}, 0, chat("m", 0, 10)),
+				tr("b2", "root", map[string]any{"test.case.name": "greeting"}, 0, chat("m", 0, 10)),
+				tr("b3", "root", map[string]any{"test.suite.name": "smoke"}, 0, chat("m", 0, 10)),
+			),
+			head: join(
+				tr("h1", "root", map[string]any{"test.case.name": "refund", "test.suite.name": "billing"}, 0, chat("m", 0, 10)),
+				tr("h2", "root", map[string]any{"test.case.name": "greeting"}, 0, chat("m", 0, 10), chat("m", 20, 30)),
+				tr("h3", "root", map[string]any{"test.suite.name": "smoke2"}, 0, chat("m", 0, 10)),
+			),
+			matched:  2,
+			onlyBase: []string{"smoke"},
+			onlyHead: []string{"smoke2"},
+			changes:  map[string][]Change{"greeting": {{Kind: ChangeLLMCalls, Base: "1", Head: "2"}}},
 		},
 		{
 			name: "attribute preference: test.name on a child beats code.function on the root",
@@ -488,6 +520,7 @@ func TestStructure(t *testing.T) {
 			r := Compare(tt.base, tt.head, tt.opts)
 			s := r.Structure
 			assert.Equal(t, tt.matched, s.Matched)
+			assert.Equal(t, tt.sets, s.Sets)
 			assert.Equal(t, tt.onlyBase, s.OnlyBase)
 			assert.Equal(t, tt.onlyHead, s.OnlyHead)
 			got := map[string][]Change{}

@@ -1,7 +1,7 @@
 // Package diff owns the comparison of two recorded runs (base and head):
 // per-group deltas with a significance verdict, structural changes test
-// by test, headlines, and the text, Markdown and JSON reports of
-// `llmcheck diff`.
+// by test or as distributions, headlines, and the text, Markdown and JSON
+// reports of `llmcheck diff`.
 //
 // # Usage
 //
@@ -116,13 +116,21 @@
 //
 // # Structure: what the app did, test by test
 //
-// Numbers say how much; structure says what. Traces are matched by test:
+// Numbers say how much; structure says what. Traces are matched by name:
 // the test of a trace is the value of the first of Options.TestAttr
-// (test.name, llmcheck.test, code.function) found on the root span, else
-// on any span of the trace in start order, trying the attributes in that
-// order; a trace without any is named by its root span name. Several
-// traces of one test are matched in order of start time (the second with
-// the second) and shown as "name #2"; the rest are only on one side.
+// (test.name, test.case.name, llmcheck.test, code.function,
+// test.suite.name) found on the root span, else on any span of the trace
+// in start order, trying the attributes in that order; test.case.name is
+// qualified by test.suite.name ("suite / case") when the trace has both
+// (the OpenTelemetry test conventions). A trace without any of them has
+// no test identity and is named by its root span name.
+//
+// A name with exactly one trace on each side is a matched test, compared
+// trace with trace. A name with several traces on a side — the root name
+// of every request of an app without test identity, or a test that ran
+// several times — is a set, compared as distributions (below): never the
+// k-th trace with the k-th, which would pair unrelated requests. A name on
+// one side only is listed there.
 //
 // For each matched test it compares:
 //
@@ -135,16 +143,65 @@
 //     gpt-4o-mini") when the old model is gone or the new one is new;
 //     other models used on one side only are listed as added or removed;
 //   - the order of operations: the sequence of operation[:model] of the
-//     spans with an operation, by start time. Spans that overlap in time
-//     without one containing the other (parallel tool calls) are sorted by
-//     name, so that a race between them is not a change. Consecutive
-//     duplicates are collapsed before comparing — a retrieval that now
-//     runs twice in a row is a count change, not an order change — and a
-//     reported model swap is applied first, so it is not reported twice.
+//     spans with an operation, in causal and start order (below).
+//     Consecutive duplicates are collapsed before comparing — a retrieval
+//     that now runs twice in a row is a count change, not an order change
+//     — and a reported model swap is applied first, so it is not reported
+//     twice.
 //
 // The changes are then summarised across tests ("retrievals per trace 1 →
 // 2 in 18 of 20 matched tests"), most widespread first; the JSON lists
 // every changed test with its trace ids.
+//
+// Order and the clock's resolution. Spans are taken by start time, an
+// ancestor before its descendants at the same start and, between spans
+// starting together, the one that ends first first. Two spans are
+// concurrent when one starts more than the clock's resolution before the
+// other ends and neither contains the other; concurrent spans (parallel
+// tool calls) are sorted by operation and model, so that a race between
+// them is not a change. The resolution is read from the data, per trace:
+// 1 ms when every start time of the trace is a whole millisecond (the
+// OpenTelemetry Node SDK truncates start times so, while its end times
+// are precise: a call then often seems to start before the previous one
+// ended), else 100 µs, 10 µs or 1 µs when all start times are multiples
+// of it, else none. A call that starts within the previous call's last
+// resolution step follows it.
+//
+// Sets: distributions of structure. For a set, each trace is reduced to
+// its calls per kind (LLM, tool, retrieval, embeddings), its calls per
+// operation and model ("chat gpt-4o"), and its sequence of operations
+// without models, consecutive repeats collapsed ("chat → embeddings →
+// retrieval → execute_tool → chat"). Each of these is compared between
+// base and head as a distribution over the set's traces
+// (Structure.Distributions, one StructuralTest each):
+//
+//   - calls per trace: the two-sided Mann-Whitney U test of the per-trace
+//     counts (as every other sample: ties handled, exact for small
+//     samples);
+//   - the sequence of operations: Pearson's chi-square test of
+//     homogeneity of the 2 × k table of traces per sequence, after
+//     pooling the rarest sequences until every expected count is at least
+//     5 (Cochran's rule); with fewer than two pooled categories there is
+//     nothing to test.
+//
+// A statistic with the same value in every trace of both sides is not
+// listed. With fewer than Options.MinSamples traces on a side a test is
+// too few and not counted, as for the groups. The counted tests form the
+// structural family: Holm's correction at Options.Alpha over them alone
+// (Structure.Comparisons, Structure.Family), apart from the groups'
+// family (Report.Comparisons), so that a baseline summary, which keeps
+// no traces, and its trace file correct the same group family. A change
+// of a set is reported — in the headlines, the text and the Markdown
+// report — only when significant, with its counts: "POST /answer: chat
+// model gpt-4o → gpt-4o-mini: gpt-4o in 400/400 → 280/400 traces,
+// gpt-4o-mini in 0/400 → 120/400 traces; significant, p<0.001 n=400".
+// Within a set, an operation whose calls with one model fell and with
+// another rose, both significantly, is one model swap. The JSON has every
+// test with its counts per value, p and p_adjusted. On seeded runs of 400
+// traces without test identity (docs/statistics.md), 3.0 % of 200
+// unchanged pairs show a structural headline; a switch of 30 % of the
+// gpt-4o answers to gpt-4o-mini is found in 97.5 % of pairs, one more
+// tool call per request in 100 %.
 //
 // # Against a baseline summary
 //
@@ -174,7 +231,8 @@
 //     not say how many spans were reported or priced);
 //   - retrieval is compared at the k the summary was written with, which
 //     is then the report's K;
-//   - there is no structural comparison: a summary keeps no traces.
+//   - there is no structural comparison: a summary keeps no traces (nor
+//     a structural family: the group family is the same as Compare's).
 //     Structure.Unavailable says so, and the text and Markdown reports
 //     say it in one line; headlines are the significant changes and the
 //     groups added or removed. Base.Summary is set, and Base.Traces is 0
@@ -187,7 +245,8 @@
 // significant retrieval-quality and error-rate changes; call-count
 // changes; models newly used or no longer used; order changes; groups
 // added or removed (except those a model swap explains); tests on one
-// side only. The text and Markdown reports show the first 10.
+// side only. Changes of sets are among them only when significant. The
+// text and Markdown reports show the first 10.
 //
 // # Reports
 //

@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -12,7 +13,9 @@ import (
 // changes, largest first; significant retrieval-quality and error-rate
 // changes; call-count changes; models newly used or no longer used; order
 // changes; groups added or removed (except those a model swap explains);
-// tests on one side only.
+// tests on one side only. Structural changes of sets of traces
+// (Structure.Distributions) are headlines only when significant after
+// the structural family's correction.
 func headlines(r *Report) []Headline {
 	name := shortNames(r.Groups)
 	var hs []Headline
@@ -21,6 +24,13 @@ func headlines(r *Report) []Headline {
 		if p.Kind == ChangeModelSwap {
 			swaps = append(swaps, p)
 			hs = append(hs, Headline{Kind: HeadlineModelSwap, Text: p.Text})
+		}
+	}
+	dist := setHeadlines(r.Structure.Distributions)
+	for _, d := range dist {
+		if d.h.Kind == HeadlineModelSwap {
+			swaps = append(swaps, Pattern{Kind: ChangeModelSwap, Operation: d.op, Base: d.from, Head: d.to})
+			hs = append(hs, d.h)
 		}
 	}
 
@@ -87,6 +97,11 @@ func headlines(r *Report) []Headline {
 					kind = HeadlineOrder
 				}
 				hs = append(hs, Headline{Kind: kind, Text: p.Text})
+			}
+		}
+		for _, d := range dist {
+			if slices.Contains(kinds, d.kind) {
+				hs = append(hs, d.h)
 			}
 		}
 	}
@@ -160,4 +175,68 @@ func shortNames(groups []Group) func(*Group) string {
 	return func(g *Group) string {
 		return signature{op: g.Operation, model: g.Model, name: g.Name}.short()
 	}
+}
+
+// structuralHeadline is a headline from the structural tests of a set;
+// kind is the change kind it files under, and for a model swap op, from
+// and to name it.
+type structuralHeadline struct {
+	h            Headline
+	kind         string
+	op, from, to string
+}
+
+// setHeadlines makes the headlines of the significant structural
+// tests, in their order. Within a set, an operation whose calls with one
+// model went down and with another went up, both significantly, is one
+// model swap (the largest fall with the largest rise); the other model
+// changes are "models" headlines.
+func setHeadlines(tests []StructuralTest) []structuralHeadline {
+	var out []structuralHeadline
+	used := make([]bool, len(tests))
+	sig := func(i int) bool { return tests[i].Significant }
+	for i := range tests {
+		if !sig(i) || tests[i].Kind != ChangeModelCalls || used[i] {
+			continue
+		}
+		down, up := -1, -1
+		for j := range tests {
+			t := &tests[j]
+			if !sig(j) || used[j] || t.Kind != ChangeModelCalls || t.Set != tests[i].Set || t.Operation != tests[i].Operation {
+				continue
+			}
+			d := t.HeadMean - t.BaseMean
+			if d < 0 && (down < 0 || d < tests[down].HeadMean-tests[down].BaseMean) {
+				down = j
+			}
+			if d > 0 && (up < 0 || d > tests[up].HeadMean-tests[up].BaseMean) {
+				up = j
+			}
+		}
+		if down < 0 || up < 0 {
+			continue
+		}
+		used[down], used[up] = true, true
+		a, b := &tests[down], &tests[up]
+		text := fmt.Sprintf("%s: %s model %s → %s: %s, %s; significant, %s %s", a.Set, a.Operation, a.Model, b.Model,
+			modelShare(a), modelShare(b), fmtP(math.Max(a.PAdjusted, b.PAdjusted)), fmtN(a.N1, a.N2))
+		out = append(out, structuralHeadline{h: Headline{Kind: HeadlineModelSwap, Text: text}, kind: ChangeModelSwap, op: a.Operation, from: a.Model, to: b.Model})
+	}
+	for i := range tests {
+		t := &tests[i]
+		if !sig(i) || used[i] {
+			continue
+		}
+		kind, hk := t.Kind, HeadlineCalls
+		switch t.Kind {
+		case ChangeModelCalls:
+			hk = HeadlineModels
+			kind = ChangeModelAdded
+		case ChangeOrder:
+			hk = HeadlineOrder
+		}
+		text := fmt.Sprintf("%s; significant, %s %s", t.Text, fmtP(t.PAdjusted), fmtN(t.N1, t.N2))
+		out = append(out, structuralHeadline{h: Headline{Kind: hk, Text: text}, kind: kind})
+	}
+	return out
 }

@@ -204,6 +204,12 @@ func (r *Report) mdBlocks() []*mdBlock {
 	for _, p := range s.Patterns {
 		pl = append(pl, mdItem(p.Text+" (e.g. "+strings.Join(p.Examples, ", ")+")"))
 	}
+	if line := s.setSummary(); line != "" {
+		pl = append(pl, mdItem(line))
+	}
+	for _, line := range s.setChanges() {
+		pl = append(pl, mdItem(line))
+	}
 	for _, side := range []struct {
 		name  string
 		tests []string

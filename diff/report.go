@@ -246,6 +246,16 @@ type Structure struct {
 	Patterns []Pattern `json:"patterns,omitempty"`
 	// Tests are the matched tests with changes, sorted by test.
 	Tests []TestDiff `json:"tests,omitempty"`
+	// Sets is the number of names (a test, or a root span name when no
+	// test attribute names the trace) with several traces on a side,
+	// compared as distributions of per-trace structure, never the k-th
+	// trace with the k-th; Distributions are their tests, by name. They
+	// are the structural family of the multiple-comparison correction:
+	// Comparisons of them are counted, Holm-corrected at Alpha apart from
+	// the groups' tests (see Family).
+	Sets          int              `json:"sets,omitempty"`
+	Distributions []StructuralTest `json:"distributions,omitempty"`
+	Comparisons   int              `json:"comparisons,omitempty"`
 }
 
 // Change kinds.

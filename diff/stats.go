@@ -19,8 +19,10 @@ const (
 )
 
 // DefaultTestAttr are the attributes that name the test a trace belongs
-// to, in order of preference.
-var DefaultTestAttr = []string{"test.name", "llmcheck.test", "code.function"}
+// to, in order of preference: besides test.name and llmcheck.test, the
+// OpenTelemetry test conventions test.case.name (qualified as "suite /
+// case" when the trace also has test.suite.name) and test.suite.name.
+var DefaultTestAttr = []string{"test.name", "test.case.name", "llmcheck.test", "code.function", "test.suite.name"}
 
 // Verdict is the outcome of comparing two samples.
 type Verdict struct {

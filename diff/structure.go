@@ -1,7 +1,10 @@
 package diff
 
 import (
+	"math"
+
 	"fmt"
+	"github.com/aclements/go-moremath/mathx"
 	"slices"
 	"sort"
 	"strconv"
@@ -47,23 +50,37 @@ func (it item) label() string {
 
 // shape is what the structural comparison needs of one trace.
 type shape struct {
-	trace  *span.Trace
-	test   string
+	trace *span.Trace
+	test  string
+	// named says test came from a test attribute (Options.TestAttr), not
+	// from the root span name.
+	named  bool
 	counts [4]int
 	models []string // distinct, sorted
-	items  []item   // canonical sequence (see sequence)
+	items  []item   // canonical sequence (see shapeOf)
 }
 
 // maxAlignCells bounds the alignment table of two traces (4 bytes a
 // cell); longer traces fall back to comparing models as sets.
 const maxAlignCells = 1 << 20
 
-func testName(t *span.Trace, attrs []string) string {
+// Test identity conventions of OpenTelemetry (semantic conventions,
+// "test" namespace): a test case, qualified by its suite when the trace
+// carries both.
+const (
+	attrTestCase  = "test.case.name"
+	attrTestSuite = "test.suite.name"
+)
+
+// testName names the test of a trace: the first of attrs found on the
+// root span, else on any span in start order. named is false when no
+// attribute names it and the root span name stands in.
+func testName(t *span.Trace, attrs []string) (name string, named bool) {
 	root := t.Root
 	if root == nil && len(t.Spans) > 0 {
 		root = t.Spans[0]
 	}
-	for _, a := range attrs {
+	find := func(a string) string {
 		if root != nil {
 			if v := attrString(root.Attrs.Value(a)); v != "" {
 				return v
@@ -77,11 +94,22 @@ func testName(t *span.Trace, attrs []string) string {
 				return v
 			}
 		}
+		return ""
+	}
+	for _, a := range attrs {
+		if v := find(a); v != "" {
+			if a == attrTestCase {
+				if suite := find(attrTestSuite); suite != "" {
+					v = suite + " / " + v
+				}
+			}
+			return v, true
+		}
 	}
 	if root != nil && root.Name != "" {
-		return root.Name
+		return root.Name, false
 	}
-	return "(unnamed)"
+	return "(unnamed)", false
 }
 
 func attrString(v any) string {
@@ -95,25 +123,89 @@ func attrString(v any) string {
 	}
 }
 
-func shapeOf(t *span.Trace, attrs []string) *shape {
-	sh := &shape{trace: t, test: testName(t, attrs)}
-	var byID map[string]*span.Span // built when concurrency must be checked
-	ancestor := func(a, s *span.Span) bool {
-		if byID == nil {
-			byID = make(map[string]*span.Span, len(t.Spans))
-			for _, x := range t.Spans {
-				byID[x.SpanID] = x
+// Clock resolutions recognised in the start times of a trace, coarsest
+// first: the OpenTelemetry Node SDK truncates start times to whole
+// milliseconds (its end times are start + a precise duration).
+var resolutions = []uint64{1_000_000, 100_000, 10_000, 1_000}
+
+// resolution is the tolerance of the trace's clock: the coarsest of
+// resolutions that every start time of the spans is a multiple of, or 0
+// (nanoseconds) when none is or the trace has fewer than 2 spans.
+func resolution(spans []*span.Span) uint64 {
+	if len(spans) < 2 {
+		return 0
+	}
+next:
+	for _, r := range resolutions {
+		for _, s := range spans {
+			if s.StartUnixNano%r != 0 {
+				continue next
 			}
 		}
-		for cur, depth := s, 0; cur != nil && depth < 1000; depth++ {
-			if cur.ParentSpanID == a.SpanID {
+		return r
+	}
+	return 0
+}
+
+// shapeOf computes the shape of a trace. The sequence of operations is in
+// causal and start order: spans by start time, an ancestor before its
+// descendants and, at the same start, the one that ends first first.
+// Two spans are concurrent when one starts more than the clock's
+// resolution (see resolution) before the other ends and neither contains
+// the other; concurrent spans are sorted by operation and model, so that
+// a race between them is not a change.
+//
+// scratch is a buffer for the spans with an operation, reused across
+// traces; shapeOf returns it (grown) for the next call.
+func shapeOf(run *span.Run, t *span.Trace, attrs []string, scratch []*span.Span) (*shape, []*span.Span) {
+	sh := &shape{trace: t}
+	sh.test, sh.named = testName(t, attrs)
+	tol := resolution(t.Spans)
+	ops := scratch[:0]
+	for _, s := range t.Spans {
+		if s.Operation != "" {
+			ops = append(ops, s)
+		}
+	}
+	depth := func(s *span.Span) int {
+		d := 0
+		for cur := run.Parent(s); cur != nil && d < 1000; cur = run.Parent(cur) {
+			d++
+		}
+		return d
+	}
+	sorted := true
+	for i := 1; i < len(ops); i++ {
+		if ops[i].StartUnixNano <= ops[i-1].StartUnixNano {
+			sorted = false // ties (or disorder): sort with the full key
+			break
+		}
+	}
+	if !sorted {
+		depths := make(map[*span.Span]int, len(ops))
+		for _, s := range ops {
+			depths[s] = depth(s)
+		}
+		sort.SliceStable(ops, func(i, j int) bool {
+			a, b := ops[i], ops[j]
+			if a.StartUnixNano != b.StartUnixNano {
+				return a.StartUnixNano < b.StartUnixNano
+			}
+			if depths[a] != depths[b] {
+				return depths[a] < depths[b]
+			}
+			return a.EndUnixNano < b.EndUnixNano
+		})
+	}
+	ancestor := func(a, s *span.Span) bool {
+		for cur, d := run.Parent(s), 0; cur != nil && d < 1000; cur, d = run.Parent(cur), d+1 {
+			if cur == a || cur.SpanID == a.SpanID {
 				return true
 			}
-			cur = byID[cur.ParentSpanID]
 		}
 		return false
 	}
-	sh.items = make([]item, 0, len(t.Spans))
+	sh.items = make([]item, 0, len(ops))
 	var step []*span.Span
 	flush := func() {
 		start := len(sh.items)
@@ -126,10 +218,7 @@ func shapeOf(t *span.Trace, attrs []string) *shape {
 		}
 		step = step[:0]
 	}
-	for _, s := range t.Spans {
-		if s.Operation == "" {
-			continue
-		}
+	for _, s := range ops {
 		if k := countKind(s.Operation); k >= 0 {
 			sh.counts[k]++
 		}
@@ -138,7 +227,7 @@ func shapeOf(t *span.Trace, attrs []string) *shape {
 		}
 		concurrent := false
 		for _, c := range step {
-			if s.StartUnixNano < c.EndUnixNano && !ancestor(c, s) {
+			if s.StartUnixNano+tol < c.EndUnixNano && !ancestor(c, s) {
 				concurrent = true
 				break
 			}
@@ -150,7 +239,7 @@ func shapeOf(t *span.Trace, attrs []string) *shape {
 	}
 	flush()
 	sort.Strings(sh.models)
-	return sh
+	return sh, ops
 }
 
 type testEntry struct {
@@ -158,11 +247,18 @@ type testEntry struct {
 	b, h *shape
 }
 
+// compareStructure compares the traces of base and head by name (test,
+// else root span name). A name with exactly one trace a side is a
+// matched test, compared trace with trace (diffShapes); a name with
+// several traces on a side is a set, compared as distributions
+// (compareSet); a name on one side only is listed there.
 func compareStructure(base, head *span.Run, opts Options) Structure {
 	byKey := func(run *span.Run) map[string][]*shape {
 		m := map[string][]*shape{}
+		var scratch []*span.Span
 		for _, t := range run.Traces { // in start order
-			sh := shapeOf(t, opts.TestAttr)
+			var sh *shape
+			sh, scratch = shapeOf(run, t, opts.TestAttr, scratch)
 			m[sh.test] = append(m[sh.test], sh)
 		}
 		return m
@@ -183,20 +279,16 @@ func compareStructure(base, head *span.Run, opts Options) Structure {
 	var matched []testEntry
 	for _, k := range keys {
 		bs, hs := bk[k], hk[k]
-		dup := len(bs) > 1 || len(hs) > 1
-		for i := 0; i < max(len(bs), len(hs)); i++ {
-			name := k
-			if dup {
-				name = k + " #" + strconv.Itoa(i+1)
-			}
-			switch {
-			case i >= len(hs):
-				st.OnlyBase = append(st.OnlyBase, name)
-			case i >= len(bs):
-				st.OnlyHead = append(st.OnlyHead, name)
-			default:
-				matched = append(matched, testEntry{name, bs[i], hs[i]})
-			}
+		switch {
+		case len(hs) == 0:
+			st.OnlyBase = append(st.OnlyBase, k)
+		case len(bs) == 0:
+			st.OnlyHead = append(st.OnlyHead, k)
+		case len(bs) == 1 && len(hs) == 1:
+			matched = append(matched, testEntry{k, bs[0], hs[0]})
+		default:
+			st.Sets++
+			st.Distributions = append(st.Distributions, compareSet(k, bs, hs, opts)...)
 		}
 	}
 	st.Matched = len(matched)
@@ -207,6 +299,7 @@ func compareStructure(base, head *span.Run, opts Options) Structure {
 	}
 	st.Changed = len(st.Tests)
 	st.Patterns = patterns(st.Tests, st.Matched)
+	st.Comparisons = holm(st.Family(), opts.Alpha)
 	return st
 }
 
@@ -477,4 +570,426 @@ func patternText(p Pattern) string {
 		return fmt.Sprintf("order of operations changed %s (most often %s became %s)", in, p.Base, p.Head)
 	}
 	return p.Kind + " " + in
+}
+
+// Sample names of structural tests (StructuralTest.Sample).
+const (
+	SampleCalls = "calls" // calls per trace
+	SampleOrder = "order" // the trace's sequence of operations
+)
+
+// ChangeModelCalls is the StructuralTest kind of the calls per trace of
+// one operation with one model.
+const ChangeModelCalls = "model_calls"
+
+// How a set's traces were named (StructuralTest.By).
+const (
+	ByTest = "test" // a test attribute: several traces of one test
+	ByRoot = "root" // no test attribute: the root span name
+)
+
+// StructuralTest compares one statistic of the traces of one set (a name
+// with several traces on a side) between base and head: calls per trace
+// of a kind (Kind ChangeLLMCalls, ChangeToolCalls, ChangeRetrievals,
+// ChangeEmbeddings) or of an operation with a model (ChangeModelCalls),
+// by a Mann-Whitney U test of the per-trace counts; or the distribution
+// of the traces' sequences of operations (ChangeOrder), by a chi-square
+// test of homogeneity. Test.P is the test's p-value; PAdjusted and
+// Significant are after Holm's correction over the report's structural
+// family (Structure.Family).
+type StructuralTest struct {
+	// Name is "set: statistic", e.g. "POST /answer: chat gpt-4o calls per
+	// trace".
+	Name       string `json:"name"`
+	Set        string `json:"set"`
+	By         string `json:"by"` // ByTest or ByRoot
+	Kind       string `json:"kind"`
+	Operation  string `json:"operation,omitempty"`
+	Model      string `json:"model,omitempty"`
+	BaseTraces int    `json:"base_traces"`
+	HeadTraces int    `json:"head_traces"`
+	// Counts are the traces per value on each side (a count of calls, or a
+	// sequence of operations), most frequent first; at most
+	// maxCountValues, the rest summed in a last "(other)" row.
+	Counts []Count `json:"counts"`
+	// BaseMean and HeadMean are the mean calls per trace (calls tests).
+	BaseMean float64 `json:"base_mean,omitempty"`
+	HeadMean float64 `json:"head_mean,omitempty"`
+	Test
+	// Text describes the change in one line, with counts.
+	Text string `json:"text"`
+}
+
+// Count is the number of traces with one value on each side.
+type Count struct {
+	Value string `json:"value"`
+	Base  int    `json:"base"`
+	Head  int    `json:"head"`
+}
+
+// Family returns the structural tests, in report order, for a
+// multiple-comparison correction over them: Compare applies Holm's method
+// at Options.Alpha to those Counted.
+func (s *Structure) Family() []*Test {
+	out := make([]*Test, len(s.Distributions))
+	for i := range s.Distributions {
+		out[i] = &s.Distributions[i].Test
+	}
+	return out
+}
+
+const (
+	// maxCountValues bounds StructuralTest.Counts.
+	maxCountValues = 20
+	// maxSequenceItems bounds a sequence of operations as a value: a
+	// longer one is cut, with the number of operations left out.
+	maxSequenceItems = 40
+	// maxModelStats bounds the calls-per-model tests of a set: the
+	// operation and model pairs called in most traces (span content can
+	// name any number of models).
+	maxModelStats = 50
+	// minExpected is the smallest expected count of a cell of the
+	// chi-square test (Cochran's rule): rarer sequences are pooled.
+	minExpected = 5
+)
+
+// compareSet makes the structural tests of one set: a count test per
+// kind of call and per operation with a model seen on either side (the
+// maxModelStats in most traces), and an order test.
+func compareSet(name string, bs, hs []*shape, opts Options) []StructuralTest {
+	by := ByRoot
+	if bs[0].named {
+		by = ByTest
+	}
+	mk := func(kind, op, model, stat, sample string) StructuralTest {
+		return StructuralTest{Name: name + ": " + stat, Set: name, By: by, Kind: kind, Operation: op, Model: model,
+			BaseTraces: len(bs), HeadTraces: len(hs), Test: Test{Sample: sample}}
+	}
+	var out []StructuralTest
+	// sample tests the per-trace values f(i), i indexing base's traces
+	// then head's.
+	sample := func(st StructuralTest, f func(i int) int) {
+		b, h := make([]float64, len(bs)), make([]float64, len(hs))
+		for i := range bs {
+			b[i] = float64(f(i))
+		}
+		for i := range hs {
+			h[i] = float64(f(len(bs) + i))
+		}
+		if constant(b, h) {
+			return // the same count in every trace: nothing to compare
+		}
+		st.Verdict = Significance(b, h, opts.Alpha, opts.MinSamples)
+		st.Counted = !st.TooFew && !constant(b, h)
+		st.Counts = countValues(b, h, func(x float64) string { return strconv.Itoa(int(x)) })
+		st.BaseMean, st.HeadMean = mean(b), mean(h)
+		out = append(out, st)
+	}
+	all := slices.Concat(bs, hs)
+	for k, kind := range countKinds {
+		sample(mk(kind, "", "", countLabel[kind]+" per trace", SampleCalls), func(i int) int { return all[i].counts[k] })
+	}
+	// Calls per operation and model: per-trace counts in one pass, kept
+	// sparse; the maxModelStats pairs in most traces are tested.
+	type call struct {
+		traces int
+		counts map[int]int // trace index (base first, then head) → calls
+	}
+	byCall := map[item]*call{}
+	var calls []item
+	for i, s := range all {
+		for _, it := range s.items {
+			if it.model == "" {
+				continue
+			}
+			c := byCall[it]
+			if c == nil {
+				c = &call{counts: map[int]int{}}
+				byCall[it] = c
+				calls = append(calls, it)
+			}
+			if c.counts[i] == 0 {
+				c.traces++
+			}
+			c.counts[i]++
+		}
+	}
+	slices.SortFunc(calls, func(a, b item) int {
+		if d := byCall[b].traces - byCall[a].traces; d != 0 {
+			return d
+		}
+		if a.less(b) {
+			return -1
+		}
+		if b.less(a) {
+			return 1
+		}
+		return 0
+	})
+	calls = calls[:min(len(calls), maxModelStats)]
+	slices.SortFunc(calls, func(a, b item) int {
+		if a.less(b) {
+			return -1
+		}
+		if b.less(a) {
+			return 1
+		}
+		return 0
+	})
+	for _, it := range calls {
+		c := byCall[it]
+		st := mk(ChangeModelCalls, it.op, it.model, it.op+" "+it.model+" calls per trace", SampleCalls)
+		sample(st, func(i int) int { return c.counts[i] })
+	}
+	// Order: the sequence of operations without models (model changes are
+	// the calls tests' job), consecutive repeats collapsed.
+	b, h := make([]string, len(bs)), make([]string, len(hs))
+	for i, s := range bs {
+		b[i] = opSequence(s.items)
+	}
+	for i, s := range hs {
+		h[i] = opSequence(s.items)
+	}
+	if !constantStrings(b, h) {
+		st := mk(ChangeOrder, "", "", "order of operations", SampleOrder)
+		st.Verdict = Verdict{P: 1, N1: len(b), N2: len(h)}
+		st.TooFew = st.N1 < opts.MinSamples || st.N2 < opts.MinSamples
+		st.Counts = countValues(b, h, func(s string) string { return s })
+		if p, ok := chiSquare(b, h); ok {
+			st.P = p
+			st.Counted = !st.TooFew
+		}
+		out = append(out, st)
+	}
+	for i := range out {
+		out[i].Text = structuralText(&out[i])
+	}
+	return out
+}
+
+func constantStrings(a, b []string) bool {
+	for _, s := range [][]string{a, b} {
+		for _, x := range s {
+			if x != a[0] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// opSequence is the sequence of operations of items, consecutive repeats
+// collapsed, at most maxSequenceItems of them.
+func opSequence(items []item) string {
+	var ops []string
+	for _, it := range items {
+		if len(ops) == 0 || ops[len(ops)-1] != it.op {
+			ops = append(ops, it.op)
+		}
+	}
+	if len(ops) == 0 {
+		return "(none)"
+	}
+	if len(ops) > maxSequenceItems {
+		n := len(ops) - maxSequenceItems
+		ops = append(ops[:maxSequenceItems], fmt.Sprintf("… (%d more)", n))
+	}
+	return strings.Join(ops, " → ")
+}
+
+// countValues tallies the values of both sides, most frequent (both sides
+// together) first, then by value; beyond maxCountValues the rest is one
+// "(other)" row.
+func countValues[T comparable](b, h []T, label func(T) string) []Count {
+	idx := map[T]int{}
+	var out []Count
+	var keys []T
+	add := func(v T, base bool) {
+		i, ok := idx[v]
+		if !ok {
+			i = len(out)
+			idx[v] = i
+			out = append(out, Count{Value: label(v)})
+			keys = append(keys, v)
+		}
+		if base {
+			out[i].Base++
+		} else {
+			out[i].Head++
+		}
+	}
+	for _, v := range b {
+		add(v, true)
+	}
+	for _, v := range h {
+		add(v, false)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ti, tj := out[i].Base+out[i].Head, out[j].Base+out[j].Head
+		if ti != tj {
+			return ti > tj
+		}
+		return out[i].Value < out[j].Value
+	})
+	if len(out) > maxCountValues {
+		other := Count{Value: "(other)"}
+		for _, c := range out[maxCountValues-1:] {
+			other.Base += c.Base
+			other.Head += c.Head
+		}
+		out = append(out[:maxCountValues-1], other)
+	}
+	return out
+}
+
+// chiSquare tests whether the values of b and h come from one
+// distribution: Pearson's chi-square test of homogeneity of the 2 × k
+// table of counts, after pooling the rarest values until every expected
+// count is at least minExpected (Cochran's rule). ok is false when fewer
+// than two pooled categories remain: nothing to test.
+func chiSquare[T comparable](b, h []T) (p float64, ok bool) {
+	nb, nh := len(b), len(h)
+	if nb == 0 || nh == 0 {
+		return 1, false
+	}
+	type cell struct{ b, h int }
+	idx := map[T]int{}
+	var cells []cell
+	for _, side := range []struct {
+		vs   []T
+		base bool
+	}{{b, true}, {h, false}} {
+		for _, v := range side.vs {
+			i, seen := idx[v]
+			if !seen {
+				i = len(cells)
+				idx[v] = i
+				cells = append(cells, cell{})
+			}
+			if side.base {
+				cells[i].b++
+			} else {
+				cells[i].h++
+			}
+		}
+	}
+	// Pool from the rarest: the smallest expected count of a category is
+	// its total × min(nb, nh) / N.
+	sort.Slice(cells, func(i, j int) bool { return cells[i].b+cells[i].h < cells[j].b+cells[j].h })
+	n := float64(nb + nh)
+	small := float64(min(nb, nh)) / n
+	for len(cells) > 1 && float64(cells[0].b+cells[0].h)*small < minExpected {
+		cells[1].b += cells[0].b
+		cells[1].h += cells[0].h
+		cells = cells[1:]
+		sort.Slice(cells, func(i, j int) bool { return cells[i].b+cells[i].h < cells[j].b+cells[j].h })
+	}
+	if len(cells) < 2 {
+		return 1, false
+	}
+	var x2 float64
+	for _, c := range cells {
+		t := float64(c.b + c.h)
+		eb, eh := t*float64(nb)/n, t*float64(nh)/n
+		x2 += (float64(c.b)-eb)*(float64(c.b)-eb)/eb + (float64(c.h)-eh)*(float64(c.h)-eh)/eh
+	}
+	df := float64(len(cells) - 1)
+	p = mathx.GammaIncComp(df/2, x2/2)
+	if math.IsNaN(p) {
+		return 1, false
+	}
+	return min(1, max(0, p)), true
+}
+
+// structuralText describes a structural test in one line: the mean calls
+// per trace, or the share of traces with the value whose share changed
+// most.
+func structuralText(st *StructuralTest) string {
+	nb, nh := st.BaseTraces, st.HeadTraces
+	// The value whose share of traces changed most.
+	var top Count
+	best := -1.0
+	for _, c := range st.Counts {
+		if d := math.Abs(float64(c.Base)/float64(nb) - float64(c.Head)/float64(nh)); d > best {
+			top, best = c, d
+		}
+	}
+	share := fmt.Sprintf("%d/%d → %d/%d traces", top.Base, nb, top.Head, nh)
+	switch st.Kind {
+	case ChangeOrder:
+		return fmt.Sprintf("%s: order of operations changed: %s in %s", st.Set, top.Value, share)
+	case ChangeModelCalls:
+		if binary(st.Counts) {
+			return fmt.Sprintf("%s: %s %s", st.Set, st.Operation, modelShare(st))
+		}
+	}
+	what := countLabel[st.Kind]
+	if st.Kind == ChangeModelCalls {
+		what = st.Operation + " " + st.Model + " calls"
+	}
+	value := "other counts"
+	if n, err := strconv.Atoi(top.Value); err == nil {
+		value = plural(n, "call")
+	}
+	return fmt.Sprintf("%s: %s per trace %s → %s on average (%s in %s)", st.Set, what, fmtMean(st.BaseMean), fmtMean(st.HeadMean), value, share)
+}
+
+// modelShare describes the calls of a ChangeModelCalls test's model in
+// a few words: "gpt-4o in 28/60 → 16/60 traces" when a trace calls it
+// at most once, else "gpt-4o-mini 1.53 → 1.73 calls per trace".
+func modelShare(st *StructuralTest) string {
+	if binary(st.Counts) {
+		with := Count{}
+		for _, c := range st.Counts {
+			if c.Value == "1" {
+				with = c
+			}
+		}
+		return fmt.Sprintf("%s in %d/%d → %d/%d traces", st.Model, with.Base, st.BaseTraces, with.Head, st.HeadTraces)
+	}
+	return fmt.Sprintf("%s %s → %s calls per trace", st.Model, fmtMean(st.BaseMean), fmtMean(st.HeadMean))
+}
+
+// binary says every value of counts is 0 or 1.
+func binary(counts []Count) bool {
+	for _, c := range counts {
+		if c.Value != "0" && c.Value != "1" {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtMean(x float64) string {
+	if x == math.Trunc(x) {
+		return strconv.Itoa(int(x))
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64)
+}
+
+// setSummary is the reports' line about the sets compared as
+// distributions; empty when there are none.
+func (s *Structure) setSummary() string {
+	if s.Sets == 0 {
+		return ""
+	}
+	sig := 0
+	for i := range s.Distributions {
+		if s.Distributions[i].Significant {
+			sig++
+		}
+	}
+	return fmt.Sprintf("%s with several traces on a side compared as distributions: %d of %s significant (Holm, structural family)",
+		plural(s.Sets, "name"), sig, plural(s.Comparisons, "structural test"))
+}
+
+// setChanges are the reports' lines of the significant structural tests.
+func (s *Structure) setChanges() []string {
+	var out []string
+	for i := range s.Distributions {
+		if t := &s.Distributions[i]; t.Significant {
+			out = append(out, fmt.Sprintf("%s; significant, %s %s", t.Text, fmtP(t.PAdjusted), fmtN(t.N1, t.N2)))
+		}
+	}
+	return out
 }

@@ -185,6 +185,12 @@ func (r *Report) Text(w io.Writer) {
 	for _, p := range s.Patterns {
 		fmt.Fprintf(&b, "  • %s (e.g. %s)\n", oneLine(p.Text), oneLine(strings.Join(p.Examples, ", ")))
 	}
+	if line := s.setSummary(); line != "" {
+		fmt.Fprintf(&b, "  %s\n", oneLine(line))
+	}
+	for _, line := range s.setChanges() {
+		fmt.Fprintf(&b, "  • %s\n", oneLine(line))
+	}
 	for _, side := range []struct {
 		name  string
 		tests []string

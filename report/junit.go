@@ -31,6 +31,8 @@ type Meta struct {
 	Started time.Time
 	// TracePath is the recorded trace file, named in the reports.
 	TracePath string
+	// Interrupted is the signal that stopped llmcheck run, if any.
+	Interrupted string
 }
 
 // CommandLine renders Command for people, quoting arguments as a POSIX

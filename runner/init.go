@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/llmcheck/llmcheck/assert"
@@ -16,8 +17,11 @@ type InitOptions struct {
 	From   []string // recorded trace files; none = the commented template
 	Output string   // file to write, "-" for Stdout
 	Force  bool
-	Stdout io.Writer
-	Stderr io.Writer
+	// SchemaURL, when set, is written as the first line's
+	// `# yaml-language-server: $schema=` comment so editors validate the file.
+	SchemaURL string
+	Stdout    io.Writer
+	Stderr    io.Writer
 }
 
 // Init writes a starter assertions file.
@@ -34,6 +38,9 @@ func Init(opts InitOptions) error {
 			return exitcode.Newf(exitcode.NoSpans, "%s holds no spans: nothing to derive budgets from", strings.Join(opts.From, ", "))
 		}
 		text = assert.StarterFrom(run, strings.Join(opts.From, " "))
+	}
+	if opts.SchemaURL != "" {
+		text = "# yaml-language-server: $schema=" + opts.SchemaURL + "\n" + text
 	}
 	// What init writes must load: a generated file that does not compile is a bug.
 	cfg, err := assert.ParseConfig(opts.Output, []byte(text))
@@ -65,6 +72,15 @@ func Init(opts InitOptions) error {
 	if err := f.Close(); err != nil {
 		return exitcode.New(exitcode.Usage, err)
 	}
-	fmt.Fprintf(opts.Stderr, "llmcheck: wrote %s; run `llmcheck check` or `llmcheck run -- <tests>` to use it\n", opts.Output)
+	next := "llmcheck run -- <tests>"
+	if len(opts.From) > 0 {
+		next = "llmcheck check " + strings.Join(opts.From, " ") + "` or `" + next
+	}
+	if filepath.Clean(opts.Output) != "llmcheck.yaml" {
+		flag := " --config " + opts.Output
+		next = strings.ReplaceAll(next, "llmcheck run", "llmcheck run"+flag)
+		next = strings.ReplaceAll(next, "llmcheck check", "llmcheck check"+flag)
+	}
+	fmt.Fprintf(opts.Stderr, "llmcheck: wrote %s; use it with `%s`\n", opts.Output, next)
 	return nil
 }

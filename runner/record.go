@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,12 +17,23 @@ import (
 
 // RecordOptions are the inputs of `llmcheck record`.
 type RecordOptions struct {
-	Out        string   // trace file
+	OutDir     string   // output folder: traces.jsonl goes there, as for run
 	Listen     []string // default: the standard OTLP ports on loopback
 	MaxRequest int64
 	Redact     bool
 	Stderr     io.Writer
 	Signals    <-chan os.Signal
+}
+
+// checkOutDir refuses an --out that names a trace file rather than a
+// folder (record's --out was a file before it meant the same as run's).
+func checkOutDir(dir string) error {
+	fi, err := os.Stat(dir)
+	isFile := err == nil && !fi.IsDir()
+	if isFile || strings.HasSuffix(dir, ".jsonl") || strings.HasSuffix(dir, ".json") {
+		return exitcode.Newf(exitcode.Usage, "--out %s: --out is the output folder (record writes FOLDER/%s, as run does); give a folder, e.g. --out %s", dir, TracesFile, filepath.Dir(dir))
+	}
+	return nil
 }
 
 // DefaultRecordListen are the standard OTLP ports (gRPC, HTTP), each
@@ -34,9 +46,13 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	if len(listen) == 0 {
 		listen = DefaultRecordListen
 	}
-	w, err := replay.Create(opts.Out)
+	if err := checkOutDir(opts.OutDir); err != nil {
+		return 0, err
+	}
+	out := filepath.Join(opts.OutDir, TracesFile)
+	w, err := replay.Create(out)
 	if err != nil {
-		return 0, exitcode.Newf(exitcode.Usage, "--out %s: %v", opts.Out, unwrapPath(err))
+		return 0, exitcode.Newf(exitcode.Usage, "--out %s: %v", opts.OutDir, unwrapPath(err))
 	}
 	var sink receiver.Sink = w
 	if opts.Redact {
@@ -52,7 +68,7 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 		eps = append(eps, "http://"+a.String())
 	}
 	fmt.Fprintf(opts.Stderr, "llmcheck: recording to %s; export OTLP (gRPC, HTTP/protobuf or HTTP/JSON) to\n  %s\n  e.g. OTEL_EXPORTER_OTLP_ENDPOINT=%s\nPress Ctrl-C to stop.\n",
-		opts.Out, strings.Join(eps, "\n  "), rcv.Endpoint())
+		out, strings.Join(eps, "\n  "), rcv.Endpoint())
 	select {
 	case sig := <-opts.Signals:
 		fmt.Fprintf(opts.Stderr, "llmcheck: %s: stopping\n", sig)
@@ -63,7 +79,7 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 		return 0, err
 	}
 	st := rcv.Stats()
-	fmt.Fprintf(opts.Stderr, "llmcheck: recorded %s in %s to %s\n", count(st.Spans, "span", "spans"), count(st.Requests, "request", "requests"), safetext.Line(opts.Out))
+	fmt.Fprintf(opts.Stderr, "llmcheck: recorded %s in %s to %s\n", count(st.Spans, "span", "spans"), count(st.Requests, "request", "requests"), safetext.Line(out))
 	if st.Spans == 0 {
 		return exitcode.NoSpans, nil
 	}

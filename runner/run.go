@@ -49,8 +49,18 @@ const (
 	DefaultFlushTimeout = 10 * time.Second
 )
 
-// Run records the spans of a test command and checks them.
+// Run records the spans of a test command and checks them. When it cannot
+// (exit 2: a config, flag or input error), the output folder still gets
+// results.json, junit.xml and report.md saying why.
 func Run(ctx context.Context, opts RunOptions) (int, error) {
+	code, err := run(ctx, opts)
+	if err != nil {
+		reportFailure(opts.Report, report.Meta{Command: opts.Command, Started: time.Now()}, err)
+	}
+	return code, err
+}
+
+func run(ctx context.Context, opts RunOptions) (int, error) {
 	if len(opts.Command) == 0 {
 		return 0, exitcode.Newf(exitcode.Usage, "no test command: usage is llmcheck run [flags] -- CMD [ARGS]")
 	}
@@ -98,6 +108,11 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if opts.Stderr != nil {
 		cmd.Stderr = opts.Stderr
 	}
+	if opts.Report.Format == "json" {
+		// stdout carries only the results document: the command's own
+		// output goes to stderr with llmcheck's messages.
+		cmd.Stdout = cmd.Stderr
+	}
 	// The test command's output is its own: under GitHub Actions its
 	// workflow commands must work, so stop-commands ends before it starts.
 	_ = safetext.Resume(errw)
@@ -141,7 +156,7 @@ wait:
 	if int64(len(run.Spans)) != st.Spans {
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
-	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath}
+	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted}
 	code, err := Evaluate(suite, run, base, meta, opts.Report)
 	if err != nil {
 		return 0, err
@@ -152,12 +167,8 @@ wait:
 	switch {
 	case cmdFailed != "":
 		fmt.Fprintf(errw, "llmcheck: the test command failed: %s\n", cmdFailed)
-		return exitcode.CommandFailed, nil
 	case interrupted != "":
 		fmt.Fprintf(errw, "llmcheck: interrupted by %s\n", interrupted)
-		if code == exitcode.OK {
-			return exitcode.Failed, nil
-		}
 	}
 	return code, nil
 }
@@ -232,7 +243,14 @@ func waitForSpans(rcv *receiver.Receiver, exited time.Time, idle, timeout time.D
 	for {
 		st := rcv.Stats()
 		now := time.Now()
-		quiet := st.InFlight == 0 && (st.LastSpan.IsZero() || now.Sub(st.LastSpan) >= idle) && now.Sub(exited) >= min(idle, 20*time.Millisecond)
+		// Quiet for idle since the later of the command's exit and the last
+		// span: a child that exports only after the command exits (or a
+		// batch still in an exporter's queue) gets the idle window too.
+		last := exited
+		if st.LastSpan.After(last) {
+			last = st.LastSpan
+		}
+		quiet := st.InFlight == 0 && now.Sub(last) >= idle
 		if quiet || now.After(deadline) {
 			return
 		}

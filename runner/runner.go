@@ -136,10 +136,10 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return 0, outDirError(opts.OutDir, err)
 	}
-	if res != nil {
-		if err := report.WriteJSON(filepath.Join(opts.OutDir, ResultsFile), res); err != nil {
-			return 0, exitcode.New(exitcode.Usage, err)
-		}
+	code := exitCode(res, run, meta)
+	doc := resultsDoc(res, run, meta, code)
+	if err := report.WriteJSON(filepath.Join(opts.OutDir, ResultsFile), doc); err != nil {
+		return 0, exitcode.New(exitcode.Usage, err)
 	}
 	if err := report.WriteJUnit(filepath.Join(opts.OutDir, JUnitFile), res, meta); err != nil {
 		return 0, exitcode.New(exitcode.Usage, err)
@@ -173,9 +173,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 	}
 	commands := opts.Stdout
 	if opts.Format == "json" {
-		if res == nil {
-			fmt.Fprintln(opts.Stdout, "null")
-		} else if err := report.EncodeJSON(opts.Stdout, res); err != nil {
+		if err := report.EncodeJSON(opts.Stdout, doc); err != nil {
 			return 0, err
 		}
 		commands = opts.Stderr // keep stdout valid JSON; Actions reads both streams
@@ -200,13 +198,45 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 			fmt.Fprintf(w, "llmcheck: warning: GitHub Actions output: %v\n", err)
 		}
 	}
+	return code, nil
+}
+
+// exitCode is the exit code a run's outcome calls for: the test command's
+// failure first (3), then no spans (4), then failed, errored or
+// interrupted checks (1).
+func exitCode(res *assert.Results, run *span.Run, meta report.Meta) int {
 	switch {
+	case meta.CommandStatus != "":
+		return exitcode.CommandFailed
 	case len(run.Spans) == 0:
-		return exitcode.NoSpans, nil
-	case res != nil && res.Status != assert.Pass:
-		return exitcode.Failed, nil
+		return exitcode.NoSpans
+	case res != nil && res.Status != assert.Pass, meta.Interrupted != "":
+		return exitcode.Failed
 	}
-	return exitcode.OK, nil
+	return exitcode.OK
+}
+
+// resultsDoc is results.json: the results (none without a config) with the
+// verdict the exit code gives and how the test command ended.
+func resultsDoc(res *assert.Results, run *span.Run, meta report.Meta, code int) *assert.Results {
+	doc := &assert.Results{Version: assert.SchemaVersion, Spans: len(run.Spans), Traces: len(run.Traces), Assertions: []assert.Result{}}
+	if res != nil {
+		cp := *res
+		doc = &cp
+	}
+	doc.ExitCode = code
+	doc.Status = assert.Pass
+	if code != exitcode.OK {
+		doc.Status = assert.Fail
+	}
+	if len(meta.Command) > 0 {
+		status := meta.CommandStatus
+		if status == "" {
+			status = "ok"
+		}
+		doc.Command = &assert.CommandResult{Args: meta.Command, Status: status, DurationMS: float64(meta.CommandDuration.Microseconds()) / 1000}
+	}
+	return doc
 }
 
 // diffMarkdownBytes bounds the comparison section of report.md (a PR
@@ -240,6 +270,7 @@ func unwrapPath(err error) error {
 
 // CheckOptions are the inputs of `llmcheck check`.
 type CheckOptions struct {
+	// Traces are the trace files; none means OUT/traces.jsonl.
 	Traces     []string
 	MaxSpans   int64
 	Baseline   BaselineOptions
@@ -248,14 +279,27 @@ type CheckOptions struct {
 	Report     ReportOptions
 }
 
-// Check evaluates the assertions over recorded trace files.
+// Check evaluates the assertions over recorded trace files. When it
+// cannot (exit 2), the output folder gets reports saying why.
 func Check(opts CheckOptions) (int, error) {
+	code, err := check(opts)
+	if err != nil {
+		reportFailure(opts.Report, report.Meta{Started: time.Now(), TracePath: strings.Join(opts.Traces, ", ")}, err)
+	}
+	return code, err
+}
+
+func check(opts CheckOptions) (int, error) {
 	suite, err := LoadSuite(opts.ConfigPath, opts.Required)
 	if err != nil {
 		return 0, err
 	}
-	if suite == nil && opts.ConfigPath != "" {
-		return 0, exitcode.Newf(exitcode.Usage, "no %s: nothing to check (write one with `llmcheck init --from %s`, or pass --config)", opts.ConfigPath, strings.Join(opts.Traces, " "))
+	if len(opts.Traces) == 0 {
+		def := filepath.Join(opts.Report.OutDir, TracesFile)
+		if _, err := os.Stat(def); err != nil {
+			return 0, exitcode.Newf(exitcode.Usage, "no trace files given and %s does not exist: record one with `llmcheck run -- <tests>`, or name the files: llmcheck check FILE...", def)
+		}
+		opts.Traces = []string{def}
 	}
 	ws := newWarnings(opts.Report.Stderr)
 	defer ws.flush()
@@ -268,6 +312,44 @@ func Check(opts CheckOptions) (int, error) {
 		return 0, err
 	}
 	return Evaluate(suite, run, base, report.Meta{Started: time.Now(), TracePath: strings.Join(opts.Traces, ", ")}, opts.Report)
+}
+
+// reportFailure writes the reports of a run that could not run (exit 2)
+// into the output folder, replacing an earlier run's, and tells GitHub
+// Actions: annotations on the config's lines, the step summary and
+// verdict=error. The trace file is left alone: it is the input of check,
+// and after a config error it is what `llmcheck check` re-checks once the
+// config is fixed. Nothing is reported when the folder cannot be written.
+func reportFailure(opts ReportOptions, meta report.Meta, err error) {
+	var ee *exitcode.Error
+	if !errors.As(err, &ee) || ee.Code != exitcode.Usage || ee.Err == nil || opts.OutDir == "" {
+		return
+	}
+	f := report.Failure{Message: ee.Err.Error(), ExitCode: ee.Code, Meta: meta}
+	var ce *assert.ConfigError
+	if errors.As(err, &ce) {
+		for _, d := range ce.Diagnostics {
+			if opts.GitHub != nil {
+				d.Pos.File = relativeTo(opts.GitHub.Workspace, d.Pos.File)
+			}
+			f.Diagnostics = append(f.Diagnostics, d)
+		}
+	}
+	if os.MkdirAll(opts.OutDir, 0o755) != nil {
+		return
+	}
+	if report.WriteFailure(opts.OutDir, f, ResultsFile, JUnitFile, ReportFile) != nil {
+		return
+	}
+	if gh := opts.GitHub; gh != nil {
+		commands := opts.Stdout
+		if opts.Format == "json" {
+			commands = opts.Stderr
+		}
+		if err := report.GitHubFailure(f, gh.StepSummary, gh.Output, commands, filepath.Join(opts.OutDir, ReportFile)); err != nil {
+			fmt.Fprintf(opts.Stderr, "llmcheck: warning: GitHub Actions output: %v\n", err)
+		}
+	}
 }
 
 // durationOr returns d, or def when d is zero.

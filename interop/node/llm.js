@@ -3,12 +3,20 @@
 // OpenAI server in-process. Spans go out through the OpenTelemetry Node
 // SDK, configured only by the OTEL_* variables llmcheck sets.
 //
-//   node llm.js genai|openllmetry|openinference [calls]
+//   node llm.js genai|openllmetry|openinference [calls] [nested]
+//
+// With "nested", each of the calls is a request: a parent span "answer"
+// (test.case.name q<i>, test.suite.name node) around a chat call, a tool
+// span (gen_ai.operation.name execute_tool) and a second chat call, one
+// after the other. The Node SDK records start times in whole
+// milliseconds, so a call often seems to start before the previous one
+// ended: the structural comparison must still see them in order.
 const http = require('http');
 const { NodeSDK } = require('@opentelemetry/sdk-node');
 
 const which = process.argv[2];
 const calls = Number(process.argv[3] || 3);
+const nested = process.argv[4] === 'nested';
 const instrumentations = [];
 if (which === 'genai') {
   const { OpenAIInstrumentation } = require('@opentelemetry/instrumentation-openai');
@@ -50,8 +58,21 @@ const server = http.createServer((req, res) => {
 
 server.listen(0, '127.0.0.1', async () => {
   const client = new OpenAI({ apiKey: 'test-key', baseURL: `http://127.0.0.1:${server.address().port}/v1` });
+  const ask = () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How long do refunds take?' }] });
+  const tracer = require('@opentelemetry/api').trace.getTracer('llm.js');
   for (let i = 0; i < calls; i++) {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How long do refunds take?' }] });
+    if (!nested) {
+      await ask();
+      continue;
+    }
+    await tracer.startActiveSpan('answer', { attributes: { 'test.case.name': `q${i}`, 'test.suite.name': 'node' } }, async (parent) => {
+      await ask();
+      tracer.startActiveSpan('execute_tool lookup', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'lookup' } }, (tool) => {
+        tool.end();
+      });
+      await ask();
+      parent.end();
+    });
   }
   server.close();
   await sdk.shutdown();

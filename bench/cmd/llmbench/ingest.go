@@ -118,7 +118,10 @@ func ingest(self, llmcheckBin, system, protocol, dir string, spans, procs int) (
 	endpoint := fmt.Sprintf("127.0.0.1:%d", port1)
 	switch system {
 	case "llmcheck":
-		cmd = exec.Command(llmcheckBin, "record", "--out", out, "--listen", endpoint)
+		// record's --out is a folder; the file is moved to out once it stops.
+		os.RemoveAll(out + ".d")
+		defer os.RemoveAll(out + ".d")
+		cmd = exec.Command(llmcheckBin, "record", "--out", out+".d", "--listen", endpoint)
 	case "collector":
 		grpcAddr, httpAddr := endpoint, fmt.Sprintf("127.0.0.1:%d", port2)
 		if protocol == "http" {
@@ -167,6 +170,11 @@ func ingest(self, llmcheckBin, system, protocol, dir string, spans, procs int) (
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
 		return res, fmt.Errorf("%s: %w", system, err)
+	}
+	if system == "llmcheck" {
+		if err := os.Rename(out+".d/traces.jsonl", out); err != nil {
+			return res, err
+		}
 	}
 	n := 0
 	err := replay.Read([]string{out}, replay.ReadOptions{}, func(td ptrace.Traces) error {

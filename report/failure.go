@@ -1,0 +1,179 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
+)
+
+// Failure is llmcheck's own failure to run (exit 2): a config, flag or
+// input error. Its reports replace those of an earlier run in the output
+// folder, so nothing stale is mistaken for this run's verdict.
+type Failure struct {
+	// Message is the error as printed on the console.
+	Message string
+	// Diagnostics locate the problems in the config, when it was at fault.
+	Diagnostics []assert.Diagnostic
+	ExitCode    int
+	Meta        Meta
+}
+
+// Junit suite and failure type of a Failure.
+const (
+	JUnitSetupSuite = "llmcheck.setup"
+	junitTypeSetup  = "SetupError"
+)
+
+// Results is results.json for the failure: status error, the exit code,
+// the message and the diagnostics, and no assertions.
+func (f Failure) Results() *assert.Results {
+	return &assert.Results{
+		Version:     assert.SchemaVersion,
+		Status:      assert.Error,
+		ExitCode:    f.ExitCode,
+		Error:       f.Message,
+		Diagnostics: f.Diagnostics,
+		Assertions:  []assert.Result{},
+	}
+}
+
+// JUnit writes junit.xml for the failure: one suite, llmcheck.setup, with
+// one test case in error, so a CI test reporter shows why nothing ran.
+func (f Failure) JUnit(w io.Writer) error {
+	ts := ""
+	if !f.Meta.Started.IsZero() {
+		ts = f.Meta.Started.UTC().Format("2006-01-02T15:04:05")
+	}
+	tc := junitTestcase{
+		Name:      "llmcheck could not run",
+		Classname: JUnitSetupSuite,
+		Time:      junitSeconds(0),
+		Error: &junitProblem{
+			Message: cleanXML(firstLine(f.Message)),
+			Type:    junitTypeSetup,
+			Body:    cleanXML(f.Message),
+		},
+	}
+	if len(f.Diagnostics) > 0 {
+		tc.File = cleanXML(f.Diagnostics[0].Pos.File)
+		tc.Line = f.Diagnostics[0].Pos.Line
+	}
+	doc := &junitTestsuites{Name: JUnitRoot, Tests: 1, Errors: 1, Time: tc.Time, Timestamp: ts,
+		Suites: []junitSuite{{Name: JUnitSetupSuite, Tests: 1, Errors: 1, Time: tc.Time, Timestamp: ts, Cases: []junitTestcase{tc}}}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// Markdown is report.md for the failure: the verdict and the message in a
+// code block (whose fence is longer than any backtick run in it, so no
+// recorded text can end it).
+func (f Failure) Markdown() string {
+	var b strings.Builder
+	b.WriteString("## ⛔ llmcheck could not run\n\n")
+	if len(f.Meta.Command) > 0 {
+		fmt.Fprintf(&b, "The test command %s was not run: fix the problem below and push again.\n\n", code(shellJoin(f.Meta.Command)))
+	} else {
+		b.WriteString("Nothing was checked: fix the problem below and run again.\n\n")
+	}
+	fence := "```"
+	for strings.Contains(f.Message, fence) {
+		fence += "`"
+	}
+	fmt.Fprintf(&b, "%s\n%s\n%s\n", fence, strings.ToValidUTF8(f.Message, "\uFFFD"), fence)
+	return b.String()
+}
+
+// Annotations are the workflow commands of the failure: one ::error per
+// diagnostic on its line of the config, else one for the message.
+func (f Failure) Annotations() []Annotation {
+	if len(f.Diagnostics) == 0 {
+		return []Annotation{{Level: "error", Title: "llmcheck could not run", Message: truncateRunes(f.Message, maxAnnotationRunes)}}
+	}
+	var out []Annotation
+	for _, d := range f.Diagnostics {
+		out = append(out, Annotation{Level: "error", File: d.Pos.File, Line: d.Pos.Line, Col: d.Pos.Column,
+			Title: "llmcheck config error", Message: truncateRunes(d.Message, maxAnnotationRunes)})
+	}
+	return out
+}
+
+// WriteFailure writes results.json, junit.xml and report.md of the failure
+// into dir.
+func WriteFailure(dir string, f Failure, results, junit, md string) error {
+	var j bytes.Buffer
+	if err := EncodeJSON(&j, f.Results()); err != nil {
+		return err
+	}
+	var x bytes.Buffer
+	if err := f.JUnit(&x); err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		name string
+		data []byte
+	}{{results, j.Bytes()}, {junit, x.Bytes()}, {md, []byte(f.Markdown())}} {
+		if err := writeFile(filepath.Join(dir, w.name), w.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GitHubFailure adds the failure to a GitHub Actions job: its report.md to
+// the step summary, the annotations on commands, and verdict=error (and
+// report) in the output file.
+func GitHubFailure(f Failure, stepSummary, output string, commands io.Writer, reportPath string) error {
+	var errs []string
+	if stepSummary != "" {
+		if err := appendSummary(stepSummary, f.Markdown(), reportPath); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if commands != nil {
+		for _, a := range f.Annotations() {
+			if err := safetext.Command(commands, a.String()); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
+	if output != "" {
+		outs := []Output{{"verdict", "error"}}
+		if reportPath != "" {
+			outs = append(outs, Output{"report", reportPath})
+		}
+		if err := appendOutputs(output, outs); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
