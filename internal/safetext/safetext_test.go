@@ -3,6 +3,7 @@ package safetext
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -203,4 +204,21 @@ func FuzzText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkWriter: the guarded stream's throughput on indented JSON
+// (--format json prints results.json through it).
+func BenchmarkWriter(b *testing.B) {
+	var doc bytes.Buffer
+	for doc.Len() < 4<<20 {
+		doc.WriteString(`      {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "name": "chat gpt-4o-mini", "metric": "duration_ms", "value": 812.5, "unit": "ms"},` + "\n")
+	}
+	b.SetBytes(int64(doc.Len()))
+	for b.Loop() {
+		s := NewStreams(io.Discard, io.Discard, false)
+		if _, err := s.Out.Write(doc.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+		_ = s.Close()
+	}
 }

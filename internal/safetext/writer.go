@@ -91,9 +91,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 			w.pending = append(w.pending, p...)
 			break
 		}
-		w.pending = append(w.pending, p[:i+1]...)
-		w.out = w.filterLine(w.out, w.pending, w.start)
-		w.pending, w.start = w.pending[:0], true
+		if len(w.pending) == 0 {
+			w.out = w.filterLine(w.out, p[:i+1], w.start)
+		} else {
+			w.pending = append(w.pending, p[:i+1]...)
+			w.out = w.filterLine(w.out, w.pending, w.start)
+			w.pending = w.pending[:0]
+		}
+		w.start = true
 		p = p[i+1:]
 	}
 	if len(w.pending) > maxPending {
