@@ -1,6 +1,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -44,6 +45,23 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// deepjson LEVELS FILE writes a gzipped OTLP JSON line whose span
+			// attribute nests LEVELS arrays (issue #16's crash input).
+			"deepjson": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: deepjson LEVELS FILE")
+				}
+				n, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				f, err := os.Create(ts.MkAbs(args[1]))
+				ts.Check(err)
+				zw := gzip.NewWriter(f)
+				fmt.Fprint(zw, `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"deep","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"deep","value":`)
+				fmt.Fprint(zw, strings.Repeat(`{"arrayValue":{"values":[`, n), `{"stringValue":"x"}`, strings.Repeat(`]}}`, n))
+				fmt.Fprint(zw, "}]}]}]}]}\n")
+				ts.Check(zw.Close())
+				ts.Check(f.Close())
+			},
 			// waitfile FILE waits (up to 20 s) until FILE exists.
 			// nocommands checks the stdout and stderr of the last exec with
 			// the Actions runner's rules (safetext.Commands): see
@@ -89,11 +107,18 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
+			if cond == "example_node" { // npm ci has been run in examples/rag-node
+				_, err := os.Stat(filepath.Join("examples", "rag-node", "node_modules"))
+				return err == nil, nil
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
+			}
+			if dir, err := filepath.Abs(filepath.Join("examples", "rag-node")); err == nil {
+				env.Setenv("EXAMPLE_NODE", dir)
 			}
 			// The scripts must not inherit the developer's exporter settings.
 			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "NO_COLOR", "GITHUB_ACTIONS"} {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/llmcheck/llmcheck/internal/fileread"
 )
 
 // Config is a parsed llmcheck.yaml. Every user-written element keeps the
@@ -131,7 +133,7 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 func readConfig(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileread.ReadFile(path, fileread.MaxBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("config %s: file not found (create one with `llmcheck init`)", path)
 	}
@@ -496,7 +498,7 @@ func (p *yamlParser) golden(cfg *Config) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(cfg.Path), path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileread.ReadFile(path, fileread.MaxBytes)
 	if err != nil {
 		p.errf(p.pos(p.goldenNode), "retrieval.ground_truth: %v", err)
 		return

@@ -3,6 +3,7 @@ package assert
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -122,6 +123,12 @@ type tokenVals struct {
 	has  [6]bool
 	what string     // "span \"chat x\" (id)", or empty for sums
 	sp   *span.Span // the span of "what", rendered on first use
+	// For sums: ovf[i] says the sum of count i overflowed int64;
+	// repeated[i] counts the spans reporting count i that were left out
+	// because a descendant reports usage (span.Span.CountsUsage).
+	ovf      [6]bool
+	neg      [6]bool // a negative count was added (only a baseline file can hold one)
+	repeated [6]int
 }
 
 // whatText is what, rendered from the span when needed (errors only).
@@ -142,46 +149,66 @@ var tokenNames = [6]string{"input", "output", "total", "cached", "cache_write", 
 
 func spanTokens(s *span.Span) *tokenVals {
 	t := s.Tokens
-	any := t.Any()
 	return &tokenVals{
 		v:   [6]int64{t.Input, t.Output, t.Total, t.Cached, t.CacheWrite, t.Reasoning},
-		has: [6]bool{t.HasInput, t.HasOutput, t.HasTotal, t.HasCached || (any && t.Cached != 0), any, any},
+		has: [6]bool{t.HasInput, t.HasOutput, t.HasTotal, t.HasCached, t.HasCacheWrite, t.HasReasoning},
 		sp:  s,
 	}
 }
 
-// add adds the token counts s reports (as spanTokens(s) gives them).
+// add adds the token counts s reports, if its usage counts in sums
+// (span.Span.CountsUsage). A count no span reports stays absent (an
+// error, never 0); a sum that overflows int64 is an error.
 func (t *tokenVals) add(s *span.Span) {
 	tk := &s.Tokens
-	any := tk.Any()
-	if tk.HasInput {
-		t.v[0] += tk.Input
-		t.has[0] = true
+	if !s.CountsUsage() {
+		for i, has := range [6]bool{tk.HasInput, tk.HasOutput, tk.HasTotal, tk.HasCached, tk.HasCacheWrite, tk.HasReasoning} {
+			if has {
+				t.repeated[i]++
+			}
+		}
+		return
 	}
-	if tk.HasOutput {
-		t.v[1] += tk.Output
-		t.has[1] = true
+	t.addOne(0, tk.Input, tk.HasInput)
+	t.addOne(1, tk.Output, tk.HasOutput)
+	t.addOne(2, tk.Total, tk.HasTotal)
+	t.addOne(3, tk.Cached, tk.HasCached)
+	t.addOne(4, tk.CacheWrite, tk.HasCacheWrite)
+	t.addOne(5, tk.Reasoning, tk.HasReasoning)
+}
+
+// addOne adds a reported count c (never negative) to sum i.
+func (t *tokenVals) addOne(i int, c int64, has bool) {
+	if !has {
+		return
 	}
-	if tk.HasTotal {
-		t.v[2] += tk.Total
-		t.has[2] = true
+	t.has[i] = true
+	if c < 0 {
+		t.neg[i] = true
+		return
 	}
-	if tk.HasCached || (any && tk.Cached != 0) {
-		t.v[3] += tk.Cached
-		t.has[3] = true
+	sum := t.v[i] + c
+	if sum < t.v[i] {
+		t.ovf[i] = true
+		sum = math.MaxInt64
 	}
-	if any {
-		t.v[4] += tk.CacheWrite
-		t.v[5] += tk.Reasoning
-		t.has[4], t.has[5] = true, true
-	}
+	t.v[i] = sum
 }
 
 func tokenField(i int) field {
 	return field{tokenNames[i], cel.IntType, func(v any) ref.Val {
 		t := v.(*tokenVals)
+		if t.neg[i] {
+			return errVal("tokens.%s: a %s token count is negative (a baseline summary holds an impossible value)", tokenNames[i], tokenNames[i])
+		}
+		if t.ovf[i] {
+			return errVal("tokens.%s: the sum over the selected spans overflows a 64-bit integer (a span reports an implausible %s token count)", tokenNames[i], tokenNames[i])
+		}
 		if !t.has[i] {
 			if t.whatText() == "" {
+				if t.repeated[i] > 0 {
+					return errVal("tokens.%s: no selected span reports %s tokens of its own: the %d selected spans that report them repeat what their descendants report (sums count only the innermost spans that report usage; select those, e.g. the model calls)", tokenNames[i], tokenNames[i], t.repeated[i])
+				}
 				return errVal("tokens.%s: no selected span reports %s tokens", tokenNames[i], tokenNames[i])
 			}
 			return errVal("tokens.%s: %s reports no %s tokens", tokenNames[i], t.what, tokenNames[i])
@@ -299,95 +326,157 @@ var llmOps = []string{span.OpChat, span.OpTextCompletion, span.OpGenerateContent
 
 // ---- functions ----
 
-func numbers(fn string, l ref.Val) ([]float64, bool, ref.Val) {
+// numList is the numbers of a list: ints exactly (i) while every element
+// is an int, else every element as a double (f).
+type numList struct {
+	i      []int64
+	f      []float64
+	allInt bool
+	size   int // the list's size, to allocate f once
+}
+
+// floats returns the numbers as doubles.
+func (n *numList) floats() []float64 {
+	if !n.allInt {
+		return n.f
+	}
+	f := make([]float64, len(n.i))
+	for k, x := range n.i {
+		f[k] = float64(x)
+	}
+	return f
+}
+
+func (n *numList) toFloats() {
+	if n.allInt {
+		n.f = make([]float64, len(n.i), max(n.size, len(n.i)))
+		for k, x := range n.i {
+			n.f[k] = float64(x)
+		}
+		n.i, n.allInt = nil, false
+	}
+}
+
+func numbers(fn string, l ref.Val) (numList, ref.Val) {
 	lister, ok := l.(traits.Lister)
 	if !ok {
-		return nil, false, errVal("%s: expected a list, got %s", fn, l.Type().TypeName())
+		return numList{}, errVal("%s: expected a list, got %s", fn, l.Type().TypeName())
 	}
-	n := int(lister.Size().(types.Int))
-	out := make([]float64, 0, n)
-	allInt := true
+	out := numList{allInt: true, size: int(lister.Size().(types.Int))}
 	it := lister.Iterator()
-	for i := 0; it.HasNext() == types.True; i++ {
+	for k := 0; it.HasNext() == types.True; k++ {
 		v := it.Next()
 		switch x := v.(type) {
 		case types.Int:
-			out = append(out, float64(x))
+			if out.allInt {
+				if out.i == nil {
+					out.i = make([]int64, 0, out.size)
+				}
+				out.i = append(out.i, int64(x))
+			} else {
+				out.f = append(out.f, float64(x))
+			}
 		case types.Uint:
-			out = append(out, float64(x))
+			if out.allInt && uint64(x) <= math.MaxInt64 {
+				if out.i == nil {
+					out.i = make([]int64, 0, out.size)
+				}
+				out.i = append(out.i, int64(x))
+			} else {
+				out.toFloats()
+				out.f = append(out.f, float64(x))
+			}
 		case types.Double:
-			allInt = false
-			out = append(out, float64(x))
+			out.toFloats()
+			out.f = append(out.f, float64(x))
 		case *types.Err:
-			return nil, false, x
+			return numList{}, x
 		default:
-			return nil, false, errVal("%s: element %d is %s, not a number (convert it with double(...) or int(...))", fn, i, v.Type().TypeName())
+			return numList{}, errVal("%s: element %d is %s, not a number (convert it with double(...) or int(...))", fn, k, v.Type().TypeName())
 		}
 	}
-	if len(out) == 0 {
-		return nil, false, errVal("%s of an empty list: no values to aggregate", fn)
+	if len(out.i)+len(out.f) == 0 {
+		return numList{}, errVal("%s of an empty list: no values to aggregate", fn)
 	}
-	return out, allInt, nil
+	return out, nil
+}
+
+// sumInts adds ints exactly; a sum beyond int64 is an error, never a
+// wrapped or rounded value.
+func sumInts(xs []int64) ref.Val {
+	var s int64
+	for _, x := range xs {
+		t := s + x
+		if (x > 0 && t < s) || (x < 0 && t > s) {
+			return errVal("sum: the sum overflows a 64-bit integer")
+		}
+		s = t
+	}
+	return types.Int(s)
 }
 
 func listFunctions() []cel.EnvOption {
 	T := cel.TypeParamType("T")
 	listT := cel.ListType(T)
-	agg := func(name string, result *cel.Type, fn func(xs []float64, allInt bool) ref.Val, doc string) cel.EnvOption {
+	agg := func(name string, result *cel.Type, fn func(n numList) ref.Val, doc string) cel.EnvOption {
 		return cel.Function(name,
 			cel.Overload(name+"_list", []*cel.Type{listT}, result,
 				cel.UnaryBinding(func(l ref.Val) ref.Val {
-					xs, allInt, err := numbers(name, l)
+					n, err := numbers(name, l)
 					if err != nil {
 						return err
 					}
-					return fn(xs, allInt)
+					return fn(n)
 				})),
 			cel.FunctionDocs(doc))
 	}
-	num := func(x float64, allInt bool) ref.Val {
-		if allInt {
-			return types.Int(int64(x))
-		}
-		return types.Double(x)
-	}
 	return []cel.EnvOption{
-		agg("sum", T, func(xs []float64, allInt bool) ref.Val {
+		agg("sum", T, func(n numList) ref.Val {
+			if n.allInt {
+				return sumInts(n.i)
+			}
 			var s float64
-			for _, x := range xs {
+			for _, x := range n.f {
 				s += x
 			}
-			return num(s, allInt)
-		}, "sum(list) — sum of a list of numbers; error on an empty list"),
-		agg("avg", cel.DoubleType, func(xs []float64, _ bool) ref.Val {
+			return types.Double(s)
+		}, "sum(list) — sum of a list of numbers (ints exactly; an int sum beyond 64 bits is an error); error on an empty list"),
+		agg("avg", cel.DoubleType, func(n numList) ref.Val {
+			xs := n.floats()
 			var s float64
 			for _, x := range xs {
 				s += x
 			}
 			return types.Double(s / float64(len(xs)))
 		}, "avg(list) — mean; error on an empty list"),
-		agg("min", T, func(xs []float64, allInt bool) ref.Val {
+		agg("min", T, func(n numList) ref.Val {
+			if n.allInt {
+				return types.Int(slices.Min(n.i))
+			}
 			m := math.Inf(1)
-			for _, x := range xs {
+			for _, x := range n.f {
 				m = math.Min(m, x)
 			}
-			return num(m, allInt)
+			return types.Double(m)
 		}, "min(list) — smallest value; error on an empty list"),
-		agg("max", T, func(xs []float64, allInt bool) ref.Val {
+		agg("max", T, func(n numList) ref.Val {
+			if n.allInt {
+				return types.Int(slices.Max(n.i))
+			}
 			m := math.Inf(-1)
-			for _, x := range xs {
+			for _, x := range n.f {
 				m = math.Max(m, x)
 			}
-			return num(m, allInt)
+			return types.Double(m)
 		}, "max(list) — largest value; error on an empty list"),
 		cel.Function("percentile",
 			cel.Overload("percentile_list_double", []*cel.Type{listT, cel.DoubleType}, cel.DoubleType,
 				cel.BinaryBinding(func(l, q ref.Val) ref.Val {
-					xs, _, err := numbers("percentile", l)
+					n, err := numbers("percentile", l)
 					if err != nil {
 						return err
 					}
-					p, e := Percentile(xs, float64(q.(types.Double)))
+					p, e := Percentile(n.floats(), float64(q.(types.Double)))
 					if e != nil {
 						return errVal("%v", e)
 					}

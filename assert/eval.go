@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -247,17 +248,8 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 	}
 	r.Spans, r.Traces = len(g.spans), g.traceCount()
 	if len(g.spans) == 0 {
-		if a.AllowEmpty {
-			r.Status, r.Skipped = Pass, true
-			r.Message = "no spans matched; allowed by allow_empty: true"
-			return r
-		}
-		r.Status, r.Failed = Fail, true
-		if a.Where != "" {
-			r.Message = fmt.Sprintf("no spans matched where: %s (a check over no data fails; set allow_empty: true if that is expected)", a.Where)
-		} else {
-			r.Message = "no spans were recorded (a check over no data fails)"
-		}
+		r.Status, r.Message = c.noSpans()
+		r.Skipped, r.Failed = r.Status == Pass, r.Status == Fail
 		return r
 	}
 	if a.EachTrace {
@@ -286,6 +278,21 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 	tl := g.traces()
 	groups := g.byTrace()
+	// Every trace of the run is a row: the traces where nothing was
+	// selected follow, in run order, with no spans.
+	if len(tl) < len(rc.tvals) {
+		seen := make([]bool, len(rc.tvals))
+		for _, ti := range tl {
+			seen[ti] = true
+		}
+		tl = slices.Clip(tl)
+		for ti := range rc.tvals {
+			if !seen[ti] {
+				tl = append(tl, int32(ti))
+				groups = append(groups, nil)
+			}
+		}
+	}
 	r.Rows = make([]Row, len(tl))
 	// Traces are evaluated in parallel, in chunks; each row has its place,
 	// so the result is the sequential one.
@@ -305,8 +312,13 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 				*tg = group{rc: rc, spans: groups[i], k: g.k}
 				act.group, act.tv, act.tref = tg, &rc.tvals[tl[i]], nil
 				t := act.tv.t
-				ok, err := c.evalExpect(act)
 				row := &r.Rows[i]
+				if len(tg.spans) == 0 {
+					*row = Row{TraceID: t.ID, Name: t.Root.Name, Observed: []Observed{}}
+					row.Status, row.Message = c.noSpans()
+					continue
+				}
+				ok, err := c.evalExpect(act)
 				*row = Row{TraceID: t.ID, Name: t.Root.Name, Spans: len(tg.spans), Observed: c.observe(act)}
 				switch {
 				case err != nil:
@@ -380,6 +392,9 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 			continue
 		}
 		o := Offender{TraceID: row.TraceID, Name: row.Name, Metric: "trace"}
+		if row.Spans == 0 {
+			o.Metric = "selected spans" // where selected nothing in this trace
+		}
 		for _, ob := range row.Observed {
 			if f, ok := ob.Value.(float64); ok {
 				o.Metric, o.Value, o.Unit = ob.Expr, f, ob.Unit
@@ -392,6 +407,19 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 		}
 		r.Offenders = append(r.Offenders, o)
 	}
+}
+
+// noSpans is the verdict over a selection (or, with each: trace, a
+// trace) where nothing matched: a failure unless allow_empty allows it.
+func (c *check) noSpans() (Status, string) {
+	a := c.a
+	switch {
+	case a.AllowEmpty:
+		return Pass, "no spans matched; allowed by allow_empty: true"
+	case a.Where != "":
+		return Fail, fmt.Sprintf("no spans matched where: %s (a check over no data fails; set allow_empty: true if that is expected)", a.Where)
+	}
+	return Fail, "no spans were recorded (a check over no data fails)"
 }
 
 // maxQuoted is the longest quoted value kept in a message: longer ones are
@@ -700,16 +728,17 @@ func offenders(g *group, cats []string) []Offender {
 			list = append(list, scored{e, e.s.DurationMS})
 		}
 	case "tokens":
+		// the spans the sums count (span.Span.CountsUsage)
 		metric = "tokens.total"
 		for _, e := range g.spans {
-			if e.s.Tokens.HasTotal {
+			if e.s.Tokens.HasTotal && e.s.CountsUsage() {
 				list = append(list, scored{e, float64(e.s.Tokens.Total)})
 			}
 		}
 	case "cost":
 		metric, unit = "cost", "USD"
 		for _, e := range g.spans {
-			if e.costOK {
+			if e.costOK && e.s.CountsUsage() {
 				list = append(list, scored{e, e.cost})
 			}
 		}

@@ -84,7 +84,6 @@ type numGetter struct {
 func tokenGetter(i int) numGetter {
 	return numGetter{isInt: true, i: func(e *entry) (int64, bool) {
 		t := &e.s.Tokens
-		any := t.Any()
 		switch i {
 		case 0:
 			return t.Input, t.HasInput
@@ -93,11 +92,11 @@ func tokenGetter(i int) numGetter {
 		case 2:
 			return t.Total, t.HasTotal
 		case 3:
-			return t.Cached, t.HasCached || (any && t.Cached != 0)
+			return t.Cached, t.HasCached
 		case 4:
-			return t.CacheWrite, any
+			return t.CacheWrite, t.HasCacheWrite
 		default:
-			return t.Reasoning, any
+			return t.Reasoning, t.HasReasoning
 		}
 	}}
 }

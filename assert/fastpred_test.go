@@ -59,6 +59,12 @@ func randomRun(seed int64, n int) *span.Run {
 			t.Cached = int64(r.Intn(100))
 			t.HasCached = r.Intn(2) == 0
 		}
+		if r.Intn(3) == 0 {
+			t.CacheWrite, t.HasCacheWrite = int64(r.Intn(3)), true
+		}
+		if r.Intn(3) == 0 {
+			t.Reasoning, t.HasReasoning = int64(r.Intn(3)), true
+		}
 		if r.Intn(6) == 0 {
 			s.Cost, s.HasCost = r.Float64(), true
 			if r.Intn(4) == 0 {

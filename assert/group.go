@@ -214,7 +214,8 @@ func (g *group) countOps(ops ...string) int {
 	return n
 }
 
-// costVal sums span costs. It is an error when a span has tokens that
+// costVal sums span costs, of the spans whose usage counts
+// (span.Span.CountsUsage). It is an error when such a span has tokens that
 // cannot be priced, or when no selected span has a cost at all.
 func (g *group) costVal() ref.Val {
 	if g.costDone {
@@ -222,9 +223,16 @@ func (g *group) costVal() ref.Val {
 	}
 	g.costDone = true
 	var sum float64
-	reported, priced := 0, 0
+	reported, priced, repeated := 0, 0, 0
 	var errs []string
 	for _, e := range g.spans {
+		if !e.s.CountsUsage() {
+			// its cost is its descendants' (span.Span.CountsUsage)
+			if e.s.ReportsUsage() {
+				repeated++
+			}
+			continue
+		}
 		switch {
 		case e.costErr != nil:
 			if msg := e.costErr.Error(); !slices.Contains(errs, msg) {
@@ -243,6 +251,8 @@ func (g *group) costVal() ref.Val {
 	case len(errs) > 0:
 		sort.Strings(errs)
 		g.costV = errVal("cost: %s", strings.Join(errs, "; "))
+	case reported+priced == 0 && repeated > 0:
+		g.costV = errVal("cost: no selected span reports tokens or a cost of its own: the %d selected spans that report usage repeat what their descendants report (sums count only the innermost spans that report usage; select those, e.g. the model calls)", repeated)
 	case reported+priced == 0:
 		g.costV = errVal("cost: no selected span reports tokens or a cost")
 	default:

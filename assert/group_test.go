@@ -69,11 +69,21 @@ assertions:
 			}
 			count[s.TraceID]++
 		}
-		require.Len(t, r.Rows, len(order), name)
 		assert.Equal(t, len(order), r.Traces, name)
+		// then every trace without a selected span, in run order
+		for _, tr := range run.Traces {
+			if count[tr.ID] == 0 {
+				order = append(order, tr.ID)
+			}
+		}
+		require.Len(t, r.Rows, len(order), name)
 		for i, row := range r.Rows {
 			require.Equal(t, order[i], row.TraceID, name)
 			require.Equal(t, count[row.TraceID], row.Spans, name)
+			if row.Spans == 0 {
+				require.Equal(t, Fail, row.Status, name)
+				require.Contains(t, row.Message, "no spans matched where:", name)
+			}
 			tr := run.Trace(row.TraceID)
 			require.Equal(t, tr.Root.Name, row.Name)
 			if name == "all" {
@@ -87,7 +97,9 @@ assertions:
 			}
 		}
 	}
-	assert.Equal(t, Pass, res["sel"].Status, res["sel"].Message)
+	// traces without a chat or error span fail "sel"
+	assert.Equal(t, Fail, res["sel"].Status, res["sel"].Message)
+	assert.Regexp(t, `^\d+ of \d+ traces failed; first: .*no spans matched where`, res["sel"].Message)
 	assert.Equal(t, Pass, res["all"].Status, res["all"].Message)
 }
 

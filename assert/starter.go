@@ -103,7 +103,9 @@ func StarterFrom(run *span.Run, source string) string {
 		}
 		if s.Operation == span.OpRetrieval {
 			retrieval++
-			for cur := s; cur != nil; cur = run.Parent(cur) {
+			// NewRun cuts parent cycles; the depth bound (as in
+			// groundTruth) keeps a long chain linear
+			for cur, depth := s, 0; cur != nil && depth < 1000; cur, depth = run.Parent(cur), depth+1 {
 				if _, ok := cur.Attrs.Get(RelevantIDsAttr); ok {
 					withTruth++
 					break

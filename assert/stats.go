@@ -210,10 +210,11 @@ func CostOf(s *span.Span, pricing map[string]Price) (usd float64, reported, ok b
 	return usd, false, true, nil
 }
 
-// lookupPrice finds the price of model: an exact key, else the longest key
-// that the model name extends with "-" (a dated snapshot such as
-// gpt-4o-mini-2024-07-18 priced as gpt-4o-mini), else the same after a
-// "provider/" prefix is dropped.
+// lookupPrice finds the price of model: the exact key; else the longest
+// key that the model name extends by a version suffix only
+// (versionSuffix: gpt-4o-2024-08-06 is priced as gpt-4o, gpt-4o-mini is
+// not); else the same after dropping a provider prefix ("openai/gpt-4o",
+// or the "anthropic." and "us.anthropic." of Bedrock model ids).
 func lookupPrice(pricing map[string]Price, model string) (Price, bool) {
 	if model == "" {
 		return Price{}, false
@@ -223,7 +224,7 @@ func lookupPrice(pricing map[string]Price, model string) (Price, bool) {
 	}
 	best := ""
 	for k := range pricing {
-		if len(k) > len(best) && strings.HasPrefix(model, k+"-") {
+		if len(k) > len(best) && len(k) < len(model) && strings.HasPrefix(model, k) && versionSuffix(model[len(k):]) {
 			best = k
 		}
 	}
@@ -233,8 +234,136 @@ func lookupPrice(pricing map[string]Price, model string) (Price, bool) {
 	if i := strings.LastIndexByte(model, '/'); i >= 0 {
 		return lookupPrice(pricing, model[i+1:])
 	}
+	if rest, ok := dropCloudPrefix(model); ok {
+		return lookupPrice(pricing, rest)
+	}
 	return Price{}, false
 }
+
+// versionSuffix reports whether s (what a model name adds to a pricing
+// key) names a version of the same model rather than another model:
+//
+//	[-VERSION][CLOUD]   (at least one of them)
+//
+// VERSION is a date (2024-08-06, 20240806), a four-digit snapshot (0613),
+// a three-digit version (002), latest, or preview with an optional date
+// (preview, preview-2024-09-12, preview-05-06); CLOUD is a Bedrock
+// version (-v1:0) or a Vertex AI version (@20241022, @latest, @001).
+func versionSuffix(s string) bool {
+	if s == "" {
+		return false
+	}
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		if r, ok := cutVersion(rest); ok {
+			s = r
+		}
+	}
+	if s == "" {
+		return true
+	}
+	return cloudVersion(s)
+}
+
+// cutVersion removes one VERSION (see versionSuffix) from the start of s.
+func cutVersion(s string) (string, bool) {
+	for _, w := range []string{"latest", "preview"} {
+		if rest, ok := strings.CutPrefix(s, w); ok && (rest == "" || rest[0] == '-' || rest[0] == '@') {
+			if w == "preview" && rest != "" && rest[0] == '-' {
+				if n := dateLen(rest[1:]); n > 0 {
+					return rest[1+n:], true
+				}
+				if n := digitsDashDigits(rest[1:], 2, 2); n > 0 { // preview-05-06
+					return rest[1+n:], true
+				}
+			}
+			return rest, true
+		}
+	}
+	if n := dateLen(s); n > 0 {
+		return s[n:], true
+	}
+	if n := digits(s); (n == 3 || (n == 4 && monthDay(s[:4]))) && (len(s) == n || s[n] == '-' || s[n] == '@') {
+		return s[n:], true
+	}
+	return s, false
+}
+
+// monthDay reports whether the four digits md are a month (01–12) and a
+// day (01–31).
+func monthDay(md string) bool {
+	m := int(md[0]-'0')*10 + int(md[1]-'0')
+	d := int(md[2]-'0')*10 + int(md[3]-'0')
+	return m >= 1 && m <= 12 && d >= 1 && d <= 31
+}
+
+// dateLen is the length of a date at the start of s (2024-08-06 or
+// 20240806) ending there or before "-" or "@", else 0.
+func dateLen(s string) int {
+	n := 0
+	if digitsDashDigits(s, 4, 2) == 7 && len(s) >= 10 && s[7] == '-' && digits(s[8:]) == 2 && monthDay(s[5:7]+s[8:10]) {
+		n = 10
+	} else if digits(s) == 8 && monthDay(s[4:8]) {
+		n = 8
+	}
+	if n == 0 || (len(s) > n && s[n] != '-' && s[n] != '@') {
+		return 0
+	}
+	return n
+}
+
+// digitsDashDigits is the length of a digits, "-", b digits at the start
+// of s (followed by anything), else 0.
+func digitsDashDigits(s string, a, b int) int {
+	if digits(s) != a || len(s) <= a || s[a] != '-' || digits(s[a+1:]) != b {
+		return 0
+	}
+	return a + 1 + b
+}
+
+// digits is the number of ASCII digits at the start of s.
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// cloudVersion reports whether s is a whole CLOUD suffix (versionSuffix).
+func cloudVersion(s string) bool {
+	if rest, ok := strings.CutPrefix(s, "-v"); ok { // Bedrock: -v1:0
+		n := digits(rest)
+		if n == 0 || len(rest) <= n || rest[n] != ':' {
+			return false
+		}
+		m := digits(rest[n+1:])
+		return m > 0 && n+1+m == len(rest)
+	}
+	if rest, ok := strings.CutPrefix(s, "@"); ok { // Vertex AI: @20241022
+		n := digits(rest)
+		return rest == "latest" || ((n == 8 || n == 3) && n == len(rest))
+	}
+	return false
+}
+
+// dropCloudPrefix removes one provider or region segment of a Bedrock
+// model id ("anthropic." of anthropic.claude-3-haiku-20240307-v1:0, "us."
+// of a cross-region profile's us.anthropic.…): lower-case letters and
+// digits, starting with a letter, then ".", then a letter.
+func dropCloudPrefix(model string) (string, bool) {
+	i := strings.IndexByte(model, '.')
+	if i <= 0 || i+1 >= len(model) || !isLower(model[0]) || !isLower(model[i+1]) {
+		return "", false
+	}
+	for j := 0; j < i; j++ {
+		if c := model[j]; !isLower(c) && (c < '0' || c > '9') {
+			return "", false
+		}
+	}
+	return model[i+1:], true
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 
 // SpanCost returns the cost function of a pricing table: the USD cost of a
 // span (reported on the span, else priced) and whether it has one.

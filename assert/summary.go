@@ -280,8 +280,7 @@ func (sd *summarySide) tokens() *tokenVals {
 	for _, g := range sd.groups {
 		for i, p := range []*int64{g.Tokens.Input, g.Tokens.Output, g.Tokens.Total, g.Tokens.Cached, g.Tokens.CacheWrite, g.Tokens.Reasoning} {
 			if p != nil {
-				t.v[i] += *p
-				t.has[i] = true
+				t.addOne(i, *p, true) // a baseline file is untrusted: no wrapping, no negative counts
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/fileread"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -92,7 +93,7 @@ func Is(path string) bool {
 
 // Read reads a baseline summary.
 func Read(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileread.ReadFile(path, fileread.MaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}

@@ -56,7 +56,7 @@ func reportFlags(fs *pflag.FlagSet) {
 	fs.String("out", ".llmcheck", "output folder for traces.jsonl, results.json, junit.xml and report.md")
 	fs.BoolP("quiet", "q", false, "print only failures and the closing line")
 	fs.String("format", "text", "also print the results on stdout: text (nothing extra) or json (the results.json document)")
-	fs.Int64("max-spans", runner.DefaultMaxSpans, "refuse runs with more spans than this (protects memory and disk)")
+	fs.Int64("max-spans", runner.DefaultMaxSpans, "refuse runs with more spans than this, and trace files with more lines or records (protects memory and disk)")
 	fs.Bool("include-content", false, "let reports show attribute values (prompt/completion text) quoted in evaluation errors; elided by default")
 }
 

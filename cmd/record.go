@@ -24,18 +24,20 @@ spans go to OUT/traces.jsonl.`,
 	fs.String("out", ".llmcheck", "output folder: spans are appended to OUT/traces.jsonl (OTLP JSON lines)")
 	fs.StringSlice("listen", runner.DefaultRecordListen, "receiver address(es), each serving gRPC and HTTP")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
+	fs.Int64("max-inflight-bytes", 0, "request bytes (decompressed) held in memory at once across all clients; over it requests get a retryable 503 / UNAVAILABLE (0: 2 × --max-request-bytes)")
 	fs.Bool("redact", false, "remove prompt and completion content attributes from the stored trace file")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
 		sigs, stop := signals()
 		defer stop()
 		code, err := runner.Record(c.Context(), runner.RecordOptions{
-			OutDir:     v.GetString("out"),
-			Listen:     v.GetStringSlice("listen"),
-			MaxRequest: v.GetInt64("max-request-bytes"),
-			Redact:     v.GetBool("redact"),
-			Stderr:     s.err,
-			Signals:    sigs,
+			OutDir:      v.GetString("out"),
+			Listen:      v.GetStringSlice("listen"),
+			MaxRequest:  v.GetInt64("max-request-bytes"),
+			MaxInflight: v.GetInt64("max-inflight-bytes"),
+			Redact:      v.GetBool("redact"),
+			Stderr:      s.err,
+			Signals:     sigs,
 		})
 		return codeErr(code, err)
 	}

@@ -34,6 +34,7 @@ without running the tests.`,
 	fs.Duration("idle", runner.DefaultIdle, "after CMD exits, stop once no span has arrived for this long")
 	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
+	fs.Int64("max-inflight-bytes", 0, "request bytes (decompressed) held in memory at once across all clients; over it requests get a retryable 503 / UNAVAILABLE (0: 2 × --max-request-bytes)")
 	fs.Bool("redact", false, "remove prompt and completion content attributes (gen_ai.input.messages, input.value, llm.input_messages.*, …) from the stored trace file")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
@@ -52,6 +53,7 @@ without running the tests.`,
 			Idle:         v.GetDuration("idle"),
 			FlushTimeout: v.GetDuration("flush-timeout"),
 			MaxRequest:   v.GetInt64("max-request-bytes"),
+			MaxInflight:  v.GetInt64("max-inflight-bytes"),
 			MaxSpans:     v.GetInt64("max-spans"),
 			Redact:       v.GetBool("redact"),
 			Env:          environ(),

@@ -134,7 +134,7 @@ func collect(run *span.Run, opts Options) map[signature]*acc {
 		if s.IsError() {
 			a.errors++
 		}
-		if s.Tokens.Any() {
+		if s.Tokens.Any() && s.CountsUsage() {
 			total := s.Tokens.Total
 			if !s.Tokens.HasTotal && total == 0 {
 				total = s.Tokens.Input + s.Tokens.Output
@@ -147,6 +147,7 @@ func collect(run *span.Run, opts Options) map[signature]*acc {
 			a.tok.Cached += s.Tokens.Cached
 		}
 		switch usd, reported, ok, unpriced := spanCost(s, opts.Pricing); {
+		case !s.CountsUsage(): // a descendant reports this usage (span.Span.CountsUsage)
 		case ok && reported:
 			a.cost.USD += usd
 			a.cost.Reported++

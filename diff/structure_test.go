@@ -306,7 +306,7 @@ func TestSetNamesEscaped(t *testing.T) {
 	var b strings.Builder
 	r.Text(&b)
 	assert.NotContains(t, b.String(), "POST /x\n")
-	assert.Contains(t, b.String(), "POST /x\\n| *b* <script>: tool calls per trace")
+	assert.Contains(t, b.String(), `POST /x\n| *b* <script>: tool calls per trace`, "the line break is escaped, never printed")
 	md := r.Markdown(MaxCommentBytes)
 	assert.NotContains(t, md, "<script>")
 	assert.NotContains(t, md, "| *b*")

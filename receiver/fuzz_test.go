@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -47,9 +48,14 @@ func FuzzHTTPTraces(f *testing.F) {
 	f.Add([]byte{0x0a, 0x02, 0x0a, 0x00}, false, false)
 	f.Add([]byte("not otlp"), true, true)
 	f.Add([]byte{}, false, true)
+	// deep nesting (issue #16): past the JSON depth limit, and within it
+	f.Add(deepRequest(300), true, false)
+	f.Add(deepRequest(300), true, true)
+	f.Add(deepRequest(60), true, false)
+	f.Add([]byte(strings.Repeat("[", 5000)), true, false)
 	f.Fuzz(func(t *testing.T, body []byte, asJSON, gz bool) {
 		sink := &fuzzSink{}
-		r := &Receiver{sink: sink, limit: 1 << 20, maxBusy: 1}
+		r := &Receiver{sink: sink, limit: 1 << 20, maxBusy: 1, mem: newBudget(2<<20, 1<<20), bodyTimeout: DefaultBodyTimeout}
 		payload := body
 		req := httptest.NewRequest(http.MethodPost, "/v1/traces", nil)
 		if gz {
@@ -78,7 +84,7 @@ func FuzzHTTPTraces(f *testing.F) {
 		r.serveHTTP(w, req)
 
 		jsink := &fuzzJSONSink{}
-		jr := &Receiver{sink: jsink, jsonSink: jsink, limit: 1 << 20, maxBusy: 1}
+		jr := &Receiver{sink: jsink, jsonSink: jsink, limit: 1 << 20, maxBusy: 1, mem: newBudget(2<<20, 1<<20), bodyTimeout: DefaultBodyTimeout}
 		jreq := req.Clone(req.Context())
 		jreq.Body = io.NopCloser(bytes.NewReader(reqBody))
 		jw := httptest.NewRecorder()

@@ -10,11 +10,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/llmcheck/llmcheck/internal/jsondepth"
 )
 
 // OTLP/HTTP media types.
@@ -84,27 +88,43 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	if req.URL.Path == "/v1/traces" {
-		if !r.acquire() {
-			w.Header().Set("Retry-After", "1")
-			r.httpError(w, enc, http.StatusServiceUnavailable, "receiver busy: too many concurrent requests; retry")
-			return
-		}
-		defer r.release()
-	}
+	// Every signal goes through the same bounded path: the body within the
+	// body timeout, charged to the byte budget as it is read; a processing
+	// slot only once it is in.
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if code, msg := r.readBody(w, req, buf); code != 0 {
+	charged, code, msg := r.readBody(w, req, buf)
+	defer r.mem.release(charged)
+	if code != 0 {
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
+		if code == http.StatusServiceUnavailable || code == http.StatusRequestTimeout {
+			// The rest of the body is not read: do not keep the connection.
+			w.Header().Set("Connection", "close")
+		}
 		r.httpError(w, enc, code, msg)
 		return
 	}
+	if !r.acquire() {
+		w.Header().Set("Retry-After", "1")
+		r.httpError(w, enc, http.StatusServiceUnavailable, "receiver busy: too many concurrent requests; retry")
+		return
+	}
+	defer r.release()
 
-	if req.URL.Path == "/v1/traces" {
+	switch req.URL.Path {
+	case "/v1/traces":
 		var err error
 		if enc == encJSON {
 			et := ptraceotlp.NewExportRequest()
 			if buf.Len() > 0 { // an empty body is an empty request
-				if err := et.UnmarshalJSON(buf.Bytes()); err != nil {
+				// pdata's decoder recurses once per level: bound the nesting first
+				err := jsondepth.Check(buf.Bytes(), jsondepth.Max)
+				if err == nil {
+					err = et.UnmarshalJSON(buf.Bytes())
+				}
+				if err != nil {
 					r.httpError(w, enc, http.StatusBadRequest, "cannot decode "+enc.contentType()+" ExportTraceServiceRequest: "+err.Error())
 					return
 				}
@@ -128,7 +148,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	// Logs and metrics are read (within the limit) and dropped.
+	// Logs and metrics are read (within the limits) and dropped.
 
 	w.Header().Set("Content-Type", enc.contentType())
 	w.WriteHeader(http.StatusOK)
@@ -141,52 +161,67 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 
 // readBody reads the request body into buf, decompressing it, and enforces
 // the limit on both the wire and the decompressed size without inflating
-// more than limit+1 bytes. It returns an HTTP status and message on failure,
-// 0 on success.
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf *bytes.Buffer) (int, string) {
+// more than limit+1 bytes. The decompressed bytes are charged to the
+// in-flight budget as they are read: it returns what was charged, for the
+// caller to release once the request is answered. The whole body must
+// arrive within the body timeout. It returns an HTTP status and message on
+// failure, 0 on success.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf *bytes.Buffer) (charged int64, code int, msg string) {
+	// Errors are ignored: a connection without deadlines (none here) keeps
+	// only the header timeout and the byte budget.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(r.bodyTimeout))
 	raw := http.MaxBytesReader(w, req.Body, r.limit)
 	var body io.Reader = raw
 	ce := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
 	switch ce {
 	case "", "identity":
-		if req.ContentLength > 0 && req.ContentLength <= r.limit {
-			buf.Grow(int(req.ContentLength))
-		}
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(raw)
 		if err != nil {
-			return r.bodyError(err, "gzip")
+			code, msg := r.bodyError(err, "gzip")
+			return 0, code, msg
 		}
 		defer zr.Close()
 		body = zr
 	case "deflate": // HTTP's deflate is the zlib format (RFC 9110 §8.4.1.2)
 		zr, err := zlib.NewReader(raw)
 		if err != nil {
-			return r.bodyError(err, "deflate")
+			code, msg := r.bodyError(err, "deflate")
+			return 0, code, msg
 		}
 		defer zr.Close()
 		body = zr
 	default:
-		return http.StatusUnsupportedMediaType, "unsupported content encoding " + strconv.Quote(ce) + "; use gzip, deflate or none"
+		return 0, http.StatusUnsupportedMediaType, "unsupported content encoding " + strconv.Quote(ce) + "; use gzip, deflate or none"
 	}
-	n, err := buf.ReadFrom(io.LimitReader(body, r.limit+1))
+	// No buffer is sized from Content-Length: a client announcing a large
+	// body and sending it slowly would hold memory it has not sent.
+	cr := &chargedReader{r: body, b: &r.mem}
+	n, err := buf.ReadFrom(io.LimitReader(cr, r.limit+1))
 	if err != nil {
-		return r.bodyError(err, ce)
+		code, msg := r.bodyError(err, ce)
+		return cr.charged, code, msg
 	}
 	if n > r.limit {
 		// Decompressed size over the limit. Read the rest of the (bounded)
 		// wire body so the client, still sending, gets our answer instead of
 		// a connection reset; nothing more is inflated.
 		_, _ = io.Copy(io.Discard, raw)
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes after decompression", r.limit)
+		return cr.charged, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes after decompression", r.limit)
 	}
-	return 0, ""
+	return cr.charged, 0, ""
 }
 
 func (r *Receiver) bodyError(err error, ce string) (int, string) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", r.limit)
+	}
+	if errors.Is(err, errOverBudget) {
+		return http.StatusServiceUnavailable, fmt.Sprintf("%v (%d bytes in flight at most)", err, r.mem.max)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return http.StatusRequestTimeout, fmt.Sprintf("request body not received within %v", r.bodyTimeout)
 	}
 	if ce == "" || ce == "identity" {
 		return http.StatusBadRequest, "cannot read request body: " + err.Error()
@@ -227,6 +262,8 @@ func rpcCode(httpStatus int) int32 {
 		return 12 // UNIMPLEMENTED
 	case http.StatusRequestEntityTooLarge:
 		return 8 // RESOURCE_EXHAUSTED
+	case http.StatusRequestTimeout:
+		return 4 // DEADLINE_EXCEEDED
 	case http.StatusServiceUnavailable:
 		return 14 // UNAVAILABLE
 	}

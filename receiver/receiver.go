@@ -22,12 +22,13 @@ import (
 	"google.golang.org/grpc"
 )
 
-// DefaultMaxConcurrent is the default bound on trace requests processed
+// DefaultMaxConcurrent is the default bound on requests decoded and stored
 // at once (see Options.MaxConcurrent).
 const DefaultMaxConcurrent = 32
 
 // acquire takes a processing slot; false means the receiver is busy and
-// the request must be answered with a retryable status.
+// the request must be answered with a retryable status. A request takes its
+// slot once its body has been read.
 func (r *Receiver) acquire() bool {
 	if r.busy.Add(1) > r.maxBusy {
 		r.busy.Add(-1)
@@ -37,6 +38,16 @@ func (r *Receiver) acquire() bool {
 }
 
 func (r *Receiver) release() { r.busy.Add(-1) }
+
+// DefaultBodyTimeout is the time a client has to send a request body once
+// its headers have arrived (see Options.BodyTimeout).
+const DefaultBodyTimeout = 30 * time.Second
+
+// maxConcurrentStreams is the number of gRPC calls (HTTP/2 streams) one
+// connection may have open at once; the server announces it in
+// SETTINGS_MAX_CONCURRENT_STREAMS and refuses streams over it. 100 is the
+// minimum RFC 9113 recommends; OTLP exporters use a few.
+const maxConcurrentStreams = 100
 
 // DefaultMaxRequestBytes is the body limit used when Options.MaxRequestBytes
 // is 0. It is the limit the OTLP exporter specification recommends.
@@ -83,12 +94,27 @@ type Options struct {
 	// HTTP answers 413 and gRPC RESOURCE_EXHAUSTED. 0 (or negative) means
 	// DefaultMaxRequestBytes (64 MiB).
 	MaxRequestBytes int64
-	// MaxConcurrent bounds the trace export requests being decoded and
-	// stored at once; beyond it the receiver answers HTTP 503 with
-	// Retry-After (gRPC UNAVAILABLE), which exporters retry, instead of
-	// growing without bound. 0 means DefaultMaxConcurrent. Memory in use is
-	// then at most about MaxConcurrent × MaxRequestBytes × 3.
+	// MaxInflightBytes bounds the request bytes held at once, across every
+	// connection, protocol and signal: bodies are counted decompressed, as
+	// they are read, until the request is answered (so it bounds both
+	// reading and decoding). A request that would go over it is answered
+	// HTTP 503 with Retry-After (gRPC UNAVAILABLE), which exporters retry;
+	// a request already accepted is never dropped for it. A quarter of it
+	// (at most MaxInflightBytes − MaxRequestBytes) is kept for the first
+	// min(1 MiB, MaxInflightBytes/16) bytes of each request, so requests at
+	// the size limit cannot take it all and refuse ordinary batches. 0 (or
+	// negative) means 2 × MaxRequestBytes. Less than MaxRequestBytes is an
+	// error: the largest request could never be admitted.
+	MaxInflightBytes int64
+	// MaxConcurrent bounds the requests (any signal) being decoded and
+	// stored at once, counted from the moment the body has been read;
+	// beyond it the receiver answers HTTP 503 with Retry-After (gRPC
+	// UNAVAILABLE). 0 means DefaultMaxConcurrent.
 	MaxConcurrent int
+	// BodyTimeout is the time an HTTP client has, once its request headers
+	// have arrived, to send the whole body; a body not read by then is
+	// answered 408 and its connection closed. 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 
 	// sniffTimeout overrides defaultSniffTimeout (tests only).
 	sniffTimeout time.Duration
@@ -110,6 +136,11 @@ type Stats struct {
 	LastSpan time.Time
 	// InFlight is the number of requests being served right now.
 	InFlight int64
+	// InFlightBytes is the request bytes (decompressed) held right now,
+	// charged against Options.MaxInflightBytes.
+	InFlightBytes int64
+	// PeakInFlightBytes is the largest InFlightBytes seen so far.
+	PeakInFlightBytes int64
 }
 
 // ListenError is returned by Start when an address cannot be listened on
@@ -139,9 +170,14 @@ func (e *ListenError) Unwrap() error { return e.Err }
 // Receiver is a running OTLP receiver. Create it with Start, stop it with
 // Shutdown.
 type Receiver struct {
-	sink         Sink
-	jsonSink     JSONSink // sink, when it takes JSON lines
-	limit        int64
+	sink     Sink
+	jsonSink JSONSink // sink, when it takes JSON lines
+	limit    int64
+	mem      budget // request bytes held, ≤ Options.MaxInflightBytes
+	// inflated maps a gRPC message inflated by chargedGzip (its first
+	// byte) to the bytes charged for it, until its handler takes them.
+	inflated     sync.Map
+	bodyTimeout  time.Duration
 	sniffTimeout time.Duration
 
 	listeners []net.Listener  // the real TCP listeners
@@ -183,22 +219,35 @@ type Receiver struct {
 // A connection silent for 10 s before sending anything is closed. Prior-
 // knowledge HTTP/2 (h2c) that is not gRPC is not supported.
 //
+// Resources are bounded for every signal alike: request headers must arrive
+// within 30 s and an HTTP body within Options.BodyTimeout; bodies are
+// charged to Options.MaxInflightBytes as they are read and decompressed; a
+// request takes one of Options.MaxConcurrent processing slots only once its
+// body is in, so a slow client holds no slot; a gRPC connection has at most
+// 100 streams open (SETTINGS_MAX_CONCURRENT_STREAMS; more are refused with
+// RST_STREAM REFUSED_STREAM), keepalive pings more often than every 10 s end
+// it (GOAWAY too_many_pings) and an idle one is closed after 2 minutes.
+//
 // gRPC answers: OK; RESOURCE_EXHAUSTED for a message over the limit (wire or
-// decompressed); UNAVAILABLE when the sink refuses the batch.
+// decompressed); UNAVAILABLE when the in-flight byte budget or the
+// processing slots are full, or when the sink refuses the batch.
 //
 // HTTP answers, in this order of checks: 404 a path other than /v1/traces,
 // /v1/logs, /v1/metrics; 405 (Allow: POST) another method; 415 a Content-Type
 // other than application/x-protobuf or application/json (parameters such as
 // charset allowed), or a Content-Encoding other than gzip, x-gzip, deflate
 // (zlib) or identity; 413 a body over the limit on the wire or after
-// decompression (decompression stops at limit+1 bytes); 400 a body that does
-// not decompress or decode; 503 with Retry-After: 1 when the sink refuses the
+// decompression (decompression stops at limit+1 bytes); 408 (Connection:
+// close) a body not received within the body timeout; 503 with Retry-After:
+// 1 (Connection: close) a body that would take the in-flight bytes over
+// their budget; 400 a body that does not decompress or decode; 503 with
+// Retry-After: 1 when every processing slot is taken or the sink refuses the
 // batch; otherwise 200 with an empty export response (partial_success unset)
 // in the request's media type. Error bodies are a google.rpc.Status in the
 // request's encoding, or text/plain when the request's media type is not an
 // OTLP one. An empty body, or a request without spans, is a success that
-// does not reach the sink; log and metric bodies are read within the limit
-// and dropped.
+// does not reach the sink; log and metric bodies go through the same reading
+// and admission as trace bodies, then are dropped.
 func Start(opts Options, sink Sink) (*Receiver, error) {
 	if sink == nil {
 		return nil, errors.New("receiver: nil sink")
@@ -212,6 +261,7 @@ func Start(opts Options, sink Sink) (*Receiver, error) {
 		jsonSink:     jsonSink,
 		maxBusy:      int64(opts.MaxConcurrent),
 		limit:        opts.MaxRequestBytes,
+		bodyTimeout:  opts.BodyTimeout,
 		sniffTimeout: opts.sniffTimeout,
 		sniffing:     make(map[net.Conn]struct{}),
 	}
@@ -220,6 +270,17 @@ func Start(opts Options, sink Sink) (*Receiver, error) {
 	}
 	if r.maxBusy <= 0 {
 		r.maxBusy = DefaultMaxConcurrent
+	}
+	budget := opts.MaxInflightBytes
+	if budget <= 0 {
+		budget = 2 * r.limit
+	}
+	if budget < r.limit {
+		return nil, fmt.Errorf("receiver: in-flight byte budget %d is below the request limit %d, so the largest request could never be admitted", budget, r.limit)
+	}
+	r.mem = newBudget(budget, r.limit)
+	if r.bodyTimeout <= 0 {
+		r.bodyTimeout = DefaultBodyTimeout
 	}
 	if r.sniffTimeout <= 0 {
 		r.sniffTimeout = defaultSniffTimeout
@@ -300,6 +361,9 @@ func (r *Receiver) Stats() Stats {
 		Rejected: r.rejected.Load(),
 		Spans:    r.spans.Load(),
 		InFlight: r.inflight.Load(),
+
+		InFlightBytes:     r.mem.used.Load(),
+		PeakInFlightBytes: r.mem.peak.Load(),
 	}
 	if ns := r.lastSpan.Load(); ns != 0 {
 		s.LastSpan = time.Unix(0, ns)

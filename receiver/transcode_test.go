@@ -394,6 +394,17 @@ func FuzzTranscode(f *testing.F) {
 	f.Add([]byte(req(attrSpan(pb{}.msg(6, pb{}.msg(1, kv("k", pb{}.msg(5, pb{}.msg(1, pb{}.fixed64(4, 0))))))))))
 	f.Add([]byte(req(pb{}.msg(11, pb{}.fixed64(1, 1).str(2, "e")).msg(13, pb{}.bytes(1, make([]byte, 16)).fixed32(6, 1)))))
 	f.Add([]byte{})
+	// deep nesting (issue #16): arrays and kvlists around pdata's
+	// protobuf recursion limit of 100 messages, and far past it
+	for _, n := range []int{45, 60, 2000} {
+		arr, kvl := pb{}.str(1, "x"), pb{}.str(1, "x")
+		for range n {
+			arr = pb{}.msg(5, pb{}.msg(1, arr))
+			kvl = pb{}.msg(6, pb{}.msg(1, kv("k", kvl)))
+		}
+		f.Add([]byte(req(attrSpan(arr))))
+		f.Add([]byte(req(attrSpan(kvl))))
+	}
 	f.Fuzz(func(t *testing.T, req []byte) {
 		checkTranscode(t, req)
 	})

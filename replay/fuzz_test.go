@@ -35,6 +35,12 @@ func FuzzRead(f *testing.F) {
 	f.Add(gz.Bytes())
 	f.Add(gz.Bytes()[:gz.Len()/2])
 	f.Add([]byte{})
+	// deep nesting (issue #16): past the JSON depth limit as a line, a
+	// gzipped line and a pretty-printed document; and within it
+	f.Add(append(deepLine(300), '\n'))
+	f.Add(gzipped(f, append(deepLine(300), '\n')))
+	f.Add([]byte(strings.ReplaceAll(string(deepLine(300)), "[", "[\n")))
+	f.Add(append(deepLine(60), '\n'))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "traces.jsonl")
 		if err := os.WriteFile(path, data, 0o644); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/llmcheck/llmcheck/internal/jsondepth"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -93,6 +94,10 @@ func (pdataStage) newWorker() func(j *job) {
 				if j.lineWarn, j.lineErr = j.checkLine(); j.lineWarn != "" || j.lineErr != nil {
 					return
 				}
+			}
+			// pdata's decoder recurses once per level
+			if j.derr = jsondepth.Check(j.data, jsondepth.Max); j.derr != nil {
+				return
 			}
 			j.td, j.derr = ju.UnmarshalTraces(j.data)
 			if j.derr == nil {
@@ -231,8 +236,17 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 		defer wg.Done()
 		defer close(order)
 		defer close(work)
+		maxRecord := opts.MaxRecordBytes
+		if maxRecord <= 0 {
+			maxRecord = DefaultMaxRecordBytes
+		}
+		maxRecords := opts.MaxSpans
+		if maxRecords <= 0 {
+			maxRecords = DefaultMaxRecords
+		}
+		var records int64 // lines and records of the run so far
 		for i, p := range paths {
-			fr := &fileReader{path: p, file: i, buffer: st.buffer, emit: func(j *job) bool {
+			fr := &fileReader{path: p, file: i, buffer: st.buffer, maxRecord: maxRecord, maxRecords: maxRecords, spanBound: opts.MaxSpans > 0, records: &records, emit: func(j *job) bool {
 				if j.data != nil {
 					j.done = make(chan struct{})
 				}

@@ -23,9 +23,26 @@ type ReadOptions struct {
 	// MaxSpans, when positive, bounds the spans ReadSpans and LoadSpans
 	// read: they stop with a *TooManySpansError as soon as the spans read
 	// exceed it (checked batch by batch, before the batch is delivered or
-	// kept). Read ignores it.
+	// kept). Read does not count spans. Every reader also stops past
+	// MaxSpans lines and records (DefaultMaxRecords when MaxSpans is
+	// not set): a batch holds at least one span.
 	MaxSpans int64
+	// MaxRecordBytes bounds one line of JSON lines, one length-prefixed
+	// protobuf record, and a JSON document file (held in memory whole),
+	// after decompression; 0 means DefaultMaxRecordBytes.
+	MaxRecordBytes int
 }
+
+// DefaultMaxRecordBytes is ReadOptions.MaxRecordBytes when not set: far
+// above the batches OpenTelemetry exporters send (the receiver takes at
+// most 64 MiB of protobuf, which transcodes to a longer JSON line).
+const DefaultMaxRecordBytes = 256 << 20
+
+// DefaultMaxRecords bounds the lines (blank ones too) and protobuf records
+// of the files of one read when ReadOptions.MaxSpans is not set (Read, as
+// replay uses it): the default --max-spans, since a batch holds at least
+// one span. With MaxSpans, MaxSpans is the bound.
+const DefaultMaxRecords = 5_000_000
 
 // TooManySpansError is the error of ReadSpans and LoadSpans when the files
 // hold more than ReadOptions.MaxSpans spans.
@@ -100,6 +117,44 @@ type fileReader struct {
 	emit func(*job) bool
 	// buffer returns a buffer for a job's data
 	buffer func(n int) []byte
+	// maxRecord bounds a line, a record and a JSON document file
+	maxRecord int
+	// records counts the lines (blank ones too) and protobuf records of
+	// the run; past maxRecords the read stops. spanBound says maxRecords
+	// is ReadOptions.MaxSpans (else DefaultMaxRecords).
+	records    *int64
+	maxRecords int64
+	spanBound  bool
+}
+
+// count counts one line or record toward the run's bound. A batch holds at
+// least one span, so a run cannot have more of them than --max-spans allows
+// spans: without this, a gzip of zeros is billions of empty records.
+func (fr *fileReader) count() error {
+	*fr.records++
+	if *fr.records <= fr.maxRecords {
+		return nil
+	}
+	if fr.spanBound {
+		return fr.fail(fmt.Errorf("%s: more than %d lines or records (a batch holds at least one span; --max-spans is %d); is this a trace file?", fr.path, fr.maxRecords, fr.maxRecords))
+	}
+	return fr.fail(fmt.Errorf("%s: more than %d lines or records, the limit of a run's trace files; is this a trace file?", fr.path, fr.maxRecords))
+}
+
+// sizeLimit describes the bound on one line or record in messages.
+func (fr *fileReader) sizeLimit() string {
+	return fmt.Sprintf("%s (%d bytes)", byteSize(fr.maxRecord), fr.maxRecord)
+}
+
+// byteSize writes n bytes in MiB or KiB when it is a whole number of them.
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // warn sends a warning in file order. It returns false when the read was
@@ -123,6 +178,13 @@ func (fr *fileReader) readFile() error {
 		return fr.fail(err) // *PathError: "open traces.jsonl: no such file or directory"
 	}
 	defer f.Close()
+	// A device never ends (/dev/zero) and a directory is no trace file.
+	// Pipes are read (bounded like any file): <(zcat run.jsonl.gz) works.
+	if fi, err := f.Stat(); err != nil {
+		return fr.fail(fmt.Errorf("read %s: %w", path, err))
+	} else if m := fi.Mode(); !m.IsRegular() && m&os.ModeNamedPipe == 0 {
+		return fr.fail(fmt.Errorf("%s: not a regular file (%s); give the path of a trace file", path, fileKind(m)))
+	}
 
 	br := bufio.NewReaderSize(f, readBufSize)
 	magic, err := br.Peek(2)
@@ -150,6 +212,19 @@ func (fr *fileReader) readFile() error {
 		fr.warn(fmt.Sprintf("%s: gzip stream is truncated; using the data before the cut; the run was probably interrupted", path))
 	}
 	return nil
+}
+
+// fileKind names what a non-regular file is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeCharDevice != 0, m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "mode " + m.String()
 }
 
 // truncatedReader turns the io.ErrUnexpectedEOF of a cut gzip stream into
@@ -204,12 +279,17 @@ var (
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// lineReader returns lines of any length.
+// lineReader returns lines of up to max bytes.
 type lineReader struct {
 	r    *bufio.Reader
 	buf  []byte
 	line int // number of the line last returned
+	max  int
 }
+
+// errLineTooLong is the error of lineReader.next for a line longer than
+// its max.
+var errLineTooLong = errors.New("line too long")
 
 // next returns the next line without its line terminator and whether it
 // ended with a newline. The line is valid until the next call. It returns
@@ -219,12 +299,20 @@ func (lr *lineReader) next() ([]byte, bool, error) {
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(lr.buf)+len(chunk) > lr.max {
+				lr.line++
+				return nil, false, errLineTooLong
+			}
 			lr.buf = append(lr.buf, chunk...)
 			continue
 		}
 		if len(lr.buf) > 0 {
 			lr.buf = append(lr.buf, chunk...)
 			chunk = lr.buf
+		}
+		if n := len(chunk); n > lr.max && (err != nil || n-1 > lr.max) { // the newline aside
+			lr.line++
+			return nil, false, errLineTooLong
 		}
 		switch {
 		case err == nil:
@@ -249,12 +337,18 @@ func (lr *lineReader) next() ([]byte, bool, error) {
 // readJSON reads OTLP JSON lines, or a JSON document when the first
 // non-blank line is not a complete JSON value by itself.
 func (fr *fileReader) readJSON(r *bufio.Reader) error {
-	lr := &lineReader{r: r}
+	lr := &lineReader{r: r, max: fr.maxRecord}
 	first := true
 	for {
 		raw, newline, err := lr.next()
 		if errors.Is(err, io.EOF) {
 			return nil
+		}
+		if errors.Is(err, errLineTooLong) {
+			return fr.fail(fmt.Errorf("%s:%d: line longer than %s, the limit of one line of a trace file; is this a trace file?", fr.path, lr.line, fr.sizeLimit()))
+		}
+		if err := fr.count(); err != nil {
+			return err
 		}
 		if err != nil {
 			return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
@@ -376,9 +470,12 @@ func jsonSyntaxReason(data []byte) string {
 // many lines. head holds the content already read, starting at line
 // firstLine; the rest comes from r.
 func (fr *fileReader) readDocument(head []byte, r io.Reader, firstLine int) error {
-	rest, err := io.ReadAll(r)
+	rest, err := io.ReadAll(io.LimitReader(r, int64(fr.maxRecord-len(head)+1)))
 	if err != nil {
 		return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
+	}
+	if len(head)+len(rest) > fr.maxRecord {
+		return fr.fail(fmt.Errorf("%s: JSON document larger than %s, the limit of a JSON document trace file (held in memory whole); write it as JSON lines", fr.path, fr.sizeLimit()))
 	}
 	data := append(head, rest...)
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -439,9 +536,15 @@ func (fr *fileReader) readProto(r *bufio.Reader) error {
 		if err != nil {
 			return fr.fail(fmt.Errorf("read %s: %w", fr.path, err))
 		}
+		if err := fr.count(); err != nil {
+			return err
+		}
 		size := int64(binary.BigEndian.Uint32(hdr[:]))
 		if rec == 1 && size > maxFirstRecord {
 			return fr.notTraceFile()
+		}
+		if size > int64(fr.maxRecord) {
+			return fr.fail(fmt.Errorf("%s: declares %d bytes, more than %s, the limit of one record of a trace file", recordWhere(fr.path, rec, offset), size, fr.sizeLimit()))
 		}
 		// Each record gets its own buffer: it is decoded on another
 		// goroutine while the next ones are read. A size beyond 16 MiB

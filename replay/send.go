@@ -25,6 +25,8 @@ import (
 	grpcgzip "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/llmcheck/llmcheck/internal/jsondepth"
 )
 
 // Protocols accepted in SendOptions.Protocol.
@@ -329,7 +331,11 @@ func httpPartialSuccess(body []byte, ctype string) (int64, string) {
 	resp := ptraceotlp.NewExportResponse()
 	var err error
 	if strings.HasPrefix(ctype, "application/json") {
-		err = resp.UnmarshalJSON(body)
+		// the endpoint's answer is untrusted: pdata's decoder recurses
+		// once per level
+		if err = jsondepth.Check(body, jsondepth.Max); err == nil {
+			err = resp.UnmarshalJSON(body)
+		}
 	} else {
 		err = resp.UnmarshalProto(body)
 	}

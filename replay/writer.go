@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -30,16 +31,31 @@ type Writer struct {
 }
 
 // Create creates the trace file at path, creating its parent directories and
-// truncating an existing file.
+// replacing an existing file. The new file is created beside path and
+// renamed over it, as the reports are written: a symlink (or hard link) at
+// path is replaced, never written through, so a committed
+// .llmcheck/traces.jsonl link cannot make a run truncate its target.
 func Create(path string) (*Writer, error) {
-	if dir := filepath.Dir(path); dir != "." {
+	dir := filepath.Dir(path)
+	if dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create trace file %s: %w", path, err)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return nil, fmt.Errorf("create trace file: %w", err)
+		return nil, fmt.Errorf("create trace file %s: %w", path, err)
+	}
+	fail := func(err error) (*Writer, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("create trace file %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fail(err)
 	}
 	return &Writer{path: path, f: f}, nil
 }
@@ -89,6 +105,7 @@ func (w *Writer) write(line []byte, n int) error {
 			// Keep the file made of whole lines (disk full, quota): drop
 			// the partial line so later batches stay readable.
 			_ = w.f.Truncate(w.size)
+			_, _ = w.f.Seek(w.size, io.SeekStart)
 		}
 		return fmt.Errorf("write trace file: %w", err)
 	}

@@ -93,7 +93,7 @@ func (f Failure) Markdown() string {
 	for strings.Contains(f.Message, fence) {
 		fence += "`"
 	}
-	fmt.Fprintf(&b, "%s\n%s\n%s\n", fence, strings.ToValidUTF8(f.Message, "\uFFFD"), fence)
+	fmt.Fprintf(&b, "%s\n%s\n%s\n", fence, safetext.Neutral(strings.ToValidUTF8(f.Message, "\uFFFD")), fence)
 	return b.String()
 }
 
@@ -111,9 +111,9 @@ func (f Failure) Annotations() []Annotation {
 	return out
 }
 
-// WriteFailure writes results.json, junit.xml and report.md of the failure
-// into dir.
-func WriteFailure(dir string, f Failure, results, junit, md string) error {
+// WriteFailure writes results.json, junit.xml and the Markdown report
+// (to each name of md: report.md, comment.md) of the failure into dir.
+func WriteFailure(dir string, f Failure, results, junit string, md ...string) error {
 	var j bytes.Buffer
 	if err := EncodeJSON(&j, f.Results()); err != nil {
 		return err
@@ -122,11 +122,14 @@ func WriteFailure(dir string, f Failure, results, junit, md string) error {
 	if err := f.JUnit(&x); err != nil {
 		return err
 	}
-	for _, w := range []struct {
-		name string
-		data []byte
-	}{{results, j.Bytes()}, {junit, x.Bytes()}, {md, []byte(f.Markdown())}} {
-		if err := writeFile(filepath.Join(dir, w.name), w.data); err != nil {
+	if err := writeFile(filepath.Join(dir, results), j.Bytes()); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, junit), x.Bytes()); err != nil {
+		return err
+	}
+	for _, name := range md {
+		if err := writeFile(filepath.Join(dir, name), []byte(f.Markdown())); err != nil {
 			return err
 		}
 	}

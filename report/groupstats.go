@@ -65,10 +65,12 @@ func groupDetails(run *span.Run, cost func(*span.Span) (float64, bool)) []GroupD
 		if s.IsError() {
 			g.Errors++
 		}
-		g.InputTokens += s.Tokens.Input
-		g.OutputTokens += s.Tokens.Output
+		if s.CountsUsage() { // else a descendant reports this usage
+			g.InputTokens += s.Tokens.Input
+			g.OutputTokens += s.Tokens.Output
+		}
 		g.Durations = append(g.Durations, s.DurationMS)
-		if cost != nil {
+		if cost != nil && s.CountsUsage() {
 			if usd, ok := cost(s); ok {
 				g.Cost += usd
 				g.Priced++

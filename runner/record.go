@@ -20,9 +20,12 @@ type RecordOptions struct {
 	OutDir     string   // output folder: traces.jsonl goes there, as for run
 	Listen     []string // default: the standard OTLP ports on loopback
 	MaxRequest int64
-	Redact     bool
-	Stderr     io.Writer
-	Signals    <-chan os.Signal
+	// MaxInflight bounds the request bytes held at once (0: twice
+	// MaxRequest); see receiver.Options.MaxInflightBytes.
+	MaxInflight int64
+	Redact      bool
+	Stderr      io.Writer
+	Signals     <-chan os.Signal
 }
 
 // checkOutDir refuses an --out that names a trace file rather than a
@@ -49,6 +52,9 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	if err := checkOutDir(opts.OutDir); err != nil {
 		return 0, err
 	}
+	if err := checkReceiverLimits(opts.MaxRequest, opts.MaxInflight); err != nil {
+		return 0, err
+	}
 	out := filepath.Join(opts.OutDir, TracesFile)
 	w, err := replay.Create(out)
 	if err != nil {
@@ -58,7 +64,7 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	if opts.Redact {
 		sink = redactSink{next: w}
 	}
-	rcv, err := startReceiver(listen, opts.MaxRequest, sink, opts.Stderr)
+	rcv, err := startReceiver(listen, opts.MaxRequest, opts.MaxInflight, sink, opts.Stderr)
 	if err != nil {
 		w.Close()
 		return 0, err

@@ -31,6 +31,7 @@ type RunOptions struct {
 	Idle         time.Duration
 	FlushTimeout time.Duration
 	MaxRequest   int64
+	MaxInflight  int64 // request bytes held at once (0: 2 × MaxRequest)
 	MaxSpans     int64 // refuse spans beyond this many (default DefaultMaxSpans)
 	Redact       bool  // strip prompt/completion content attributes before writing
 
@@ -81,6 +82,9 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return 0, exitcode.Newf(exitcode.Usage, "test command %q not found: %v", opts.Command[0], unwrapExec(err))
 	}
+	if err := checkReceiverLimits(opts.MaxRequest, opts.MaxInflight); err != nil {
+		return 0, err
+	}
 	tracePath := filepath.Join(opts.Report.OutDir, TracesFile)
 	w, err := replay.Create(tracePath)
 	if err != nil {
@@ -95,7 +99,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if opts.Redact {
 		sink = redactSink{next: limit}
 	}
-	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, sink, errw)
+	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, opts.MaxInflight, sink, errw)
 	if err != nil {
 		w.Close()
 		return 0, err
@@ -211,7 +215,19 @@ func ChildEnv(base []string, endpoint string) []string {
 	)
 }
 
-func startReceiver(addrs []string, maxRequest int64, sink receiver.Sink, errw io.Writer) (*receiver.Receiver, error) {
+// checkReceiverLimits refuses an in-flight byte budget below the request
+// limit (the largest request could never be admitted), naming the flags.
+func checkReceiverLimits(maxRequest, maxInflight int64) error {
+	if maxRequest <= 0 {
+		maxRequest = receiver.DefaultMaxRequestBytes
+	}
+	if maxInflight > 0 && maxInflight < maxRequest {
+		return exitcode.Newf(exitcode.Usage, "--max-inflight-bytes %d is below --max-request-bytes %d: a request of the largest size could never be accepted; raise --max-inflight-bytes or leave it 0 (twice --max-request-bytes)", maxInflight, maxRequest)
+	}
+	return nil
+}
+
+func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.Sink, errw io.Writer) (*receiver.Receiver, error) {
 	if len(addrs) == 0 {
 		addrs = []string{"127.0.0.1:0"}
 	}
@@ -220,7 +236,7 @@ func startReceiver(addrs []string, maxRequest int64, sink receiver.Sink, errw io
 			fmt.Fprintf(errw, "llmcheck: warning: listening on %s, which is reachable from other machines; use a 127.0.0.1 address unless you need that\n", a)
 		}
 	}
-	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest}, sink)
+	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest, MaxInflightBytes: maxInflight}, sink)
 	if err != nil {
 		var le *receiver.ListenError
 		if errors.As(err, &le) {

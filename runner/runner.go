@@ -29,6 +29,9 @@ const (
 	ResultsFile = "results.json"
 	JUnitFile   = "junit.xml"
 	ReportFile  = "report.md"
+	// CommentFile is report.md sized for a pull-request comment, which
+	// `llmcheck comment` posts.
+	CommentFile = "comment.md"
 )
 
 // ReportOptions say where and how results are reported.
@@ -153,6 +156,16 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 	if err := report.WriteMarkdown(reportPath, md); err != nil {
 		return 0, exitcode.New(exitcode.Usage, err)
 	}
+	// The same report within a comment's 65,536 characters, for
+	// `llmcheck comment`: a shorter comparison section, fewer rows.
+	cmOpts := mdOpts
+	cmOpts.MaxBytes = commentBytes
+	if cmp != nil {
+		cmOpts.Diff = cmp.Markdown(commentBytes / 3)
+	}
+	if err := report.WriteMarkdown(filepath.Join(opts.OutDir, CommentFile), report.Markdown(res, run, meta, cmOpts)); err != nil {
+		return 0, exitcode.New(exitcode.Usage, err)
+	}
 	if res == nil {
 		report.Recording(w, run, meta.TracePath)
 	} else {
@@ -238,6 +251,10 @@ func resultsDoc(res *assert.Results, run *span.Run, meta report.Meta, code int) 
 	}
 	return doc
 }
+
+// commentBytes bounds comment.md: a pull-request comment holds 65,536
+// characters, and prcomment adds a marker line.
+const commentBytes = 60_000
 
 // diffMarkdownBytes bounds the comparison section of report.md (a PR
 // comment holds 65,536 characters).
@@ -338,7 +355,7 @@ func reportFailure(opts ReportOptions, meta report.Meta, err error) {
 	if os.MkdirAll(opts.OutDir, 0o755) != nil {
 		return
 	}
-	if report.WriteFailure(opts.OutDir, f, ResultsFile, JUnitFile, ReportFile) != nil {
+	if report.WriteFailure(opts.OutDir, f, ResultsFile, JUnitFile, ReportFile, CommentFile) != nil {
 		return
 	}
 	if gh := opts.GitHub; gh != nil {

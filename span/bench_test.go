@@ -161,3 +161,27 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewRun indexes 1M spans: 250k traces of a root and three
+// children (links, parent-cycle check, sorting, timing).
+func BenchmarkNewRun(b *testing.B) {
+	const traces = 250_000
+	spans := make([]Span, 0, 4*traces)
+	for t := range traces {
+		tid := fmt.Sprintf("%032x", t+1)
+		root := fmt.Sprintf("%016x", 4*t+1)
+		spans = append(spans, Span{TraceID: tid, SpanID: root, StartUnixNano: uint64(t) * 10, EndUnixNano: uint64(t)*10 + 9})
+		for c := 2; c <= 4; c++ {
+			spans = append(spans, Span{TraceID: tid, SpanID: fmt.Sprintf("%016x", 4*t+c), ParentSpanID: root,
+				StartUnixNano: uint64(t)*10 + uint64(c), EndUnixNano: uint64(t)*10 + uint64(c) + 1})
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		r := NewRun(spans)
+		if len(r.Traces) != traces {
+			b.Fatal(len(r.Traces))
+		}
+	}
+	b.ReportMetric(float64(len(spans))*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+}

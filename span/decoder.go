@@ -2,6 +2,8 @@ package span
 
 import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llmcheck/llmcheck/internal/jsondepth"
 )
 
 // A Decoder turns encoded OTLP trace batches straight into normalised
@@ -11,7 +13,8 @@ import (
 // common shapes of OTLP are read directly, without building the pdata tree
 // first. Anything unusual (snake_case keys, enum names, escaped ids, a
 // duplicate attribute key, links, bytes values, …) goes through pdata, so
-// the result never depends on which path was taken.
+// the result never depends on which path was taken. JSON nested more
+// than jsondepth.Max levels is an error on either path.
 //
 // A Decoder keeps intern tables so that the strings a run repeats (keys,
 // names, models, services) share memory across batches, and carves the
@@ -52,6 +55,11 @@ func (d *Decoder) DecodeJSON(dst []Span, data []byte, warn func(string)) ([]Span
 	out, ok := d.DecodeJSONFast(dst, data, warn)
 	if ok {
 		return out, nil
+	}
+	// pdata's decoder recurses once per level: bound the nesting first
+	// (the fast path bounds its own)
+	if err := jsondepth.Check(data, jsondepth.Max); err != nil {
+		return out, err
 	}
 	td, err := d.ju.UnmarshalTraces(data)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llmcheck/llmcheck/internal/jsondepth"
 )
 
 // TestMain makes every FromTracesWarn call of this package's tests also
@@ -104,7 +106,12 @@ func compareDecoders(td ptrace.Traces, want []Span, wantWarns []string, d *Decod
 func decodeBoth(t testing.TB, data []byte) (want, got string) {
 	t.Helper()
 	var u ptrace.JSONUnmarshaler
-	td, err := u.UnmarshalTraces(data)
+	// the reference is pdata behind the documented nesting bound
+	err := jsondepth.Check(data, jsondepth.Max)
+	var td ptrace.Traces
+	if err == nil {
+		td, err = u.UnmarshalTraces(data)
+	}
 	if err != nil {
 		want = "error: " + err.Error()
 	} else {
@@ -191,6 +198,10 @@ func FuzzDecodeJSON(f *testing.F) {
 	for _, c := range jsonCases {
 		f.Add([]byte(c))
 	}
+	// deep nesting (issue #16): past the JSON depth limit, and within it
+	f.Add(deepSpan(300, "array"))
+	f.Add(deepSpan(300, "kvlist"))
+	f.Add(deepSpan(60, "kvlist"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, got := decodeBoth(t, data)
 		if got != want {

@@ -422,11 +422,17 @@ func (n *normaliser) tokens(s *Span) key {
 			src = k
 		}
 	} else if t.HasInput || t.HasOutput {
-		t.Total, t.HasTotal = t.Input+t.Output, true
+		// input + output, unless that overflows int64 (counts so large
+		// are not real: the total is then not reported)
+		if sum := t.Input + t.Output; sum >= t.Input {
+			t.Total, t.HasTotal = sum, true
+		} else {
+			n.warnMsg(s, "input + output tokens ("+strconv.FormatInt(t.Input, 10)+" + "+strconv.FormatInt(t.Output, 10)+") overflow a 64-bit count; the total is not reported")
+		}
 	}
 	t.Cached, _, t.HasCached = n.count(s, kCacheRead, kCacheReadOld, kOICacheRead)
-	t.CacheWrite, _, _ = n.count(s, kCacheCreate, kCacheWrite, kCacheCreateOld, kOICacheWrite)
-	t.Reasoning, _, _ = n.count(s, kReasoning, kReasoningOld, kOIReasoning)
+	t.CacheWrite, _, t.HasCacheWrite = n.count(s, kCacheCreate, kCacheWrite, kCacheCreateOld, kOICacheWrite)
+	t.Reasoning, _, t.HasReasoning = n.count(s, kReasoning, kReasoningOld, kOIReasoning)
 	return src
 }
 
@@ -445,13 +451,17 @@ func (n *normaliser) count(s *Span, ks ...key) (int64, key, bool) {
 	return 0, nKeys, false
 }
 
+// cost reads the cost reported on the span. A cost is a finite,
+// non-negative number: a negative one would silently cancel real spend in
+// a sum, so, like a negative token count, it is a warning and not
+// reported.
 func (n *normaliser) cost(s *Span) {
 	if v, ok := n.l.get(kCostTotal); ok {
-		if f, ok := floatOf(v); ok {
+		if f, ok := costOf(v); ok {
 			s.Cost, s.HasCost = f, true
 			return
 		}
-		n.warnf(s, keyName[kCostTotal], v, "a number")
+		n.warnf(s, keyName[kCostTotal], v, "a non-negative number")
 	}
 	var sum float64
 	var found bool
@@ -460,11 +470,11 @@ func (n *normaliser) cost(s *Span) {
 		if !ok {
 			continue
 		}
-		if f, ok := floatOf(v); ok {
+		if f, ok := costOf(v); ok {
 			sum += f
 			found = true
 		} else {
-			n.warnf(s, keyName[k], v, "a number")
+			n.warnf(s, keyName[k], v, "a non-negative number")
 		}
 	}
 	if found {
@@ -618,6 +628,20 @@ func (n *normaliser) docsFromValue(s *Span, a attrVal) ([]Document, bool) {
 	}
 	n.warnf(s, keyName[kRetrDocs], a, "an array of {id, score}")
 	return nil, false
+}
+
+// costOf reads a cost: a finite number, not negative.
+func costOf(a attrVal) (float64, bool) {
+	f, ok := floatOf(a)
+	return f, ok && f >= 0
+}
+
+// warnMsg reports a problem with the LLM fields of s.
+func (n *normaliser) warnMsg(s *Span, msg string) {
+	if n.warn == nil {
+		return
+	}
+	n.warn("span " + strconv.Quote(s.Name) + " (trace " + s.TraceID + ", span " + s.SpanID + "): " + msg)
 }
 
 // warnf reports an unusable attribute value.

@@ -1,6 +1,7 @@
 package span
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -180,7 +181,7 @@ func TestSameChatCallAcrossConventions(t *testing.T) {
 		}},
 	}
 	want := Tokens{Input: 120, Output: 30, Total: 150, Cached: 20, CacheWrite: 7, Reasoning: 5,
-		HasInput: true, HasOutput: true, HasTotal: true, HasCached: true}
+		HasInput: true, HasOutput: true, HasTotal: true, HasCached: true, HasCacheWrite: true, HasReasoning: true}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s, warns := one(t, c.attrs)
@@ -418,6 +419,8 @@ func TestTotalTokens(t *testing.T) {
 		{"none", map[string]any{"gen_ai.operation.name": "chat"}, Tokens{}},
 		{"zero is a count", map[string]any{"gen_ai.usage.input_tokens": 0, "gen_ai.usage.cache_read.input_tokens": 0},
 			Tokens{HasInput: true, HasTotal: true, HasCached: true}},
+		{"cache write and reasoning are reported", map[string]any{"gen_ai.usage.input_tokens": 10, "gen_ai.usage.cache_creation.input_tokens": 0, "llm.token_count.completion_details.reasoning": 4},
+			Tokens{Input: 10, Total: 10, Reasoning: 4, HasInput: true, HasTotal: true, HasCacheWrite: true, HasReasoning: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -426,6 +429,14 @@ func TestTotalTokens(t *testing.T) {
 			assert.Equal(t, c.want, s.Tokens)
 		})
 	}
+}
+
+// input + output beyond int64 is not a total (it would wrap negative).
+func TestTotalTokensOverflow(t *testing.T) {
+	s, warns := one(t, map[string]any{"gen_ai.usage.input_tokens": int64(math.MaxInt64 - 5), "gen_ai.usage.output_tokens": int64(10)})
+	assert.Equal(t, Tokens{Input: math.MaxInt64 - 5, Output: 10, HasInput: true, HasOutput: true}, s.Tokens)
+	require.Len(t, warns, 1)
+	assert.Contains(t, warns[0], "overflow a 64-bit count")
 }
 
 func TestTokenValueTypes(t *testing.T) {
@@ -601,6 +612,12 @@ func TestCost(t *testing.T) {
 		{"int and string", map[string]any{"llm.cost.prompt": 1, "llm.cost.completion": "0.5"}, 1.5, true, 0},
 		{"bad total falls back", map[string]any{"llm.cost.total": "free", "llm.cost.prompt": 0.25}, 0.25, true, 1},
 		{"bad only", map[string]any{"llm.cost.total": true}, 0, false, 1},
+		// a negative cost would cancel real spend in a sum
+		{"negative total falls back", map[string]any{"llm.cost.total": -4.999, "llm.cost.prompt": 0.25}, 0.25, true, 1},
+		{"negative total", map[string]any{"llm.cost.total": -4.999}, 0, false, 1},
+		{"negative part", map[string]any{"llm.cost.prompt": "-1", "llm.cost.completion": 0.5}, 0.5, true, 1},
+		{"infinite", map[string]any{"llm.cost.total": "inf"}, 0, false, 1},
+		{"zero is a cost", map[string]any{"llm.cost.total": 0}, 0, true, 0},
 		{"none", map[string]any{"gen_ai.operation.name": "chat"}, 0, false, 0},
 	}
 	for _, c := range cases {

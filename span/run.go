@@ -36,6 +36,9 @@ type Run struct {
 	// dup[i] says spans[i] repeats the span id of an earlier span of its
 	// trace; nil when no span does.
 	dup []bool
+	// cut[i] says the parent link of spans[i] was cut because it closed a
+	// cycle (a span that is its own ancestor); nil when none was.
+	cut []bool
 }
 
 type spanKey struct{ trace, span string }
@@ -44,7 +47,10 @@ type spanKey struct{ trace, span string }
 // ids are read once (changing them afterwards does not re-index).
 //
 // When several spans of a trace share a span id, Parent resolves to the
-// last of them.
+// last of them. Parent links never form a cycle: a span whose parent is
+// itself or one of its descendants (untrusted data can say anything) has
+// that link cut, so every walk up the ancestors ends; Validate counts
+// them.
 func NewRun(spans []Span) *Run {
 	r := &Run{Spans: make([]*Span, len(spans)), spans: spans}
 	if len(spans) == 0 {
@@ -114,10 +120,14 @@ func NewRun(spans []Span) *Run {
 		parts = min(runtime.GOMAXPROCS(0), len(r.Traces))
 	}
 	dups := make([][]int32, parts)
+	cuts := make([][]int32, parts)
+	// walk state of every span for the cycle check; traces are disjoint,
+	// so the parts share it without a race
+	state := make([]uint8, len(spans))
 	var wg sync.WaitGroup
 	for p := range parts {
 		lo, hi := p*len(r.Traces)/parts, (p+1)*len(r.Traces)/parts
-		wg.Go(func() { dups[p] = r.finishTraces(r.Traces[lo:hi]) })
+		wg.Go(func() { dups[p], cuts[p] = r.finishTraces(r.Traces[lo:hi], state) })
 	}
 	wg.Wait()
 	for _, d := range dups {
@@ -126,6 +136,14 @@ func NewRun(spans []Span) *Run {
 				r.dup = make([]bool, len(spans))
 			}
 			r.dup[i] = true
+		}
+	}
+	for _, c := range cuts {
+		for _, i := range c {
+			if r.cut == nil {
+				r.cut = make([]bool, len(spans))
+			}
+			r.cut[i] = true
 		}
 	}
 	if !slices.IsSortedFunc(r.Traces, traceByStart) {
@@ -139,13 +157,16 @@ func NewRun(spans []Span) *Run {
 var parallelSpans = 1 << 16
 
 // finishTraces links, sorts and times the traces, returning the indices of
-// the spans that repeat an earlier span id of their trace.
-func (r *Run) finishTraces(traces []*Trace) (dups []int32) {
+// the spans that repeat an earlier span id of their trace and of the spans
+// whose parent link was cut to break a cycle.
+func (r *Run) finishTraces(traces []*Trace, state []uint8) (dups, cuts []int32) {
 	var ids map[string]int32
 	for _, t := range traces {
 		// parents, before sorting: among spans sharing an id the last
 		// recorded one is the parent (what a map filled in order gives)
 		ids, dups = r.link(t.Spans, ids, dups)
+		cuts = r.cutCycles(t.Spans, state, cuts)
+		r.markUsage(t.Spans) // after the cycles are cut
 
 		if !slices.IsSortedFunc(t.Spans, byStart) {
 			slices.SortStableFunc(t.Spans, byStart)
@@ -166,7 +187,72 @@ func (r *Run) finishTraces(traces []*Trace) (dups []int32) {
 			t.DurationMS = float64(t.EndUnixNano-t.StartUnixNano) / 1e6
 		}
 	}
-	return dups
+	return dups, cuts
+}
+
+// cutCycles breaks every cycle of parent links among spans (one trace, in
+// recording order), appending to cuts the spans whose link it removed:
+// walking up from each span not seen yet, the link that leads back into
+// the walk is cut. Every span is visited once. state is 0 for a span not
+// seen, 1 while it is on the current walk, 2 once its ancestors are known
+// to end.
+func (r *Run) cutCycles(spans []*Span, state []uint8, cuts []int32) []int32 {
+	for _, s := range spans {
+		i := r.index(s)
+		if state[i] != 0 {
+			continue
+		}
+		// walk up, marking the path
+		cur := i
+		for {
+			state[cur] = 1
+			p := r.parent[cur]
+			if p < 0 || state[p] == 2 {
+				break
+			}
+			if state[p] == 1 { // back into this walk: a cycle
+				r.parent[cur] = -1
+				cuts = append(cuts, cur)
+				break
+			}
+			cur = p
+		}
+		// mark the path done
+		for cur := i; cur >= 0 && state[cur] == 1; cur = r.parent[cur] {
+			state[cur] = 2
+		}
+	}
+	return cuts
+}
+
+// isCut reports whether the parent link of s was cut to break a cycle.
+func (r *Run) isCut(s *Span) bool {
+	i := r.index(s)
+	return i >= 0 && r.cut != nil && r.cut[i]
+}
+
+// markUsage sets usageBelow (see Span.CountsUsage) on the spans of one
+// trace that have a descendant reporting usage, walking up from every
+// span that reports usage. A walk stops at a span already marked (its
+// ancestors are marked too) and where the parent links loop back to the
+// span it started from, so a cycle of parent ids cannot make it spin.
+func (r *Run) markUsage(spans []*Span) {
+	for _, s := range spans {
+		s.usageBelow = false
+	}
+	for _, s := range spans {
+		if !s.ReportsUsage() {
+			continue
+		}
+		start := r.index(s)
+		for p := r.parent[start]; p >= 0 && p != start; p = r.parent[p] {
+			a := &r.spans[p]
+			if a.usageBelow {
+				break
+			}
+			a.usageBelow = true
+		}
+	}
 }
 
 func byStart(a, b *Span) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) }
@@ -269,11 +355,19 @@ func (r *Run) Parent(s *Span) *Span {
 	if t == nil {
 		return nil
 	}
-	var found *Span
+	var found, self *Span
 	for _, c := range t.Spans {
 		if c.SpanID == s.ParentSpanID && (found == nil || r.index(c) > r.index(found)) {
 			found = c
 		}
+		if c.SpanID == s.SpanID && (self == nil || r.index(c) > r.index(self)) {
+			self = c
+		}
+	}
+	// a copy of a span whose link was cut (the last recorded one with
+	// its ids) has no parent either
+	if self != nil && self.ParentSpanID == s.ParentSpanID && r.isCut(self) {
+		return nil
 	}
 	return found
 }

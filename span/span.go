@@ -53,14 +53,17 @@ type Span struct {
 
 	// LLM fields (empty/zero when the span carries none; see the Has* fields
 	// of Tokens and HasCost for presence).
-	Operation  string // chat, embeddings, retrieval, execute_tool, invoke_agent, …
-	Model      string // response model, else request model
-	Provider   string // openai, anthropic, … (lower-cased)
-	Tokens     Tokens
-	Documents  []Document // retrieved documents in rank order
-	Query      string     // retrieval query text
-	Cost       float64    // cost reported on the span (USD), if HasCost
-	HasCost    bool
+	Operation string // chat, embeddings, retrieval, execute_tool, invoke_agent, …
+	Model     string // response model, else request model
+	Provider  string // openai, anthropic, … (lower-cased)
+	Tokens    Tokens
+	Documents []Document // retrieved documents in rank order
+	Query     string     // retrieval query text
+	Cost      float64    // cost reported on the span (USD), if HasCost
+	HasCost   bool
+	// usageBelow is set by NewRun when a descendant of the span reports
+	// usage (see CountsUsage).
+	usageBelow bool
 	Convention string // which convention supplied the LLM fields: gen_ai, openllmetry, openinference, or empty
 }
 
@@ -76,11 +79,18 @@ type Tokens struct {
 	Reasoning  int64
 	// HasInput etc. say whether the span reported the value (a missing count
 	// is not a zero count).
-	HasInput, HasOutput, HasTotal, HasCached bool
+	HasInput, HasOutput, HasTotal, HasCached, HasCacheWrite, HasReasoning bool
 }
 
-// Any reports whether the span reported any token count.
+// Any reports whether the span reported an input, output or total token
+// count.
 func (t Tokens) Any() bool { return t.HasInput || t.HasOutput || t.HasTotal }
+
+// AnyCount reports whether the span reported any token count at all,
+// cache and reasoning counts included.
+func (t Tokens) AnyCount() bool {
+	return t.HasInput || t.HasOutput || t.HasTotal || t.HasCached || t.HasCacheWrite || t.HasReasoning
+}
 
 // Document is one retrieved document. Rank is 1-based.
 type Document struct {
@@ -99,6 +109,24 @@ type Event struct {
 
 // IsError reports whether the span has error status.
 func (s *Span) IsError() bool { return s.Status == "error" }
+
+// ReportsUsage reports whether the span reports usage of its own: a token
+// count (any kind) or a cost.
+func (s *Span) ReportsUsage() bool { return s.HasCost || s.Tokens.AnyCount() }
+
+// CountsUsage reports whether the span's token counts and cost go into
+// sums (tokens and cost of a selection or a trace, diff groups, baseline
+// summaries, report tables): true unless a descendant of the span in its
+// Run reports usage (ReportsUsage). Agent frameworks put the sum of their
+// model calls on the enclosing span (the Vercel AI SDK's ai.generateText
+// over its ai.generateText.doGenerate children, agent and chain spans);
+// counting both would count the spend twice, so only the innermost spans
+// that report usage are summed. Span.Tokens and Span.Cost still hold what
+// the span itself reported.
+//
+// NewRun computes it for the spans it is given; a span that was never
+// part of a Run counts.
+func (s *Span) CountsUsage() bool { return !s.usageBelow }
 
 // IsRoot reports whether the span has no parent.
 func (s *Span) IsRoot() bool { return s.ParentSpanID == "" }
