@@ -107,6 +107,16 @@ func BenchmarkAttackMemory(b *testing.B) {
 			openStreams(b, r, 50_000)
 		}},
 	}
+	// Every attack at once: the worst mix.
+	attacks := cases[1:]
+	cases = append(cases, struct {
+		name   string
+		attack func(b *testing.B, r *Receiver, stop <-chan struct{})
+	}{"all-at-once", func(b *testing.B, r *Receiver, stop <-chan struct{}) {
+		for _, a := range attacks {
+			a.attack(b, r, stop)
+		}
+	}})
 	for _, tc := range cases {
 		for _, lines := range []bool{false, true} {
 			name := tc.name
