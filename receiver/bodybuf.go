@@ -6,9 +6,9 @@ import (
 )
 
 // bodyBuf holds an HTTP request body in pooled buffers of growing size
-// classes: a request starts with 64 KiB and moves to the next class (×4)
+// classes: a request starts with 4 KiB and moves to the next class (×4)
 // only when its bytes fill the one it has. So the memory a request holds
-// follows the bytes it has actually sent (at most 4× plus 64 KiB), whatever
+// follows the bytes it has actually sent (at most 4× plus 4 KiB), whatever
 // a previous request left in the pool: a slow client never sits on a
 // buffer that a large request grew. Bodies over the largest class grow by
 // doubling and are left to the garbage collector.
@@ -17,7 +17,7 @@ type bodyBuf struct {
 	class int // index in bodyClasses; -1: not pooled
 }
 
-var bodyClasses = [...]int{64 << 10, 256 << 10, 1 << 20, 4 << 20}
+var bodyClasses = [...]int{4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20}
 
 var bodyPools [len(bodyClasses)]sync.Pool
 
