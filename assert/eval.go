@@ -712,7 +712,8 @@ func FormatFloat(f float64) string {
 }
 
 // offenders lists the spans (or retrieval queries) that make the first
-// statistic an expression reads fail, worst first, at most maxOffenders:
+// statistic an expression reads that has offenders fail, worst first, at
+// most maxOffenders:
 //
 //   - latency.min: the fastest spans; other latency statistics: the slowest
 //   - tokens.X: the spans the sums count that report X, largest X first
@@ -736,6 +737,12 @@ func offenders(g *group, stats []string, status Status) []Offender {
 	}
 	var list []scored
 	stat := stats[0]
+	for _, st := range stats { // the first that has offenders
+		if st != "retrieval.queries" && st != "retrieval.without_ground_truth" && st != "retrieval.k" {
+			stat = st
+			break
+		}
+	}
 	metric, unit := stat, ""
 	desc := true // worst = largest value
 	cat, field, _ := strings.Cut(stat, ".")

@@ -78,6 +78,7 @@ func TestOffendersPerStatistic(t *testing.T) {
 		{"precision lists precision below 1, lowest first", retrieval, "retrieval.precision >= 0.9", Fail, []string{"q3", "q1", "q2"}, "precision"},
 		{"count has no offenders", chat, "count > 5", Fail, nil, ""},
 		{"retrieval.queries has no offenders", retrieval, "retrieval.queries > 5", Fail, nil, ""},
+		{"the first statistic with offenders decides", retrieval, "retrieval.queries > 5 && retrieval.mrr >= 0.9", Fail, []string{"q3", "q2"}, "reciprocal_rank"},
 		{"latency of a retrieval check lists the slowest", "", "latency.p95 < 1 && retrieval.mrr >= 0.9", Fail, []string{"c2", "c1", "c3", "q1", "q2"}, "duration_ms"},
 	}
 	for _, tt := range tests {
