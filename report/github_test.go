@@ -150,7 +150,7 @@ func TestGitHub(t *testing.T) {
 	require.Equal(t, "# earlier step content\n\n"+md, string(data))
 
 	require.Equal(t, map[string]string{
-		"earlier": "1", "verdict": "fail", "passed": "2", "failed": "2", "errors": "1", "warnings": "1",
+		"earlier": "1", "verdict": "fail", "passed": "1", "failed": "2", "errors": "1", "warnings": "1",
 		"skipped": "1", "spans": "13", "traces": "3", "report": ".llmcheck/report.md",
 	}, readOutputs(t, output))
 	require.Equal(t, 5, strings.Count(cmds.String(), "\n"))
