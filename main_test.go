@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -88,6 +89,16 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Check(zw.Close())
 				ts.Check(f.Close())
+			},
+			// fakegithub VAR starts a local GitHub API for llmcheck comment,
+			// its URL in VAR, whose answers are hostile (see hostileGitHub).
+			"fakegithub": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: fakegithub VAR")
+				}
+				srv := httptest.NewServer(hostileGitHub())
+				ts.Defer(srv.Close)
+				ts.Setenv(args[0], srv.URL)
 			},
 			// waitfile FILE waits (up to 20 s) until FILE exists.
 			// nocommands checks the stdout and stderr of the last exec with
