@@ -101,12 +101,15 @@ func (f Failure) Markdown() string {
 // diagnostic on its line of the config, else one for the message.
 func (f Failure) Annotations() []Annotation {
 	if len(f.Diagnostics) == 0 {
-		return []Annotation{{Level: "error", Title: "llmcheck could not run", Message: truncateRunes(f.Message, maxAnnotationRunes)}}
+		// the message and diagnostics quote the user's config and inputs
+		// (YAML and CEL errors show the offending text): escaped like the
+		// console's, since annotations bypass the guarded streams' filter
+		return []Annotation{{Level: "error", Title: "llmcheck could not run", Message: truncateRunes(safetext.Lines(f.Message), maxAnnotationRunes)}}
 	}
 	var out []Annotation
 	for _, d := range f.Diagnostics {
 		out = append(out, Annotation{Level: "error", File: d.Pos.File, Line: d.Pos.Line, Col: d.Pos.Column,
-			Title: "llmcheck config error", Message: truncateRunes(d.Message, maxAnnotationRunes)})
+			Title: "llmcheck config error", Message: truncateRunes(safetext.Lines(d.Message), maxAnnotationRunes)})
 	}
 	return out
 }
