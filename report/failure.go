@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -66,16 +65,7 @@ func (f Failure) JUnit(w io.Writer) error {
 	}
 	doc := &junitTestsuites{Name: JUnitRoot, Tests: 1, Errors: 1, Time: tc.Time, Timestamp: ts,
 		Suites: []junitSuite{{Name: JUnitSetupSuite, Tests: 1, Errors: 1, Time: tc.Time, Timestamp: ts, Cases: []junitTestcase{tc}}}}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return encodeJUnit(w, doc)
 }
 
 // Markdown is report.md for the failure: the verdict and the message in a
