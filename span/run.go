@@ -245,6 +245,12 @@ func (r *Run) markUsage(spans []*Span) {
 			continue
 		}
 		start := r.index(s)
+		if p := r.parent[start]; p >= 0 && p != start {
+			// one call, one span (see Span.Wrapper)
+			if a := &r.spans[p]; a.Operation != "" && a.Operation == s.Operation && !a.ReportsUsage() {
+				a.Operation, a.Wrapper = "", true
+			}
+		}
 		for p := r.parent[start]; p >= 0 && p != start; p = r.parent[p] {
 			a := &r.spans[p]
 			if a.usageBelow {
