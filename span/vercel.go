@@ -139,6 +139,21 @@ var aiFieldName = [...]string{
 	afStream:     "gen_ai.request.stream",
 }
 
+// aiSDKName reports whether an attribute the normaliser does not read
+// itself may be one of this file's: cheap enough for every attribute.
+func aiSDKName(name string) bool {
+	if len(name) < 11 {
+		return false
+	}
+	switch name[0] {
+	case 'a':
+		return name[1] == 'i' && name[2] == '.'
+	case 'g':
+		return name[len(name)-1] == 'k' && strings.HasSuffix(name, "time_to_first_chunk") || name == "gen_ai.request.stream"
+	}
+	return false
+}
+
 // aiFieldOf maps an attribute name to the field the reader keeps. Only
 // names starting "ai." or "gen_ai." reach the switch.
 func aiFieldOf(name string) (aiField, bool) {
@@ -223,6 +238,9 @@ const ConvAISDK = "ai_sdk"
 // time-to-first-token encodings supply; it runs after the conventions of
 // REFERENCE.md §4 have been read.
 func (n *normaliser) aiSDKAndTTFT(s *Span) {
+	if !n.l.aiSDK {
+		return
+	}
 	var a aiSDK
 	for i := range s.Attrs {
 		k := s.Attrs[i].Key
