@@ -55,6 +55,7 @@ func TestTTFTExpressions(t *testing.T) {
 		{"span.streaming", "spans.all(s, s.ttft_ms < s.duration_ms)", Pass, ""},
 		{"", "spans.all(s, s.ttft_ms > 0.0)", Error, `span "execute_tool lookup" (d) reports no time to first token`},
 		{"", "spans.exists(s, has(s.ttft_ms))", Pass, ""},
+		{"", "spans.filter(s, has(s.ttft_ms)).size() == 3", Pass, ""},
 	} {
 		t.Run(tc.expect, func(t *testing.T) {
 			y := "assertions:\n  - name: x\n    expect: '" + strings.ReplaceAll(tc.expect, "'", "''") + "'\n"
