@@ -205,6 +205,9 @@ func TestWrapperIsNoCall(t *testing.T) {
 		mk("04", "03", map[string]any{"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": int64(8)}),
 		mk("05", "", map[string]any{"gen_ai.operation.name": "invoke_agent"}),
 		mk("06", "05", map[string]any{"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": int64(8)}),
+		// an agent that hands off to a sub-agent is two agents
+		mk("07", "", map[string]any{"gen_ai.operation.name": "invoke_agent"}),
+		mk("08", "07", map[string]any{"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": int64(8)}),
 	)
 	run := NewRun(FromTraces(nil, td))
 	got := map[string]string{}
@@ -212,7 +215,7 @@ func TestWrapperIsNoCall(t *testing.T) {
 		got[s.Name] = s.Operation
 		assert.Equal(t, s.Name == "s01", s.Wrapper, s.Name)
 	}
-	assert.Equal(t, map[string]string{"s01": "", "s02": "embeddings", "s03": "chat", "s04": "chat", "s05": "invoke_agent", "s06": "chat"}, got)
+	assert.Equal(t, map[string]string{"s01": "", "s02": "embeddings", "s03": "chat", "s04": "chat", "s05": "invoke_agent", "s06": "chat", "s07": "invoke_agent", "s08": "invoke_agent"}, got)
 	// NewRun again over the same spans keeps the decision.
 	run = NewRun(run.spans)
 	assert.True(t, run.Spans[0].Wrapper)
