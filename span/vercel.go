@@ -1,6 +1,9 @@
 package span
 
-import "strings"
+import (
+	"math"
+	"strings"
+)
 
 // This file reads the Vercel AI SDK's telemetry (issue #12) and the time
 // to first token of streamed calls.
@@ -368,12 +371,12 @@ func (n *normaliser) ttft(s *Span, a *aiSDK) {
 			continue
 		}
 		x, ok := floatOf(v)
-		if !ok || x < 0 {
+		if ok && f != afMsFirst {
+			x *= 1000 // seconds
+		}
+		if !ok || x < 0 || math.IsInf(x, 0) {
 			n.warnf(s, aiFieldName[f], v, "a non-negative number")
 			continue
-		}
-		if f != afMsFirst {
-			x *= 1000 // seconds
 		}
 		s.TTFTMS, s.HasTTFT, s.Streaming = x, true, true
 		return

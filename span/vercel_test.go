@@ -164,11 +164,12 @@ func TestAISDKAttributes(t *testing.T) {
 		{"bad values warn and are not read as zero", map[string]any{
 			"ai.operationId": "ai.streamText.doStream", "ai.response.msToFirstChunk": -3.0,
 			"gen_ai.response.time_to_first_chunk": "soon", "ai.usage.inputTokens": "many", "ai.usage.promptTokens": int64(5),
+			"gen_ai.client.operation.time_to_first_chunk": 1e307, // seconds: beyond a double in ms
 		}, func(t *testing.T, s Span) {
 			assert.False(t, s.HasTTFT)
 			assert.Equal(t, int64(5), s.Tokens.Input)
 			assert.True(t, s.Streaming, "doStream")
-		}, []string{"ai.response.msToFirstChunk", "gen_ai.response.time_to_first_chunk", "ai.usage.inputTokens"}},
+		}, []string{"ai.response.msToFirstChunk", "gen_ai.response.time_to_first_chunk", "gen_ai.client.operation.time_to_first_chunk", "ai.usage.inputTokens"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, warns := one(t, tc.attrs)
