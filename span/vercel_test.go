@@ -2,6 +2,7 @@ package span
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,4 +228,25 @@ func pad(id string) string {
 		return ""
 	}
 	return "00000000000000" + id
+}
+
+// BenchmarkDecodeAISDK decodes the spans recorded from the real AI SDK 6
+// (built-in telemetry: about 30 attributes a span, most of them ai.*).
+func BenchmarkDecodeAISDK(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "aisdk", "v6.jsonl"))
+	require.NoError(b, err)
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	d := NewDecoder()
+	var spans []Span
+	n := 0
+	for b.Loop() {
+		spans = spans[:0]
+		for _, l := range lines {
+			if spans, err = d.DecodeJSON(spans, l, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += len(spans)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/span")
 }
