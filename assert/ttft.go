@@ -6,6 +6,8 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+
+	"github.com/llmcheck/llmcheck/span"
 )
 
 // Time to first token (issue #12): span.ttft_ms, span.streaming, the
@@ -119,4 +121,16 @@ func (s *Summary) ttftOf(g *group) {
 		s.TTFT = &l
 		s.Samples.TTFT = bound(ttftSample(g.spans))
 	}
+}
+
+// startTTFT is the times to first token of the spans that report one, for
+// StarterFrom.
+func startTTFT(spans []*span.Span) []float64 {
+	var out []float64
+	for _, s := range spans {
+		if s.HasTTFT {
+			out = append(out, s.TTFTMS)
+		}
+	}
+	return out
 }

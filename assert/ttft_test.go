@@ -123,3 +123,15 @@ func TestTTFTRegression(t *testing.T) {
 	assert.Equal(t, Error, r[0].Status, r[0].Message)
 	assert.Contains(t, r[0].Message, "in the baseline reports a time to first token")
 }
+
+// TestStarterTTFT: init --from budgets the time to first token of a group
+// with streamed calls, and only there.
+func TestStarterTTFT(t *testing.T) {
+	got := StarterFrom(fixedTTFT(), "traces.jsonl")
+	assert.Contains(t, got, "# recorded: 3 spans, p95 480 ms, TTFT p95 380 ms")
+	assert.Contains(t, got, `expect: "latency.p95 <= 720 && ttft.p95 <= 570 && errors == 0"`)
+	assert.Equal(t, 1, strings.Count(got, "ttft.p95"), "the tool group has no time to first token")
+	s, err := LoadBytes("llmcheck.yaml", []byte(got))
+	require.NoError(t, err)
+	assert.Equal(t, Pass, s.Evaluate(fixedTTFT()).Status)
+}
