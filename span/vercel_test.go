@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// readFixture decodes an OTLP JSON Lines file recorded from a real
+// readAISDKFixture decodes an OTLP JSON Lines file recorded from a real
 // application.
-func readFixture(t *testing.T, path string) []Span {
+func readAISDKFixture(t *testing.T, path string) []Span {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -47,7 +47,7 @@ func TestAISDKRecorded(t *testing.T) {
 		{"v7.jsonl", ConvGenAI, 2},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			spans := readFixture(t, filepath.Join("testdata", "aisdk", tc.file))
+			spans := readAISDKFixture(t, filepath.Join("testdata", "aisdk", tc.file))
 			run := NewRun(spans)
 			ops := map[string]int{}
 			var in, out, cached, total int64
@@ -188,6 +188,7 @@ func TestAISDKProvider(t *testing.T) {
 		"openai.chat": "openai", "openai.responses": "openai", "openai.embedding": "openai",
 		"anthropic.messages": "anthropic", "google.vertex.chat": "google", "mistral": "mistral",
 		"azure.ai.openai": "azure.ai.openai", "aws.bedrock": "aws.bedrock", "gcp.vertex_ai": "gcp.vertex_ai",
+		"az.ai.openai": "az.ai.openai", "aws.sagemaker": "aws.sagemaker",
 	} {
 		assert.Equal(t, want, aiSDKProvider(in), in)
 	}
