@@ -26,9 +26,8 @@ import (
 // the older promptTokens/completionTokens, tokens for embeddings, cached
 // input from cachedInputTokens or inputTokenDetails.cacheReadTokens,
 // reasoningTokens or outputTokenDetails.reasoningTokens); tool and call id
-// from ai.toolCall.name and ai.toolCall.id; the agent of an invoke_agent
-// span from ai.telemetry.functionId. A field another convention on the
-// span already supplied is kept.
+// from ai.toolCall.name and ai.toolCall.id. A field another convention on
+// the span already supplied is kept.
 //
 // Time to first token, on any span: ai.response.msToFirstChunk (ms),
 // gen_ai.response.time_to_first_chunk and
@@ -39,7 +38,7 @@ import (
 // aiSDK holds the attributes the AI SDK reader needs, collected in one pass
 // over the span's attributes.
 type aiSDK struct {
-	opID, modelID, respModel, provider, toolName, toolID, functionID           attrVal
+	opID, modelID, respModel, provider, toolName, toolID                       attrVal
 	in, out, total, prompt, compl, tokens, cached, cacheRead, reason, reasonOD attrVal
 	msFirst, ttftResp, ttftClient, stream                                      attrVal
 
@@ -55,7 +54,6 @@ const (
 	afProvider
 	afToolName
 	afToolID
-	afFunctionID
 	afIn
 	afOut
 	afTotal
@@ -86,8 +84,6 @@ func (a *aiSDK) field(f aiField) *attrVal {
 		return &a.toolName
 	case afToolID:
 		return &a.toolID
-	case afFunctionID:
-		return &a.functionID
 	case afIn:
 		return &a.in
 	case afOut:
@@ -125,7 +121,6 @@ var aiFieldName = [...]string{
 	afProvider:   "ai.model.provider",
 	afToolName:   "ai.toolCall.name",
 	afToolID:     "ai.toolCall.id",
-	afFunctionID: "ai.telemetry.functionId",
 	afIn:         "ai.usage.inputTokens",
 	afOut:        "ai.usage.outputTokens",
 	afTotal:      "ai.usage.totalTokens",
@@ -173,8 +168,6 @@ func aiFieldOf(name string) (aiField, bool) {
 		return afToolName, true
 	case "ai.toolCall.id":
 		return afToolID, true
-	case "ai.telemetry.functionId":
-		return afFunctionID, true
 	case "ai.usage.inputTokens":
 		return afIn, true
 	case "ai.usage.outputTokens":
@@ -305,11 +298,6 @@ func (n *normaliser) aiSDKAndTTFT(s *Span) {
 		}
 		if v, ok := a.get(afToolID); ok && s.ToolCallID == "" {
 			s.ToolCallID = n.in.str(v.asString())
-		}
-	}
-	if op == OpInvokeAgent && s.Agent == "" {
-		if v, ok := a.get(afFunctionID); ok {
-			s.Agent = n.in.str(v.asString())
 		}
 	}
 }
