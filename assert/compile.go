@@ -35,7 +35,8 @@ type check struct {
 	expectEnv  *cel.Env
 	expectAST  *cel.Ast
 	observed   []observedProg
-	categories []string // statistics the expectation uses, for offenders
+	categories []string // statistics the expectation uses (latency, tokens, …)
+	stats      []string // the statistics themselves (latency.p95, tokens.cached, cost), for offenders
 	// For a regression rule: the samples its significance test compares
 	// (TestLatency, …) and whether the expectation reads base.spans or
 	// base.traces, which a baseline summary does not keep.
@@ -182,7 +183,7 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 			if c.expect, err = env.Program(ast, withAgg(popts, ast)...); err != nil {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}
-			c.observed, c.categories = observedOf(env, ast, popts)
+			c.observed, c.categories, c.stats = observedOf(env, ast, popts)
 			if rule {
 				c.tests, c.readsBaseSpans = ruleTests(ast)
 			}
@@ -242,11 +243,16 @@ var (
 // observedOf finds the statistics an expectation reads (latency.p95,
 // tokens.total, cost, percentile(...), …) and compiles each on its own, so
 // results can show the observed values next to the verdict.
-func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observedProg, []string) {
+//
+// It also returns the categories of the statistics read and the
+// statistics themselves, in the order they appear, as offenders name
+// them: latency.p95, tokens.cached, cost, errors, retrieval.mrr (base.
+// and head. dropped).
+func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observedProg, []string, []string) {
 	native := ast.NativeRep()
 	info := native.SourceInfo()
 	var texts []string
-	var cats []string
+	var cats, stats []string
 	addCat := func(c string) {
 		if c != "" && !contains(cats, c) {
 			cats = append(cats, c)
@@ -272,6 +278,9 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 				cat = sideFields[firstField(e)]
 			}
 			addCat(cat)
+			if k := statKey(e); k != "" {
+				stats = appendUnique(stats, k)
+			}
 			markSkip(e, skip)
 			if t, err := celparser.Unparse(e, info); err == nil {
 				texts = appendUnique(texts, t)
@@ -280,6 +289,9 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 			name := e.AsIdent()
 			if cat, ok := statIdents[name]; ok {
 				addCat(cat)
+				if cat != "" {
+					stats = appendUnique(stats, name)
+				}
 				texts = appendUnique(texts, name)
 			}
 		case celast.CallKind:
@@ -309,7 +321,35 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		root, path := selectPath(a)
 		out = append(out, observedProg{text: t, unit: unitOf(t), prog: p, root: root, path: path})
 	}
-	return out, cats
+	return out, cats, stats
+}
+
+// statKey names the statistic a selection reads: latency.p95 for
+// latency.p95 and head.latency.p95, cost for base.cost; "" for anything
+// else (trace.cost, head.count).
+func statKey(e celast.Expr) string {
+	var path []string
+	for e.Kind() == celast.SelectKind {
+		path = append([]string{e.AsSelect().FieldName()}, path...)
+		e = e.AsSelect().Operand()
+	}
+	if e.Kind() != celast.IdentKind {
+		return ""
+	}
+	root := e.AsIdent()
+	if root == "base" || root == "head" {
+		if len(path) == 0 {
+			return ""
+		}
+		root, path = path[0], path[1:]
+		if cat := statIdents[root]; cat != "" {
+			return root
+		}
+	}
+	if statObjects[root] == "" || statObjects[root] != root || len(path) == 0 {
+		return ""
+	}
+	return root + "." + path[0]
 }
 
 // spanFieldsRead lists the fields selected on the identifier span.

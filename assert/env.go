@@ -90,6 +90,7 @@ func initSpan() {
 		}, "span events"},
 		field{"operation", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Operation) }, "chat, embeddings, retrieval, execute_tool, invoke_agent, …"},
 		field{"model", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Model) }, "response model, else request model"},
+		field{"model_family", cel.StringType, func(v any) ref.Val { return types.String(ModelFamily(spanOf(v).s.Model)) }, "model without the version suffix pricing prices across: gpt-4o-mini for gpt-4o-mini-2024-07-18"},
 		field{"provider", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Provider) }, "openai, anthropic, …"},
 		field{"convention", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Convention) }, "gen_ai, openllmetry, openinference"},
 		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, spanTokens(spanOf(v).s)} }, "token counts"},

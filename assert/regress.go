@@ -325,7 +325,7 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 	}
 	r.Failed = true
 	r.Status = Fail
-	r.offenders = offenders(head, c.categories)
+	r.offenders = offenders(head, c.stats, Fail)
 	if len(r.Significance) == 0 {
 		// Nothing tested (require_significance: false, or only spans or
 		// traces read): the expectation decides.

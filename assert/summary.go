@@ -325,7 +325,7 @@ func errorSample(count, errors int) []float64 {
 }
 
 // summaryFields are the span fields a where may read on a summary side.
-var summaryFields = map[string]bool{"name": true, "service": true, "operation": true, "model": true, "provider": true}
+var summaryFields = map[string]bool{"name": true, "service": true, "operation": true, "model": true, "model_family": true, "provider": true}
 
 // summarySide is the precomputed statistics behind base when the baseline
 // is a summary: the merge of the groups the rule's where selects.

@@ -273,12 +273,7 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 	var parts []string
 	if m.res != nil {
 		c := m.res.Counts()
-		skipped := 0
-		for _, r := range m.res.Assertions {
-			if r.Skipped {
-				skipped++
-			}
-		}
+		skipped := m.res.Skipped()
 		parts = append(parts, fmt.Sprintf("**%d failed**", c[assert.Fail]))
 		if c[assert.Error] > 0 {
 			parts = append(parts, fmt.Sprintf("**%d could not be evaluated**", c[assert.Error]))
@@ -319,6 +314,11 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 	case m.res == nil:
 		fmt.Fprintf(b, "No assertions file, so nothing was checked. Write a starter `llmcheck.yaml` with budgets from this run: %s\n\n",
 			code("llmcheck init --from "+clip(orDefault(m.meta.TracePath, ".llmcheck/traces.jsonl"), lim.cell)))
+	}
+	if m.res != nil {
+		for _, d := range m.res.ConfigWarnings {
+			fmt.Fprintf(b, "> [!WARNING]\n> %s: %s\n\n", code(clip(d.Pos.String(), lim.cell)), mdText(d.Message, lim.cell*2))
+		}
 	}
 	if lim.shortened {
 		b.WriteString("> [!NOTE]\n> This report was shortened to stay under GitHub's 1 MiB step-summary limit. The complete results are in `results.json` and `junit.xml`.\n\n")
