@@ -146,6 +146,10 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
+			if cond == "interop_vercel" { // npm ci has been run in interop/vercel
+				_, err := os.Stat(filepath.Join("interop", "vercel", "node_modules"))
+				return err == nil, nil
+			}
 			if cond == "example_node" { // npm ci has been run in examples/rag-node
 				_, err := os.Stat(filepath.Join("examples", "rag-node", "node_modules"))
 				return err == nil, nil
@@ -155,6 +159,9 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
+			}
+			if dir, err := filepath.Abs(filepath.Join("interop", "vercel")); err == nil {
+				env.Setenv("INTEROP_VERCEL", dir)
 			}
 			if dir, err := filepath.Abs(filepath.Join("examples", "rag-node")); err == nil {
 				env.Setenv("EXAMPLE_NODE", dir)

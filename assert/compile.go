@@ -235,8 +235,8 @@ var mixedNumbers = regexp.MustCompile(`no matching overload for '_[-+*/%]_' appl
 
 var (
 	statIdents  = map[string]string{"count": "", "cost": "cost", "errors": "errors", "error_rate": "errors"}
-	statObjects = map[string]string{"latency": "latency", "tokens": "tokens", "retrieval": "retrieval", "trace": "", "base": "", "head": ""}
-	sideFields  = map[string]string{"latency": "latency", "tokens": "tokens", "cost": "cost", "errors": "errors", "error_rate": "errors", "retrieval": "retrieval"}
+	statObjects = map[string]string{"latency": "latency", "ttft": "ttft", "tokens": "tokens", "retrieval": "retrieval", "trace": "", "base": "", "head": ""}
+	sideFields  = map[string]string{"latency": "latency", "ttft": "ttft", "tokens": "tokens", "cost": "cost", "errors": "errors", "error_rate": "errors", "retrieval": "retrieval"}
 	aggFuncs    = map[string]bool{"percentile": true, "sum": true, "avg": true, "min": true, "max": true}
 )
 
@@ -404,7 +404,9 @@ func appendUnique(list []string, s string) []string {
 func unitOf(text string) string {
 	switch {
 	case strings.HasPrefix(text, "latency."), strings.HasSuffix(text, "duration_ms"),
-		strings.HasPrefix(text, "base.latency."), strings.HasPrefix(text, "head.latency."):
+		strings.HasPrefix(text, "base.latency."), strings.HasPrefix(text, "head.latency."),
+		strings.HasPrefix(text, "ttft."), strings.HasSuffix(text, "ttft_ms"),
+		strings.HasPrefix(text, "base.ttft."), strings.HasPrefix(text, "head.ttft."):
 		return "ms"
 	case text == "cost", strings.HasSuffix(text, ".cost"):
 		return "USD"
@@ -450,6 +452,8 @@ func ruleTests(a *cel.Ast) (tests []string, baseSpans bool) {
 		switch path[0] {
 		case "latency":
 			t = TestLatency
+		case "ttft":
+			t = TestTTFT
 		case "tokens":
 			t = TestTokens
 		case "cost":

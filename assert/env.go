@@ -54,15 +54,16 @@ func init() {
 	initSpan()
 	initTokens()
 	initLatency()
+	initTTFT()
 	initRetrieval()
 	initDocs()
 	initTrace()
 	initSide()
-	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj)
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj)
 }
 
 func initSpan() {
-	spanObj = newObjType(tSpan,
+	spanObj = newObjType(tSpan, append([]field{
 		field{"name", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Name) }, "span name"},
 		field{"service", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Service) }, "resource service.name"},
 		field{"kind", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Kind) }, "internal, server, client, producer, consumer, unspecified"},
@@ -112,7 +113,7 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
-	)
+	}, spanTTFTFields()...)...)
 }
 
 // ---- Tokens ----
@@ -511,6 +512,7 @@ var aggregateVars = []cel.EnvOption{
 	cel.Variable("count", cel.IntType),
 	cel.Variable("traces", cel.ListType(traceT)),
 	cel.Variable("latency", latencyT),
+	cel.Variable("ttft", ttftT),
 	cel.Variable("tokens", tokensT),
 	cel.Variable("cost", cel.DoubleType),
 	cel.Variable("errors", cel.IntType),

@@ -753,6 +753,13 @@ func offenders(g *group, stats []string, status Status) []Offender {
 		for _, e := range g.spans {
 			list = append(list, scored{e, e.s.DurationMS})
 		}
+	case "ttft":
+		metric, unit = "ttft_ms", "ms"
+		for _, e := range g.spans {
+			if e.s.HasTTFT {
+				list = append(list, scored{e, e.s.TTFTMS})
+			}
+		}
 	case "tokens":
 		// the spans the sums count (span.Span.CountsUsage)
 		for _, e := range g.spans {

@@ -161,6 +161,11 @@ func StarterFrom(run *span.Run, source string) string {
 			unit = "span"
 		}
 		comment := fmt.Sprintf("recorded: %d %s, p95 %s ms", len(g.spans), unit, FormatFloat(lat.P95))
+		if ttft, err := Summarise(startTTFT(g.spans)); err == nil {
+			// streamed calls: their time to first token too
+			expect += fmt.Sprintf(" && ttft.p95 <= %s", FormatFloat(roundUp(ttft.P95*LatencyHeadroom)))
+			comment += fmt.Sprintf(", TTFT p95 %s ms", FormatFloat(ttft.P95))
+		}
 		if g.withTk == len(g.spans) && g.withTk > 0 {
 			perCall := float64(g.tokens) / float64(g.withTk)
 			expect += fmt.Sprintf(" && tokens.total <= count * %d", int64(math.Ceil(perCall*TokenHeadroom)))

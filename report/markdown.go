@@ -485,6 +485,14 @@ func (m *mdModel) writeGroups(b *strings.Builder, lim mdLimits) {
 	_, withCost := m.totalCost()
 	t := mdTable{header: []string{"Operation", "Model", "Calls", "Errors", "p50", "p95", "Input tokens", "Output tokens"}}
 	t.right = []bool{false, false, true, true, true, true, true, true}
+	withTTFT := false
+	for _, g := range m.groups {
+		withTTFT = withTTFT || len(g.TTFTs) > 0
+	}
+	if withTTFT { // only runs with streamed calls have the columns
+		t.header = append(t.header, "TTFT p50", "TTFT p95")
+		t.right = append(t.right, true, true)
+	}
 	if withCost {
 		t.header = append(t.header, "Cost")
 		t.right = append(t.right, true)
@@ -498,6 +506,13 @@ func (m *mdModel) writeGroups(b *strings.Builder, lim mdLimits) {
 		}
 		row := []string{cellText(g.Operation, lim.cell), model, strconv.Itoa(g.Spans), strconv.Itoa(g.Errors),
 			ms(g.P50), ms(g.P95), thousands(g.InputTokens), thousands(g.OutputTokens)}
+		if withTTFT {
+			if len(g.TTFTs) > 0 {
+				row = append(row, ms(g.TTFTP50), ms(g.TTFTP95))
+			} else {
+				row = append(row, "–", "–")
+			}
+		}
 		if withCost {
 			c := "–"
 			if g.Priced > 0 {
@@ -517,6 +532,9 @@ func (m *mdModel) writeGroups(b *strings.Builder, lim mdLimits) {
 	}
 	if len(m.groups) > 1 {
 		row := []string{"**all**", "", strconv.Itoa(tot.Spans), strconv.Itoa(tot.Errors), "", "", thousands(tot.InputTokens), thousands(tot.OutputTokens)}
+		if withTTFT {
+			row = append(row, "", "")
+		}
 		if withCost {
 			row = append(row, usd(tot.Cost))
 		}
