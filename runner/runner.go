@@ -132,7 +132,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 				}
 			}
 		}
-	} else if suite != nil && suite.HasRegressions() {
+	} else if suite != nil && suite.HasRegressions() && !opts.Quiet {
 		fmt.Fprintf(w, "llmcheck: %d regression rules not evaluated: no --baseline given\n", len(suite.Config.Regressions))
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
