@@ -157,6 +157,11 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		case a.EachTrace:
 			env = tenv
 		}
+		if strings.TrimSpace(a.Expect) == "" {
+			// The parser reported the missing expect: (with its position);
+			// compiling nothing would only add an unpositioned syntax error.
+			continue
+		}
 		ast, d := compileExpr(env, a.Expect, a.expectPos, "expect")
 		if rule {
 			for i := range d {

@@ -98,6 +98,19 @@ func TestConfigErrorsPointIntoTheFile(t *testing.T) {
 	}
 }
 
+// A missing expect: is one positioned diagnostic, not also an unpositioned
+// syntax error from compiling nothing (": expect: Syntax error…").
+func TestMissingExpectIsOneDiagnostic(t *testing.T) {
+	for _, y := range []string{
+		"assertions:\n  - name: a\n    where: span.operation == \"chat\"\n",
+		"regressions:\n  - name: a\n    expect: \"  \"\n",
+	} {
+		got := diagnostics(t, y)
+		require.Len(t, got, 1, "%q", got)
+		assert.Regexp(t, `^llmcheck\.yaml:2:5: (assertion|regression) "a" has no expect`, got[0])
+	}
+}
+
 func TestGoldenFileRelativeToConfig(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "golden.yaml"), []byte("\"What is  the Refund policy?\": [doc-1, doc-2]\nsecond: doc-9\n"), 0o644))

@@ -150,7 +150,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 				}
 			}
 		}
-	} else if suite != nil && suite.HasRegressions() {
+	} else if suite != nil && suite.HasRegressions() && !opts.Quiet {
 		fmt.Fprintf(w, "llmcheck: %s not evaluated: no --baseline given\n", count(int64(len(suite.Config.Regressions)), "regression rule", "regression rules"))
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
