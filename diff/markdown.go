@@ -19,6 +19,21 @@ const maxChartGroups = 12
 // mdColumns are the metrics of the Markdown table, after the group.
 var mdColumns = []string{MetricCount, MetricLatencyP50, MetricLatencyP95, MetricTokensPerCall, MetricCost, MetricErrorRate, MetricHitRate}
 
+// mdColumnsTTFT add the time to first token after latency, for reports
+// where a group streamed.
+var mdColumnsTTFT = []string{MetricCount, MetricLatencyP50, MetricLatencyP95, MetricTTFTP95, MetricTokensPerCall, MetricCost, MetricErrorRate, MetricHitRate}
+
+// columns are the table's metrics: with a TTFT p95 column when any group
+// reports a time to first token on either side.
+func (r *Report) columns() []string {
+	for _, g := range r.Groups {
+		if (g.Base != nil && g.Base.TTFT != nil) || (g.Head != nil && g.Head.TTFT != nil) {
+			return mdColumnsTTFT
+		}
+	}
+	return mdColumns
+}
+
 // Markdown renders the report for a pull-request comment or a GitHub step
 // summary: the headlines, a table with one row per group (base → head and
 // the change, ~ when not significant), the structural changes with a
@@ -187,7 +202,7 @@ func (r *Report) mdBlocks() []*mdBlock {
 		table := newBlock("table", rows)
 		header := "| group |"
 		align := "| :-- |"
-		for _, name := range mdColumns {
+		for _, name := range r.columns() {
 			m := Metric{Name: name}
 			header += " " + escapeMD(strings.TrimPrefix(m.label(r.K), "latency ")) + " |"
 			align += " --: |"
@@ -276,7 +291,7 @@ func (r *Report) mdRow(g *Group) string {
 		key += " _(gone)_"
 	}
 	sb.WriteString("| " + key + " |")
-	for _, name := range mdColumns {
+	for _, name := range r.columns() {
 		sb.WriteString(" " + escapeMD(r.mdCell(g, name)) + " |")
 	}
 	return sb.String()
@@ -313,6 +328,10 @@ func (r *Report) mdCell(g *Group, name string) string {
 		v = fmtMS(st.Latency.P50)
 	case MetricLatencyP95:
 		v = fmtMS(st.Latency.P95)
+	case MetricTTFTP95:
+		if st.TTFT != nil {
+			v = fmtMS(st.TTFT.P95)
+		}
 	case MetricTokensPerCall:
 		if st.Tokens != nil {
 			v = fmtCount(st.Tokens.TotalPerCall)

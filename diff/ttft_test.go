@@ -65,6 +65,9 @@ func TestTTFTGroups(t *testing.T) {
 				var buf bytes.Buffer
 				r.Text(&buf)
 				assert.Contains(t, buf.String(), "TTFT p95")
+				md := r.Markdown(MaxCommentBytes)
+				assert.Contains(t, md, "| group | count | p50 | p95 | TTFT p95 | tokens/call |", "the PR comment's table has a TTFT column")
+				assert.Regexp(t, `\| app · chat · gpt-4o \| 40 → 40 \| [^|]+ \| [^|]+ \| [0-9.]+ ms → [0-9.]+ ms`, md)
 			}
 		})
 	}
