@@ -288,6 +288,7 @@ func (n *normaliser) eventDone(s *Span, e *Event, sc *evScan) {
 // llm fills the LLM fields of s from the remembered attributes.
 func (n *normaliser) llm(s *Span) {
 	l := &n.l
+	streamEventTTFT(s) // span/streamevents.go
 	if l.present == 0 && len(n.evDocs) == 0 && len(l.oiRetr) == 0 && len(l.oiRerank) == 0 {
 		return
 	}
@@ -297,12 +298,18 @@ func (n *normaliser) llm(s *Span) {
 	if s.Operation != "" {
 		s.Convention = keyConv[opKey]
 	}
+	if isLlamaIndexRetrieve(s) { // span/llamaindex.go
+		n.llamaIndexRetrieve(s)
+	}
 
 	var modelKey, provKey key
 	s.Model, modelKey = l.first(kRespModel, kReqModel, kOIRespModel, kOIModel, kOIReqModel, kOIEmbModel, kOIRerankModel)
 	s.Model = n.in.str(s.Model)
 	var prov string
 	prov, provKey = l.first(kProviderName, kSystem, kOIProvider, kOISystem)
+	if prov == "" && s.Convention == ConvOpenInference {
+		prov = lsProvider(s) // span/langchain.go
+	}
 	if prov != "" {
 		s.Provider = n.in.lower(prov)
 	}
@@ -568,6 +575,8 @@ func oiDocuments(raw []oiDoc) []Document {
 		d := Document{Rank: len(docs) + 1}
 		if r.hasID {
 			d.ID = idString(r.id)
+		} else if r.hasMeta {
+			d.ID = metadataID(r.meta)
 		}
 		if r.hasSc {
 			d.Score, d.HasScore = floatOf(r.score)
