@@ -7,14 +7,13 @@
 //   node lc.js openinference|traceloop [questions]
 //
 // Each question is one trace: a parent span "question" (with the ground
-// truth llmcheck.relevant_ids) around a retriever (a BaseRetriever that
-// embeds the query with OpenAIEmbeddings and ranks four fixed documents)
-// and a streamed ChatOpenAI call (stream_options include_usage). Then one
-// more streamed chat call binds a tool and the model calls it.
+// truth llmcheck.relevant_ids) around a retriever (a BaseRetriever over
+// four fixed documents, returning the top two) and a streamed ChatOpenAI
+// call (stream_options include_usage). Then one more streamed chat call
+// binds a tool, the model calls it and the tool runs.
 //
 // The fake OpenAI server is deterministic: every chat completion uses 120
-// prompt tokens (100 of them cached) and 30 completion tokens, every
-// embedding 8 prompt tokens; a streamed completion sends its first chunk
+// prompt tokens (100 of them cached) and 30 completion tokens; a streamed completion sends its first chunk
 // after FIRST_CHUNK_MS (50 ms) and the usage in its last chunk.
 const http = require('http');
 const { NodeSDK } = require('@opentelemetry/sdk-node');
@@ -36,7 +35,7 @@ if (which === 'openinference') {
   process.exit(2);
 }
 
-const { ChatOpenAI, OpenAIEmbeddings } = require('@langchain/openai');
+const { ChatOpenAI } = require('@langchain/openai');
 const { BaseRetriever } = require('@langchain/core/retrievers');
 const { Document } = require('@langchain/core/documents');
 const { tool } = require('@langchain/core/tools');
@@ -46,14 +45,17 @@ const { trace } = require('@opentelemetry/api');
 const FIRST_CHUNK_MS = 50;
 const USAGE = { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 100 } };
 
-// A fixed embedding per text: the query "refunds" is closest to doc-2,
-// then doc-1.
+// A toy store: each article's fixed relevance to every query; the top two
+// are doc-2 (0.9), then doc-1 (0.7).
 const ARTICLES = [
-  { id: 'doc-1', text: 'Returns are accepted within 30 days.', vec: [0.6, 0.8, 0] },
-  { id: 'doc-2', text: 'Refunds take 5 days.', vec: [1, 0, 0] },
-  { id: 'doc-3', text: 'Shipping is free over $50.', vec: [0, 0, 1] },
-  { id: 'doc-4', text: 'Gift cards never expire.', vec: [0, 1, 0] },
+  { id: 'doc-1', text: 'Returns are accepted within 30 days.', score: 0.7 },
+  { id: 'doc-2', text: 'Refunds take 5 days.', score: 0.9 },
+  { id: 'doc-3', text: 'Shipping is free over $50.', score: 0.2 },
+  { id: 'doc-4', text: 'Gift cards never expire.', score: 0.1 },
 ];
+// The ground truth of question i: doc-2 (rank 1), doc-1 (rank 2), doc-4
+// (not retrieved) — hit rate 2/3, MRR (1 + 1/2 + 0) / 3 = 0.5.
+const RELEVANT = [['doc-2'], ['doc-1'], ['doc-4']];
 
 function sse(res, chunks) {
   res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -68,16 +70,6 @@ const server = http.createServer((req, res) => {
   req.on('data', (d) => { body += d; });
   req.on('end', () => {
     const r = JSON.parse(body || '{}');
-    if (req.url.endsWith('/embeddings')) {
-      const inputs = Array.isArray(r.input) ? r.input : [r.input];
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        object: 'list', model: 'text-embedding-3-small',
-        data: inputs.map((_, i) => ({ object: 'embedding', index: i, embedding: [1, 0, 0] })),
-        usage: { prompt_tokens: 8 * inputs.length, total_tokens: 8 * inputs.length },
-      }));
-      return;
-    }
     const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18' };
     const wantsTool = Array.isArray(r.tools) && r.tools.length > 0;
     const delta = wantsTool
@@ -98,12 +90,9 @@ const server = http.createServer((req, res) => {
 
 class ArticleRetriever extends BaseRetriever {
   lc_namespace = ['llmcheck', 'interop'];
-  constructor(embeddings) { super({}); this.embeddings = embeddings; }
   async _getRelevantDocuments(query) {
-    const q = await this.embeddings.embedQuery(query);
-    const scored = ARTICLES.map((a) => ({ a, score: a.vec.reduce((s, v, i) => s + v * q[i], 0) }))
-      .sort((x, y) => y.score - x.score).slice(0, 2);
-    return scored.map(({ a, score }) => new Document({ id: a.id, pageContent: a.text, metadata: { id: a.id, score } }));
+    return [...ARTICLES].sort((x, y) => y.score - x.score).slice(0, 2)
+      .map((a) => new Document({ id: a.id, pageContent: a.text, metadata: { id: a.id, source: 'faq.md' } }));
   }
 }
 
@@ -119,11 +108,10 @@ async function collect(stream) {
 server.listen(0, '127.0.0.1', async () => {
   const configuration = { baseURL: `http://127.0.0.1:${server.address().port}/v1` };
   const chat = new ChatOpenAI({ model: 'gpt-4o-mini', apiKey: 'test-key', streaming: true, streamUsage: true, configuration });
-  const embeddings = new OpenAIEmbeddings({ model: 'text-embedding-3-small', apiKey: 'test-key', configuration });
-  const retriever = new ArticleRetriever(embeddings);
+  const retriever = new ArticleRetriever();
   const tracer = trace.getTracer('lc.js');
   for (let i = 0; i < questions; i++) {
-    await tracer.startActiveSpan('question', { attributes: { 'llmcheck.relevant_ids': ['doc-2'], 'test.case.name': `q${i}` } }, async (span) => {
+    await tracer.startActiveSpan('question', { attributes: { 'llmcheck.relevant_ids': RELEVANT[i % RELEVANT.length], 'test.case.name': `q${i}` } }, async (span) => {
       const docs = await retriever.invoke('How long do refunds take?');
       await collect(chat.stream(`Answer from: ${docs.map((d) => d.pageContent).join(' ')} How long do refunds take?`));
       span.end();

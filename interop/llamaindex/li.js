@@ -8,7 +8,7 @@
 //
 // A VectorStoreIndex over four documents (ids doc-1 … doc-4) with a fake
 // embedding model (fixed vectors, no network); each question is one trace:
-// a parent span "question" (ground truth llmcheck.relevant_ids = doc-2)
+// a parent span "question" (with the ground truth llmcheck.relevant_ids)
 // around a top-2 retrieval and a streamed chat call (stream_options
 // include_usage). The fake OpenAI server is deterministic: 120 prompt
 // tokens, 30 completion tokens per call; a streamed completion sends its
@@ -19,7 +19,10 @@ const { LlamaIndexInstrumentation } = require('@traceloop/instrumentation-llamai
 
 const questions = Number(process.argv[2] || 3);
 const instrumentation = new LlamaIndexInstrumentation();
-const sdk = new NodeSDK({ serviceName: 'llamaindex', instrumentations: [instrumentation] });
+// Patched by hand below (manuallyInstrument), on the very module objects
+// this script uses. (llamaindex itself prints "llamaindex was already
+// imported" on load; the spans are complete regardless.)
+const sdk = new NodeSDK({ serviceName: 'llamaindex' });
 sdk.start();
 
 const llamaindex = require('llamaindex');
@@ -38,6 +41,9 @@ const VECTORS = {
   'Shipping is free over $50.': [0, 0, 1],
   'Gift cards never expire.': [0, 1, 0],
 };
+// The ground truth of question i: doc-2 (rank 2), doc-1 (rank 1), doc-3
+// (not retrieved) — hit rate 2/3, MRR (1/2 + 1 + 0) / 3 = 0.5.
+const RELEVANT = [['doc-2'], ['doc-1'], ['doc-3']];
 class FakeEmbedding extends BaseEmbedding {
   async getTextEmbedding(text) { return VECTORS[text] || [1, 0, 0]; }
   async getTextEmbeddings(texts) { return Promise.all(texts.map((t) => this.getTextEmbedding(t))); }
@@ -73,7 +79,7 @@ server.listen(0, '127.0.0.1', async () => {
   const retriever = index.asRetriever({ similarityTopK: 2 });
   const tracer = trace.getTracer('li.js');
   for (let i = 0; i < questions; i++) {
-    await tracer.startActiveSpan('question', { attributes: { 'llmcheck.relevant_ids': ['doc-2'], 'test.case.name': `q${i}` } }, async (span) => {
+    await tracer.startActiveSpan('question', { attributes: { 'llmcheck.relevant_ids': RELEVANT[i % RELEVANT.length], 'test.case.name': `q${i}` } }, async (span) => {
       const nodes = await retriever.retrieve({ query: 'How long do refunds take?' });
       const stream = await Settings.llm.chat({
         stream: true,
