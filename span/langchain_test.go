@@ -207,3 +207,39 @@ func TestTTFTFromStreamEvents(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFrameworkShapes feeds arbitrary LangChain metadata, LlamaIndex
+// retriever output and stream-event times through both normalisers (the
+// package's cross-check compares FromTraces with the Decoder): no panic,
+// ranks 1..n, and a TTFT only from an event at or after the start.
+func FuzzFrameworkShapes(f *testing.F) {
+	f.Add(`{"ls_provider":"openai"}`, `{"id":"doc-1","score":null}`, `[{"node":{"id_":"n1","relationships":{"SOURCE":{"nodeId":"doc-1"}}},"score":1}]`, uint64(52_000_000))
+	f.Add(`{"ls_provider":7}`, `{"id":{"x":1}}`, `[{"node":null,"score":"x"},{}]`, uint64(0))
+	f.Add(`{`, `[`, `{"node":1}`, uint64(1))
+	f.Fuzz(func(t *testing.T, meta, docMeta, output string, evOffset uint64) {
+		const start = 1_000_000_000
+		evTime := start + evOffset%(1<<40) - 1000
+		td := build(t, "svc",
+			tspan{id: "00f067aa0ba902b1", name: "ChatOpenAI", start: start, end: start + 1, attrs: map[string]any{
+				"openinference.span.kind": "LLM", "metadata": meta,
+			}, events: []tevent{{name: "First Token Stream Event", time: evTime}}},
+			tspan{id: "00f067aa0ba902b2", name: "Retriever", start: start, end: start + 1, attrs: map[string]any{
+				"openinference.span.kind": "RETRIEVER", "retrieval.documents.0.document.metadata": docMeta,
+			}},
+			tspan{id: "00f067aa0ba902b3", name: "x.retrieve", start: start, end: start + 1, attrs: map[string]any{
+				"traceloop.span.kind": "task", "traceloop.entity.output": output,
+			}, events: []tevent{{name: "llm.content.completion.chunk", time: evTime}}},
+		)
+		spans := FromTracesWarn(nil, td, func(string) {})
+		for _, s := range spans {
+			for i, d := range s.Documents {
+				if d.Rank != i+1 {
+					t.Fatalf("%s: document %d has rank %d", s.Name, i, d.Rank)
+				}
+			}
+			if len(s.Events) > 0 && s.HasTTFT != (evTime >= start) || s.HasTTFT && s.TTFTMS != float64(evTime-start)/1e6 {
+				t.Fatalf("%s: TTFT %v (has %v) for an event at start%+d ns", s.Name, s.TTFTMS, s.HasTTFT, int64(evTime-start))
+			}
+		}
+	})
+}
