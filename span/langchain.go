@@ -58,3 +58,21 @@ func metadataID(a attrVal) string {
 	}
 	return docs[0].ID
 }
+
+// oiStreaming reports whether an OpenInference LLM span's
+// llm.invocation_parameters JSON asks for a stream (a top-level
+// "stream": true, as LangChain.js records a streamed ChatOpenAI call).
+func oiStreaming(s *Span) bool {
+	v, ok := s.Attrs.Get("llm.invocation_parameters")
+	if !ok {
+		return false
+	}
+	params, ok := v.(string)
+	if !ok || !strings.Contains(params, `"stream"`) {
+		return false
+	}
+	var p struct {
+		Stream json.RawMessage `json:"stream"`
+	}
+	return json.Unmarshal([]byte(params), &p) == nil && string(p.Stream) == "true"
+}

@@ -243,3 +243,29 @@ func FuzzFrameworkShapes(f *testing.F) {
 		}
 	})
 }
+
+func TestOpenInferenceStreamingFromInvocationParameters(t *testing.T) {
+	tests := []struct {
+		params any
+		want   bool
+	}{
+		{`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}`, true},
+		{`{"model":"gpt-4o-mini","stream":false}`, false},
+		{`{"model":"gpt-4o-mini"}`, false},
+		{`{"stream":"true"}`, false},
+		{`{"x":{"stream":true}}`, false},
+		{`{"stream":true`, false},
+		{int64(1), false},
+	}
+	for _, tt := range tests {
+		s, _ := one(t, map[string]any{"openinference.span.kind": "LLM", "llm.invocation_parameters": tt.params})
+		if s.Streaming != tt.want {
+			t.Errorf("%v: streaming = %v, want %v", tt.params, s.Streaming, tt.want)
+		}
+	}
+	// only on OpenInference LLM spans
+	s, _ := one(t, map[string]any{"openinference.span.kind": "CHAIN", "llm.invocation_parameters": `{"stream":true}`})
+	if s.Streaming {
+		t.Errorf("chain span: streaming")
+	}
+}

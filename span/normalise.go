@@ -43,6 +43,14 @@ func FromTraces(dst []Span, td ptrace.Traces) []Span {
 //     query. A distance (Chroma, Milvus) is not a score: HasScore stays false.
 //   - a document without an id (OpenInference often records only content)
 //     keeps its rank with an empty ID.
+//   - LangChain.js and LlamaIndex.TS (span/langchain.go, span/llamaindex.go):
+//     an OpenInference span's provider from its metadata JSON's
+//     ls_provider, its documents' ids from their metadata JSON's id, its
+//     streaming flag from llm.invocation_parameters; a LlamaIndex.TS
+//     "….retrieve" task span is a retrieval with documents from
+//     traceloop.entity.output.
+//   - time to first token from OpenInference's and OpenLLMetry's
+//     first-chunk span events (span/streamevents.go).
 //
 // Attrs and Events[].Attrs are nil when empty. The Resource map is shared by
 // all spans of the same OTLP resource: treat it as read-only.
@@ -307,8 +315,13 @@ func (n *normaliser) llm(s *Span) {
 	s.Model = n.in.str(s.Model)
 	var prov string
 	prov, provKey = l.first(kProviderName, kSystem, kOIProvider, kOISystem)
-	if prov == "" && s.Convention == ConvOpenInference {
-		prov = lsProvider(s) // span/langchain.go
+	if s.Convention == ConvOpenInference { // span/langchain.go
+		if prov == "" {
+			prov = lsProvider(s)
+		}
+		if !s.Streaming && s.Operation == OpChat {
+			s.Streaming = oiStreaming(s)
+		}
 	}
 	if prov != "" {
 		s.Provider = n.in.lower(prov)
