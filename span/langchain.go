@@ -1,7 +1,6 @@
 package span
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -26,17 +25,60 @@ func lsProvider(s *Span) string {
 	if !ok || !strings.Contains(meta, `"ls_provider"`) {
 		return ""
 	}
-	var m struct {
-		LSProvider json.RawMessage `json:"ls_provider"`
-	}
-	if json.Unmarshal([]byte(meta), &m) != nil {
+	raw, ok := topLevelMember(meta, "ls_provider")
+	if !ok || len(raw) == 0 || raw[0] != '"' {
 		return ""
 	}
-	var p string
-	if len(m.LSProvider) == 0 || m.LSProvider[0] != '"' || json.Unmarshal(m.LSProvider, &p) != nil {
+	p := jscan{s: raw}
+	str, ok := p.str()
+	if !ok {
 		return ""
 	}
-	return p
+	return str
+}
+
+// topLevelMember returns the raw JSON text of member key of the JSON
+// object obj (the last one, as encoding/json would), scanning without
+// reflection: these attributes are on every LangChain span. ok is false
+// when obj is not a well-formed object or has no such member.
+func topLevelMember(obj, key string) (raw string, ok bool) {
+	p := jscan{s: obj}
+	p.ws()
+	if !p.eat('{') {
+		return "", false
+	}
+	p.ws()
+	if p.eat('}') {
+		return "", false
+	}
+	found := false
+	for {
+		p.ws()
+		k, kok := p.str()
+		if !kok {
+			return "", false
+		}
+		p.ws()
+		if !p.eat(':') {
+			return "", false
+		}
+		p.ws()
+		start := p.i
+		if !p.skip(0) {
+			return "", false
+		}
+		if k == key {
+			raw, found = p.s[start:p.i], true
+		}
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if !p.eat('}') || p.end() != nil {
+			return "", false
+		}
+		return raw, found
+	}
 }
 
 // metadataID returns the top-level "id" of a document's metadata JSON
@@ -71,8 +113,6 @@ func oiStreaming(s *Span) bool {
 	if !ok || !strings.Contains(params, `"stream"`) {
 		return false
 	}
-	var p struct {
-		Stream json.RawMessage `json:"stream"`
-	}
-	return json.Unmarshal([]byte(params), &p) == nil && string(p.Stream) == "true"
+	raw, ok := topLevelMember(params, "stream")
+	return ok && raw == "true"
 }

@@ -269,3 +269,43 @@ func TestOpenInferenceStreamingFromInvocationParameters(t *testing.T) {
 		t.Errorf("chain span: streaming")
 	}
 }
+
+// BenchmarkFrameworkSpans normalises the real shapes of a LangChain.js +
+// OpenInference chat and retriever span and a LlamaIndex.TS retriever
+// span (attributes as recorded by interop/langchain and interop/llamaindex).
+func BenchmarkFrameworkSpans(b *testing.B) {
+	td := build(b, "svc",
+		tspan{id: "00f067aa0ba902b1", name: "ChatOpenAI", start: 1, end: 2, attrs: map[string]any{
+			"openinference.span.kind":                   "LLM",
+			"llm.model_name":                            "gpt-4o-mini",
+			"llm.invocation_parameters":                 `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}`,
+			"llm.token_count.prompt":                    int64(120),
+			"llm.token_count.completion":                int64(30),
+			"llm.token_count.total":                     int64(150),
+			"llm.token_count.prompt_details.cache_read": int64(100),
+			"metadata": `{"ls_provider":"openai","ls_model_name":"gpt-4o-mini","ls_model_type":"chat","ls_integration":"langchain_chat_model","versions":{"@langchain/core":"1.4.0","@langchain/openai":"1.5.8"}}`,
+		}},
+		tspan{id: "00f067aa0ba902b2", name: "ArticleRetriever", start: 1, end: 2, attrs: map[string]any{
+			"openinference.span.kind":                 "RETRIEVER",
+			"input.value":                             "How long do refunds take?",
+			"metadata":                                "{}",
+			"retrieval.documents.0.document.content":  "Refunds take 5 days.",
+			"retrieval.documents.0.document.metadata": `{"id":"doc-2","source":"faq.md"}`,
+			"retrieval.documents.1.document.content":  "Returns are accepted within 30 days.",
+			"retrieval.documents.1.document.metadata": `{"id":"doc-1","source":"faq.md"}`,
+		}},
+		tspan{id: "00f067aa0ba902b3", name: "vector_index_retriever.retrieve", start: 1, end: 2, attrs: map[string]any{
+			"traceloop.span.kind":     "task",
+			"traceloop.entity.input":  `{"args":[],"kwargs":{"query":"How long do refunds take?"}}`,
+			"traceloop.entity.output": `[{"node":{"id_":"b2ba70da-5b38-408d-9b18-5046565b1d3f","metadata":{},"relationships":{"SOURCE":{"nodeId":"doc-1","metadata":{},"hash":"hFch"}},"text":"Returns are accepted within 30 days.","type":"TEXT"},"score":1},{"node":{"id_":"78e016db-8ac3-481b-ba45-c9f1979af001","metadata":{},"relationships":{"SOURCE":{"nodeId":"doc-2","metadata":{},"hash":"6CB8"}},"text":"Refunds take 5 days.","type":"TEXT"},"score":0.8}]`,
+		}},
+	)
+	dst := make([]Span, 0, 3)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = fromTracesWarn(dst[:0], td, nil)
+	}
+	if dst[0].Provider != "openai" || !dst[0].Streaming || dst[1].Documents[0].ID != "doc-2" || dst[2].Documents[1].ID != "doc-2" {
+		b.Fatalf("wrong result: %+v", dst)
+	}
+}
