@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -164,4 +167,37 @@ func checkNoForgedCommands(out, both string, github bool) error {
 		}
 	}
 	return nil
+}
+
+// hostileString is what a hostile GitHub API (or a proxy in front of it)
+// answers in the strings llmcheck comment prints: forged workflow commands
+// after CR and LF, the legacy form, a terminal escape, and length.
+var hostileString = "https://github.com/acme/app/pull/12#x\r::error file=x::forged\n::add-mask::secret ##[error]legacy \x1b]52;c;SGVsbG8=\x07 \u202e" + strings.Repeat("x", 30000)
+
+// hostileGitHub is the GitHub API of the fakegithub script command. The
+// repository of GITHUB_REPOSITORY picks its behaviour:
+//
+//	acme/app     no comment yet; the created comment's html_url is hostileString
+//	acme/upd     a comment with the marker of ci/llm; the updated html_url is hostileString
+//	acme/denied  403 with a hostile message
+//	acme/garbage 200 with a body that is not JSON but forged commands
+func hostileGitHub() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		repo := strings.Join(strings.SplitN(strings.TrimPrefix(r.URL.Path, "/repos/"), "/", 3)[:2], "/")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case repo == "acme/denied":
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]string{"message": hostileString})
+		case repo == "acme/garbage":
+			fmt.Fprint(w, "\r\n::error file=x::forged\n##[error]legacy\n")
+		case r.Method == http.MethodGet && repo == "acme/upd":
+			_ = json.NewEncoder(w).Encode([]map[string]any{{"id": 7, "body": "<!-- llmcheck-comment: ci/llm -->\nold", "html_url": hostileString}})
+		case r.Method == http.MethodGet:
+			fmt.Fprint(w, "[]")
+		default: // POST, PATCH
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": 7, "html_url": hostileString})
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -63,6 +64,43 @@ func TestScripts(t *testing.T) {
 				ts.Check(zw.Close())
 				ts.Check(f.Close())
 			},
+			// wideattrs ATTRS LINES FILE writes a gzipped OTLP JSON file of
+			// LINES lines, each one span with ATTRS string attributes (issue
+			// #16 item 6: memory that the span count does not see).
+			"wideattrs": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 3 {
+					ts.Fatalf("usage: wideattrs ATTRS LINES FILE")
+				}
+				attrs, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				lines, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				f, err := os.Create(ts.MkAbs(args[2]))
+				ts.Check(err)
+				zw := gzip.NewWriter(f)
+				for l := range lines {
+					fmt.Fprintf(zw, `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"%016x","name":"wide","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[`, l+1)
+					for i := range attrs {
+						if i > 0 {
+							fmt.Fprint(zw, ",")
+						}
+						fmt.Fprintf(zw, `{"key":"k%d","value":{"stringValue":"v"}}`, i)
+					}
+					fmt.Fprint(zw, "]}]}]}]}\n")
+				}
+				ts.Check(zw.Close())
+				ts.Check(f.Close())
+			},
+			// fakegithub VAR starts a local GitHub API for llmcheck comment,
+			// its URL in VAR, whose answers are hostile (see hostileGitHub).
+			"fakegithub": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: fakegithub VAR")
+				}
+				srv := httptest.NewServer(hostileGitHub())
+				ts.Defer(srv.Close)
+				ts.Setenv(args[0], srv.URL)
+			},
 			// waitfile FILE waits (up to 20 s) until FILE exists.
 			// nocommands checks the stdout and stderr of the last exec with
 			// the Actions runner's rules (safetext.Commands): see
@@ -112,6 +150,10 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", dir, "node_modules"))
 				return err == nil, nil
 			}
+			if cond == "interop_vercel" { // npm ci has been run in interop/vercel
+				_, err := os.Stat(filepath.Join("interop", "vercel", "node_modules"))
+				return err == nil, nil
+			}
 			if cond == "example_node" { // npm ci has been run in examples/rag-node
 				_, err := os.Stat(filepath.Join("examples", "rag-node", "node_modules"))
 				return err == nil, nil
@@ -126,6 +168,9 @@ func TestScripts(t *testing.T) {
 				if dir, err := filepath.Abs(filepath.Join("interop", d)); err == nil {
 					env.Setenv("INTEROP_"+strings.ToUpper(d), dir)
 				}
+			}
+			if dir, err := filepath.Abs(filepath.Join("interop", "vercel")); err == nil {
+				env.Setenv("INTEROP_VERCEL", dir)
 			}
 			if dir, err := filepath.Abs(filepath.Join("examples", "rag-node")); err == nil {
 				env.Setenv("EXAMPLE_NODE", dir)

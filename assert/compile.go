@@ -35,7 +35,8 @@ type check struct {
 	expectEnv  *cel.Env
 	expectAST  *cel.Ast
 	observed   []observedProg
-	categories []string // statistics the expectation uses, for offenders
+	categories []string // statistics the expectation uses (latency, tokens, …)
+	stats      []string // the statistics themselves (latency.p95, tokens.cached, cost), for offenders
 	// For a regression rule: the samples its significance test compares
 	// (TestLatency, …) and whether the expectation reads base.spans or
 	// base.traces, which a baseline summary does not keep.
@@ -156,6 +157,11 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		case a.EachTrace:
 			env = tenv
 		}
+		if strings.TrimSpace(a.Expect) == "" {
+			// The parser reported the missing expect: (with its position);
+			// compiling nothing would only add an unpositioned syntax error.
+			continue
+		}
 		ast, d := compileExpr(env, a.Expect, a.expectPos, "expect")
 		if rule {
 			for i := range d {
@@ -182,7 +188,7 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 			if c.expect, err = env.Program(ast, withAgg(popts, ast)...); err != nil {
 				diags = append(diags, Diagnostic{a.ExpectPos, "expect: " + err.Error()})
 			}
-			c.observed, c.categories = observedOf(env, ast, popts)
+			c.observed, c.categories, c.stats = observedOf(env, ast, popts)
 			if rule {
 				c.tests, c.readsBaseSpans = ruleTests(ast)
 			}
@@ -234,19 +240,24 @@ var mixedNumbers = regexp.MustCompile(`no matching overload for '_[-+*/%]_' appl
 
 var (
 	statIdents  = map[string]string{"count": "", "cost": "cost", "errors": "errors", "error_rate": "errors"}
-	statObjects = map[string]string{"latency": "latency", "tokens": "tokens", "retrieval": "retrieval", "trace": "", "base": "", "head": ""}
-	sideFields  = map[string]string{"latency": "latency", "tokens": "tokens", "cost": "cost", "errors": "errors", "error_rate": "errors", "retrieval": "retrieval"}
+	statObjects = map[string]string{"latency": "latency", "ttft": "ttft", "tokens": "tokens", "retrieval": "retrieval", "trace": "", "base": "", "head": ""}
+	sideFields  = map[string]string{"latency": "latency", "ttft": "ttft", "tokens": "tokens", "cost": "cost", "errors": "errors", "error_rate": "errors", "retrieval": "retrieval"}
 	aggFuncs    = map[string]bool{"percentile": true, "sum": true, "avg": true, "min": true, "max": true}
 )
 
 // observedOf finds the statistics an expectation reads (latency.p95,
 // tokens.total, cost, percentile(...), …) and compiles each on its own, so
 // results can show the observed values next to the verdict.
-func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observedProg, []string) {
+//
+// It also returns the categories of the statistics read and the
+// statistics themselves, in the order they appear, as offenders name
+// them: latency.p95, tokens.cached, cost, errors, retrieval.mrr (base.
+// and head. dropped).
+func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observedProg, []string, []string) {
 	native := ast.NativeRep()
 	info := native.SourceInfo()
 	var texts []string
-	var cats []string
+	var cats, stats []string
 	addCat := func(c string) {
 		if c != "" && !contains(cats, c) {
 			cats = append(cats, c)
@@ -272,6 +283,9 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 				cat = sideFields[firstField(e)]
 			}
 			addCat(cat)
+			if k := statKey(e); k != "" {
+				stats = appendUnique(stats, k)
+			}
 			markSkip(e, skip)
 			if t, err := celparser.Unparse(e, info); err == nil {
 				texts = appendUnique(texts, t)
@@ -280,6 +294,9 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 			name := e.AsIdent()
 			if cat, ok := statIdents[name]; ok {
 				addCat(cat)
+				if cat != "" {
+					stats = appendUnique(stats, name)
+				}
 				texts = appendUnique(texts, name)
 			}
 		case celast.CallKind:
@@ -309,7 +326,35 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		root, path := selectPath(a)
 		out = append(out, observedProg{text: t, unit: unitOf(t), prog: p, root: root, path: path})
 	}
-	return out, cats
+	return out, cats, stats
+}
+
+// statKey names the statistic a selection reads: latency.p95 for
+// latency.p95 and head.latency.p95, cost for base.cost; "" for anything
+// else (trace.cost, head.count).
+func statKey(e celast.Expr) string {
+	var path []string
+	for e.Kind() == celast.SelectKind {
+		path = append([]string{e.AsSelect().FieldName()}, path...)
+		e = e.AsSelect().Operand()
+	}
+	if e.Kind() != celast.IdentKind {
+		return ""
+	}
+	root := e.AsIdent()
+	if root == "base" || root == "head" {
+		if len(path) == 0 {
+			return ""
+		}
+		root, path = path[0], path[1:]
+		if cat := statIdents[root]; cat != "" {
+			return root
+		}
+	}
+	if statObjects[root] == "" || statObjects[root] != root || len(path) == 0 {
+		return ""
+	}
+	return root + "." + path[0]
 }
 
 // spanFieldsRead lists the fields selected on the identifier span.
@@ -364,7 +409,9 @@ func appendUnique(list []string, s string) []string {
 func unitOf(text string) string {
 	switch {
 	case strings.HasPrefix(text, "latency."), strings.HasSuffix(text, "duration_ms"),
-		strings.HasPrefix(text, "base.latency."), strings.HasPrefix(text, "head.latency."):
+		strings.HasPrefix(text, "base.latency."), strings.HasPrefix(text, "head.latency."),
+		strings.HasPrefix(text, "ttft."), strings.HasSuffix(text, "ttft_ms"),
+		strings.HasPrefix(text, "base.ttft."), strings.HasPrefix(text, "head.ttft."):
 		return "ms"
 	case text == "cost", strings.HasSuffix(text, ".cost"):
 		return "USD"
@@ -410,6 +457,8 @@ func ruleTests(a *cel.Ast) (tests []string, baseSpans bool) {
 		switch path[0] {
 		case "latency":
 			t = TestLatency
+		case "ttft":
+			t = TestTTFT
 		case "tokens":
 			t = TestTokens
 		case "cost":

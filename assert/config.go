@@ -26,6 +26,10 @@ type Config struct {
 	Regressions []Assertion
 	// CostLimit bounds the CEL evaluation cost of one expression (cel_cost_limit:).
 	CostLimit uint64
+	// Warnings are problems that do not stop the run (a model priced at
+	// 0), in file order; the commands print them once, with the run's
+	// other warnings.
+	Warnings []Diagnostic
 }
 
 // Price is USD per 1M tokens.
@@ -288,6 +292,10 @@ func (p *yamlParser) mapping(n *yaml.Node, allowed []string, fn func(key string,
 	}
 }
 
+// PricePlaceholder stands for a price `llmcheck init --from` cannot know;
+// a configuration that still holds it does not load.
+const PricePlaceholder = "PRICE"
+
 func (p *yamlParser) pricing(n *yaml.Node, cfg *Config) {
 	if n.Kind != yaml.MappingNode {
 		p.errAt(n, "pricing: expected a mapping of model name to {input, output, cached_input} in USD per 1M tokens")
@@ -304,6 +312,10 @@ func (p *yamlParser) pricing(n *yaml.Node, cfg *Config) {
 		var hasIn, hasOut, anyKey bool
 		p.mapping(v, []string{"input", "output", "cached_input"}, func(key string, kk, vv *yaml.Node) {
 			anyKey = true
+			if vv.Kind == yaml.ScalarNode && vv.Value == PricePlaceholder {
+				p.errAt(vv, "pricing.%s.%s: replace %s with the model's price in USD per 1M tokens (from your provider's price list)", model, key, PricePlaceholder)
+				return
+			}
 			f, ok := p.floatValue(vv)
 			if !ok {
 				return
@@ -323,6 +335,8 @@ func (p *yamlParser) pricing(n *yaml.Node, cfg *Config) {
 		})
 		if v.Kind == yaml.MappingNode && !anyKey && !hasIn && !hasOut {
 			p.errAt(v, "pricing.%s: give input and/or output (USD per 1M tokens)", model)
+		} else if (hasIn || hasOut) && pr.Input == 0 && pr.Output == 0 {
+			cfg.Warnings = append(cfg.Warnings, Diagnostic{p.pos(k), fmt.Sprintf("pricing.%s: input and output prices of 0 make every cost of this model $0, so it passes any cost budget: give its price in USD per 1M tokens", model)})
 		}
 		cfg.Pricing[model] = pr
 	}

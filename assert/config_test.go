@@ -98,6 +98,19 @@ func TestConfigErrorsPointIntoTheFile(t *testing.T) {
 	}
 }
 
+// A missing expect: is one positioned diagnostic, not also an unpositioned
+// syntax error from compiling nothing (": expect: Syntax error…").
+func TestMissingExpectIsOneDiagnostic(t *testing.T) {
+	for _, y := range []string{
+		"assertions:\n  - name: a\n    where: span.operation == \"chat\"\n",
+		"regressions:\n  - name: a\n    expect: \"  \"\n",
+	} {
+		got := diagnostics(t, y)
+		require.Len(t, got, 1, "%q", got)
+		assert.Regexp(t, `^llmcheck\.yaml:2:5: (assertion|regression) "a" has no expect`, got[0])
+	}
+}
+
 func TestGoldenFileRelativeToConfig(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "golden.yaml"), []byte("\"What is  the Refund policy?\": [doc-1, doc-2]\nsecond: doc-9\n"), 0o644))
@@ -116,4 +129,41 @@ func TestGoldenFileRelativeToConfig(t *testing.T) {
 func TestMissingConfig(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "llmcheck.yaml"))
 	require.ErrorContains(t, err, "file not found (create one with `llmcheck init`)")
+}
+
+// A model priced at 0 for input and output makes every cost of it $0 and
+// passes any budget: loading the config warns, naming the line (issue #13
+// item 15).
+func TestZeroPriceWarns(t *testing.T) {
+	cases := []struct {
+		pricing string
+		warn    string
+	}{
+		{"  gpt-4o-mini: {input: 0, output: 0.0}\n", "llmcheck.yaml:2:3: pricing.gpt-4o-mini: input and output prices of 0 make every cost of this model $0, so it passes any cost budget: give its price in USD per 1M tokens"},
+		{"  gpt-4o-mini: {input: 0.0}\n", "llmcheck.yaml:2:3: pricing.gpt-4o-mini: input and output prices of 0"},
+		{"  gpt-4o-mini: {input: 0.15, output: 0}\n", ""},
+		{"  text-embedding-3-small: {input: 0.02}\n", ""},
+	}
+	for _, c := range cases {
+		cfg, err := ParseConfig("llmcheck.yaml", []byte("pricing:\n"+c.pricing+"assertions:\n  - name: x\n    expect: cost < 1\n"))
+		require.NoError(t, err)
+		if c.warn == "" {
+			assert.Empty(t, cfg.Warnings, c.pricing)
+			continue
+		}
+		require.Len(t, cfg.Warnings, 1, c.pricing)
+		assert.Contains(t, cfg.Warnings[0].String(), c.warn)
+	}
+	s, err := LoadBytes("llmcheck.yaml", []byte("pricing:\n  m: {input: 0, output: 0}\nassertions:\n  - name: x\n    expect: cost < 1\n"))
+	require.NoError(t, err)
+	assert.Len(t, s.Config.Warnings, 1, "Load keeps the warnings")
+}
+
+// The placeholder init --from writes for a price fails to load, naming
+// what to put there, so a stub cannot make costs $0.
+func TestPricePlaceholderRefused(t *testing.T) {
+	_, err := ParseConfig("llmcheck.yaml", []byte("pricing:\n  \"gpt-4o-mini\": {input: PRICE, output: PRICE}\nassertions:\n  - name: x\n    expect: cost < 1\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "llmcheck.yaml:2:26: pricing.gpt-4o-mini.input: replace PRICE with the model's price in USD per 1M tokens")
+	assert.Contains(t, err.Error(), "llmcheck.yaml:2:41: pricing.gpt-4o-mini.output: replace PRICE")
 }

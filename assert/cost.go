@@ -90,7 +90,7 @@ const (
 var strFields = map[string]int{
 	"name": fName, "service": fService, "kind": fKind, "status": fStatus, "status_message": fStatusMessage,
 	"trace_id": fTraceID, "span_id": fSpanID, "parent_id": fParentID, "scope": fScope, "operation": fOperation,
-	"model": fModel, "provider": fProvider, "convention": fConvention, "query": fQuery, "id": fID,
+	"model": fModel, "model_family": fModel, "provider": fProvider, "convention": fConvention, "query": fQuery, "id": fID,
 }
 
 // unboundedStr stands for a string size boundsOf cannot bound (a value

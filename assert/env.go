@@ -54,15 +54,16 @@ func init() {
 	initSpan()
 	initTokens()
 	initLatency()
+	initTTFT()
 	initRetrieval()
 	initDocs()
 	initTrace()
 	initSide()
-	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj)
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj)
 }
 
 func initSpan() {
-	spanObj = newObjType(tSpan,
+	spanObj = newObjType(tSpan, append([]field{
 		field{"name", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Name) }, "span name"},
 		field{"service", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Service) }, "resource service.name"},
 		field{"kind", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Kind) }, "internal, server, client, producer, consumer, unspecified"},
@@ -89,6 +90,7 @@ func initSpan() {
 		}, "span events"},
 		field{"operation", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Operation) }, "chat, embeddings, retrieval, execute_tool, invoke_agent, …"},
 		field{"model", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Model) }, "response model, else request model"},
+		field{"model_family", cel.StringType, func(v any) ref.Val { return types.String(ModelFamily(spanOf(v).s.Model)) }, "model without the version suffix pricing prices across: gpt-4o-mini for gpt-4o-mini-2024-07-18"},
 		field{"provider", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Provider) }, "openai, anthropic, …"},
 		field{"convention", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Convention) }, "gen_ai, openllmetry, openinference"},
 		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, spanTokens(spanOf(v).s)} }, "token counts"},
@@ -111,7 +113,7 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
-	)
+	}, spanTTFTFields()...)...)
 }
 
 // ---- Tokens ----
@@ -510,6 +512,7 @@ var aggregateVars = []cel.EnvOption{
 	cel.Variable("count", cel.IntType),
 	cel.Variable("traces", cel.ListType(traceT)),
 	cel.Variable("latency", latencyT),
+	cel.Variable("ttft", ttftT),
 	cel.Variable("tokens", tokensT),
 	cel.Variable("cost", cel.DoubleType),
 	cel.Variable("errors", cel.IntType),

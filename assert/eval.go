@@ -34,6 +34,7 @@ func (s *Suite) Evaluate(run *span.Run) *Results {
 		Spans:   len(run.Spans),
 		Traces:  len(run.Traces),
 	}
+	res.ConfigWarnings = s.Config.Warnings
 	// Select first: each distinct where once (checks sharing a where share
 	// the selection), each selection in parallel over the spans.
 	bounds := boundsOf(run)
@@ -270,7 +271,7 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 		r.Status, r.Failed, r.Message = Fail, true, summary(r.Observed, len(g.spans))
 	}
 	if r.Status != Pass {
-		r.Offenders = offenders(g, c.categories)
+		r.Offenders = offenders(g, c.stats, r.Status)
 	}
 	return r
 }
@@ -710,9 +711,24 @@ func FormatFloat(f float64) string {
 	return strconv.FormatFloat(math.Round(f*scale)/scale, 'f', -1, 64)
 }
 
-// offenders lists the worst spans for the statistics an expression uses.
-func offenders(g *group, cats []string) []Offender {
-	if len(cats) == 0 {
+// offenders lists the spans (or retrieval queries) that make the first
+// statistic an expression reads that has offenders fail, worst first, at
+// most maxOffenders:
+//
+//   - latency.min: the fastest spans; other latency statistics: the slowest
+//   - tokens.X: the spans the sums count that report X, largest X first
+//     (a span without a cached count is no offender of tokens.cached)
+//   - cost: the costliest priced spans the sums count; none when cost is an
+//     error (the message names the span or model without a price)
+//   - errors, error_rate: the spans with error status
+//   - retrieval.hit_rate: the queries without a relevant document in the
+//     top k; retrieval.mrr, .recall, .precision, .ndcg: the queries whose
+//     score is below 1, lowest first (a query scoring 1 is no offender)
+//
+// Other statistics (count, retrieval.queries, percentile(...), …) have no
+// offenders.
+func offenders(g *group, stats []string, status Status) []Offender {
+	if len(stats) == 0 {
 		return nil
 	}
 	type scored struct {
@@ -720,29 +736,48 @@ func offenders(g *group, cats []string) []Offender {
 		v float64
 	}
 	var list []scored
-	metric, unit := "", ""
-	switch cats[0] {
+	stat := stats[0]
+	for _, st := range stats { // the first that has offenders
+		if st != "retrieval.queries" && st != "retrieval.without_ground_truth" && st != "retrieval.k" {
+			stat = st
+			break
+		}
+	}
+	metric, unit := stat, ""
+	desc := true // worst = largest value
+	cat, field, _ := strings.Cut(stat, ".")
+	switch cat {
 	case "latency":
 		metric, unit = "duration_ms", "ms"
+		desc = field != "min"
 		for _, e := range g.spans {
 			list = append(list, scored{e, e.s.DurationMS})
 		}
+	case "ttft":
+		metric, unit = "ttft_ms", "ms"
+		for _, e := range g.spans {
+			if e.s.HasTTFT {
+				list = append(list, scored{e, e.s.TTFTMS})
+			}
+		}
 	case "tokens":
 		// the spans the sums count (span.Span.CountsUsage)
-		metric = "tokens.total"
 		for _, e := range g.spans {
-			if e.s.Tokens.HasTotal && e.s.CountsUsage() {
-				list = append(list, scored{e, float64(e.s.Tokens.Total)})
+			if v, ok := tokenCount(&e.s.Tokens, field); ok && e.s.CountsUsage() {
+				list = append(list, scored{e, float64(v)})
 			}
 		}
 	case "cost":
-		metric, unit = "cost", "USD"
+		if status == Error {
+			return nil
+		}
+		unit = "USD"
 		for _, e := range g.spans {
 			if e.costOK && e.s.CountsUsage() {
 				list = append(list, scored{e, e.cost})
 			}
 		}
-	case "errors":
+	case "errors", "error_rate":
 		metric = "error"
 		for _, e := range g.spans {
 			if e.s.IsError() {
@@ -750,26 +785,64 @@ func offenders(g *group, cats []string) []Offender {
 			}
 		}
 	case "retrieval":
-		metric = "reciprocal_rank"
+		desc = false // lowest score first
+		var score func(QueryMetrics) float64
+		switch field {
+		case "hit_rate":
+			metric, score = "hit", func(m QueryMetrics) float64 { return m.Hit }
+		case "mrr":
+			metric, score = "reciprocal_rank", func(m QueryMetrics) float64 { return m.RR }
+		case "recall":
+			score = func(m QueryMetrics) float64 { return m.Recall }
+		case "precision":
+			score = func(m QueryMetrics) float64 { return m.Precision }
+		case "ndcg":
+			score = func(m QueryMetrics) float64 { return m.NDCG }
+		default:
+			return nil
+		}
+		if metric == stat {
+			metric = field
+		}
 		scores, _ := g.queryScores()
 		for _, q := range scores {
-			// Lowest reciprocal rank first: negate so the sort below works.
-			list = append(list, scored{q.e, -q.m.RR})
+			if v := score(q.m); v < 1 {
+				list = append(list, scored{q.e, v})
+			}
 		}
+	default:
+		return nil
 	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].v > list[j].v })
+	if desc {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].v > list[j].v })
+	} else {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].v < list[j].v })
+	}
 	var out []Offender
-	for _, s := range list {
-		if len(out) == maxOffenders {
-			break
-		}
-		v := s.v
-		if metric == "reciprocal_rank" {
-			v = -v
-		}
-		out = append(out, Offender{TraceID: s.e.s.TraceID, SpanID: s.e.s.SpanID, Name: s.e.s.Name, Metric: metric, Value: v, Unit: unit})
+	for _, s := range list[:min(len(list), maxOffenders)] {
+		out = append(out, Offender{TraceID: s.e.s.TraceID, SpanID: s.e.s.SpanID, Name: s.e.s.Name, Metric: metric, Value: s.v, Unit: unit})
 	}
 	return out
+}
+
+// tokenCount is the count a tokens.FIELD sum adds for one span, and
+// whether the span reports it.
+func tokenCount(t *span.Tokens, field string) (int64, bool) {
+	switch field {
+	case "input":
+		return t.Input, t.HasInput
+	case "output":
+		return t.Output, t.HasOutput
+	case "total":
+		return t.Total, t.HasTotal
+	case "cached":
+		return t.Cached, t.HasCached
+	case "cache_write":
+		return t.CacheWrite, t.HasCacheWrite
+	case "reasoning":
+		return t.Reasoning, t.HasReasoning
+	}
+	return 0, false
 }
 
 // Parent implementations for the activations.

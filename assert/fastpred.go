@@ -64,6 +64,7 @@ var spanStringFields = map[string]func(e *entry) string{
 	"scope":          func(e *entry) string { return e.s.Scope },
 	"operation":      func(e *entry) string { return e.s.Operation },
 	"model":          func(e *entry) string { return e.s.Model },
+	"model_family":   func(e *entry) string { return ModelFamily(e.s.Model) },
 	"provider":       func(e *entry) string { return e.s.Provider },
 	"convention":     func(e *entry) string { return e.s.Convention },
 	"query":          func(e *entry) string { return e.s.Query },

@@ -140,9 +140,10 @@ type group struct {
 	spans []*entry
 	k     int
 
-	lat *latencyVal
-	tok *tokenVals
-	ret *retrievalVal
+	lat   *latencyVal
+	ttftV *latencyVal // ttft.go
+	tok   *tokenVals
+	ret   *retrievalVal
 
 	queriesDone bool
 	queries     []scoredQuery
@@ -471,6 +472,8 @@ func (g *group) ResolveName(name string) (any, bool) {
 		return g.tracesList(), true
 	case "latency":
 		return obj{latencyObj, g.latency()}, true
+	case "ttft":
+		return obj{ttftObj, g.ttft()}, true
 	case "tokens":
 		t := g.tokens()
 		return obj{tokensObj, t}, true

@@ -116,3 +116,37 @@ func FuzzPriceLookup(f *testing.F) {
 		t.Fatalf("%q priced by no key it contains", model)
 	})
 }
+
+// ModelFamily drops the version suffix the pricing rules price across, so
+// a key named after a model's family prices that model (issue #13 item
+// 15: init --from names the family, not the dated response model).
+func TestModelFamily(t *testing.T) {
+	cases := []struct{ model, family string }{
+		{"gpt-4o-mini-2024-07-18", "gpt-4o-mini"},
+		{"gpt-4o-mini", "gpt-4o-mini"},
+		{"gpt-4o-2024-08-06", "gpt-4o"},
+		{"gpt-4-0613", "gpt-4"},
+		{"claude-3-5-sonnet-20241022", "claude-3-5-sonnet"},
+		{"claude-3-5-haiku-latest", "claude-3-5-haiku"},
+		{"gemini-1.5-pro-002", "gemini-1.5-pro"},
+		{"o1-preview", "o1"},
+		{"o1-preview-2024-09-12", "o1"},
+		{"gpt-4o-realtime-preview", "gpt-4o-realtime"},
+		{"anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-haiku"},
+		{"claude-3-5-sonnet-v2@20241022", "claude-3-5-sonnet-v2"},
+		{"openai/gpt-4o-2024-08-06", "openai/gpt-4o"},
+		{"gpt-4-turbo", "gpt-4-turbo"},
+		{"gpt-4-1106-preview", "gpt-4-1106"},
+		{"2024-07-18", "2024-07-18"},
+		{"-2024-07-18", "-2024-07-18"},
+		{"", ""},
+	}
+	for _, c := range cases {
+		got := ModelFamily(c.model)
+		assert.Equal(t, c.family, got, c.model)
+		if c.model != "" {
+			p, ok := lookupPrice(map[string]Price{got: {Input: 1}}, c.model)
+			assert.True(t, ok && p.Input == 1, "a price for %q must price %q", got, c.model)
+		}
+	}
+}

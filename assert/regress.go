@@ -67,6 +67,7 @@ var sideObj *objType
 type side interface {
 	count() int
 	latency() *latencyVal
+	ttft() *latencyVal
 	tokens() *tokenVals
 	costVal() ref.Val
 	errors() int
@@ -85,6 +86,7 @@ func initSide() {
 		field{"count", cel.IntType, func(v any) ref.Val { return types.Int(g(v).count()) }, "number of selected spans"},
 		field{"traces", cel.ListType(traceT), func(v any) ref.Val { return g(v).tracesList() }, "traces of the selected spans"},
 		field{"latency", latencyT, func(v any) ref.Val { return obj{latencyObj, g(v).latency()} }, "latency statistics (ms)"},
+		field{"ttft", ttftT, func(v any) ref.Val { return obj{ttftObj, g(v).ttft()} }, "time to first token statistics (ms)"},
 		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, g(v).tokens()} }, "token sums"},
 		field{"cost", cel.DoubleType, func(v any) ref.Val { return g(v).costVal() }, "USD"},
 		field{"errors", cel.IntType, func(v any) ref.Val { return types.Int(g(v).errors()) }, "error spans"},
@@ -220,6 +222,9 @@ func (c *check) checkWhole(sd *summarySide) error {
 	if len(sd.groups) > 1 && contains(c.categories, "latency") && !contains(need, TestLatency) {
 		need = append(need, TestLatency)
 	}
+	if len(sd.groups) > 1 && contains(c.categories, "ttft") && !contains(need, TestTTFT) {
+		need = append(need, TestTTFT)
+	}
 	for _, t := range need {
 		for _, g := range sd.groups {
 			if ok, what := g.whole(t); !ok {
@@ -320,7 +325,7 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 	}
 	r.Failed = true
 	r.Status = Fail
-	r.offenders = offenders(head, c.categories)
+	r.offenders = offenders(head, c.stats, Fail)
 	if len(r.Significance) == 0 {
 		// Nothing tested (require_significance: false, or only spans or
 		// traces read): the expectation decides.
@@ -333,7 +338,7 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 
 // testUnit is the unit one value of a test's sample stands for.
 var testUnit = map[string]string{
-	TestLatency: "span", TestErrors: "span",
+	TestLatency: "span", TestErrors: "span", TestTTFT: "span",
 	TestTokens: "trace", TestCost: "trace", TestCount: "trace",
 	TestHit: "query", TestRR: "query", TestRecall: "query", TestPrecision: "query", TestNDCG: "query",
 }
@@ -341,6 +346,7 @@ var testUnit = map[string]string{
 // testSample says in words what a test compares.
 var testSample = map[string]string{
 	TestLatency:   "span durations (ms)",
+	TestTTFT:      "times to first token (ms)",
 	TestErrors:    "error status per span (0/1)",
 	TestTokens:    "total tokens per trace",
 	TestCost:      "cost per trace (USD)",
@@ -416,6 +422,8 @@ func (g *group) samples(test string) []float64 {
 		for _, e := range g.spans {
 			out = append(out, e.s.DurationMS)
 		}
+	case TestTTFT:
+		out = ttftSample(g.spans)
 	case TestErrors:
 		out = make([]float64, len(g.spans))
 		for i, e := range g.spans {

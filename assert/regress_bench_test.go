@@ -42,3 +42,30 @@ func BenchmarkRegressions(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWhereModel selects the same 60,000 of 80,000 spans, half of
+// them a dated snapshot, by model names and by model family (what `init
+// --from` writes): the family is derived per span, in the Go form of the
+// predicate.
+func BenchmarkWhereModel(b *testing.B) {
+	run := multiRun(1, 20_000, 3, 1, 1500)
+	for i := range run.Spans {
+		if i%2 == 0 && run.Spans[i].Model == "gpt-4o-mini" {
+			run.Spans[i].Model = "gpt-4o-mini-2024-07-18"
+		}
+	}
+	for _, where := range []string{`span.model in ["gpt-4o-mini", "gpt-4o-mini-2024-07-18"]`, `span.model_family == "gpt-4o-mini"`} {
+		s, err := LoadBytes("llmcheck.yaml", []byte("assertions:\n  - name: x\n    where: '"+where+"'\n    expect: count > 0\n"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strings.Fields(where)[0], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := s.Evaluate(run); r.Assertions[0].Status != Pass || r.Assertions[0].Spans != 60_000 {
+					b.Fatal(r.Assertions[0].Spans, r.Assertions[0].Message)
+				}
+			}
+		})
+	}
+}

@@ -434,3 +434,54 @@ func TestRegressionSumsCountUsageOnce(t *testing.T) {
 		assert.Equal(t, Inconclusive, rs[0].Status, "seed %d: %s", seed, rs[0].Message)
 	}
 }
+
+// A where on span.model_family is answered by a baseline summary as by its
+// trace file: the family spans the groups of the alias and its dated
+// snapshot (what init --from writes, issue #13 item 15).
+func TestRegressionSummaryModelFamily(t *testing.T) {
+	s, err := LoadBytes("llmcheck.yaml", []byte(`pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.6}
+  gpt-4o: {input: 2.5, output: 10}
+regressions:
+  - name: mini family count
+    where: span.model_family == "gpt-4o-mini"
+    expect: head.count <= base.count
+  - name: mini family tokens
+    where: span.model_family == "gpt-4o-mini"
+    expect: double(head.tokens.total) <= double(base.tokens.total) * 1.10
+    require_significance: false
+`))
+	require.NoError(t, err)
+	dated := func(r *span.Run) *span.Run {
+		var spans []span.Span
+		for i, sp := range r.Spans {
+			c := *sp
+			if i%2 == 0 && c.Model == "gpt-4o-mini" {
+				c.Model = "gpt-4o-mini-2024-07-18"
+			}
+			spans = append(spans, c)
+		}
+		return span.NewRun(spans)
+	}
+	base := dated(multiRun(1, 50, 3, 1, 1500))
+	for _, tc := range []struct {
+		name string
+		head *span.Run
+		want Status
+	}{
+		{"same", dated(multiRun(1, 50, 3, 1, 1500)), Pass},
+		{"an extra mini call", dated(multiRun(2, 50, 4, 1, 1500)), Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := s.EvaluateRegressions(base, tc.head, mannWhitney)
+			sums := summaryJSON(t, s.Config, base)
+			require.NoError(t, s.CheckSummary(sums))
+			fromSummary := s.EvaluateRegressionsSummary(sums, tc.head, mannWhitney)
+			for i := range full {
+				assert.Equal(t, tc.want, full[i].Status, "%s: %s", full[i].Name, full[i].Message)
+				assert.Equal(t, full[i].Status, fromSummary[i].Status, "%s: %s | %s", full[i].Name, full[i].Message, fromSummary[i].Message)
+				sameObserved(t, full[i].Observed, fromSummary[i].Observed, full[i].Name)
+			}
+		})
+	}
+}

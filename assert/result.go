@@ -30,9 +30,12 @@ type Results struct {
 	Error       string       `json:"error,omitempty"`
 	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
 	Config      string       `json:"config,omitempty"`
-	Spans       int          `json:"spans"`
-	Traces      int          `json:"traces"`
-	Assertions  []Result     `json:"assertions"`
+	// ConfigWarnings are the config's warnings (Config.Warnings: a model
+	// priced at 0).
+	ConfigWarnings []Diagnostic `json:"config_warnings,omitempty"`
+	Spans          int          `json:"spans"`
+	Traces         int          `json:"traces"`
+	Assertions     []Result     `json:"assertions"`
 	// Regressions are the regression rules' verdicts, when a baseline was
 	// given.
 	Regressions []Result `json:"regressions,omitempty"`
@@ -47,6 +50,24 @@ type CommandResult struct {
 	// signal terminated".
 	Status     string  `json:"status"`
 	DurationMS float64 `json:"duration_ms"`
+}
+
+// Skipped counts the assertions that passed only because nothing matched
+// and allow_empty permitted it (Result.Skipped); Counts counts them under
+// Pass, and reports show them apart.
+func (r *Results) Skipped() int {
+	n := 0
+	for _, a := range r.Assertions {
+		if a.Skipped {
+			n++
+		}
+	}
+	for _, a := range r.Regressions {
+		if a.Skipped {
+			n++
+		}
+	}
+	return n
 }
 
 // Counts returns how many assertions have each status.

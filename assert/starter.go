@@ -83,7 +83,9 @@ func StarterFrom(run *span.Run, source string) string {
 		if s.Operation == "" {
 			continue
 		}
-		k := key{s.Operation, s.Model}
+		// by family, as pricing matches models: the snapshots of a model
+		// (gpt-4o-mini-2024-07-18) and its alias are one group
+		k := key{s.Operation, ModelFamily(s.Model)}
 		g := idx[k]
 		if g == nil {
 			g = &grp{key: k}
@@ -95,7 +97,7 @@ func StarterFrom(run *span.Run, source string) string {
 			g.tokens += s.Tokens.Total
 			g.withTk++
 			if s.Model != "" && !s.HasCost {
-				models[s.Model] = true
+				models[k.model] = true
 			}
 		}
 		if s.IsError() {
@@ -121,7 +123,10 @@ func StarterFrom(run *span.Run, source string) string {
 	fmt.Fprintf(&b, "# (p95 latency × %g, tokens per call × %g): tighten them to taste.\n", LatencyHeadroom, TokenHeadroom)
 	b.WriteString("# Reference: https://github.com/llmcheck/llmcheck#assertions-reference\n\n")
 	if len(models) > 0 {
-		b.WriteString("# USD per 1M tokens, by model: fill in your prices to check cost.\n# pricing:\n")
+		b.WriteString("# USD per 1M tokens, by model family (a dated snapshot such as\n")
+		b.WriteString("# gpt-4o-mini-2024-07-18 takes its family's price). To check cost, uncomment\n")
+		fmt.Fprintf(&b, "# and replace each %s with your provider's price (add cached_input for\n", PricePlaceholder)
+		fmt.Fprintf(&b, "# cached input tokens); a file that still says %s does not load.\n# pricing:\n", PricePlaceholder)
 		names := make([]string, 0, len(models))
 		for m := range models {
 			names = append(names, m)
@@ -132,7 +137,7 @@ func StarterFrom(run *span.Run, source string) string {
 				fmt.Fprintf(&b, "#   (a model name of %d bytes, %s, is left out)\n", len(m), yamlString(safetext.Clip(m, 40)))
 				continue
 			}
-			fmt.Fprintf(&b, "#   %s: {input: 0.0, output: 0.0, cached_input: 0.0}\n", yamlKey(m))
+			fmt.Fprintf(&b, "#   %s: {input: %s, output: %s}\n", yamlKey(m), PricePlaceholder, PricePlaceholder)
 		}
 		b.WriteString("\n")
 	}
@@ -147,7 +152,7 @@ func StarterFrom(run *span.Run, source string) string {
 		where := celEquals("span.operation", g.op)
 		if g.model != "" {
 			name += " " + safetext.Clip(g.model, safetext.MaxRunes)
-			where += " && " + celEquals("span.model", g.model)
+			where += " && " + celEquals("span.model_family", g.model)
 		}
 		budget := roundUp(lat.P95 * LatencyHeadroom)
 		expect := fmt.Sprintf("latency.p95 <= %s", FormatFloat(budget))
@@ -156,6 +161,11 @@ func StarterFrom(run *span.Run, source string) string {
 			unit = "span"
 		}
 		comment := fmt.Sprintf("recorded: %d %s, p95 %s ms", len(g.spans), unit, FormatFloat(lat.P95))
+		if ttft, err := Summarise(startTTFT(g.spans)); err == nil {
+			// streamed calls: their time to first token too
+			expect += fmt.Sprintf(" && ttft.p95 <= %s", FormatFloat(roundUp(ttft.P95*LatencyHeadroom)))
+			comment += fmt.Sprintf(", TTFT p95 %s ms", FormatFloat(ttft.P95))
+		}
 		if g.withTk == len(g.spans) && g.withTk > 0 {
 			perCall := float64(g.tokens) / float64(g.withTk)
 			expect += fmt.Sprintf(" && tokens.total <= count * %d", int64(math.Ceil(perCall*TokenHeadroom)))

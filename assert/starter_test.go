@@ -61,3 +61,49 @@ func TestStarterQuotesRecordedNames(t *testing.T) {
 	assert.NotContains(t, yaml, "\x1b")
 	assert.NotContains(t, yaml, "\u202e")
 }
+
+// init --from names a model by the family the pricing rules match, not by
+// the dated response model, and writes no zero price (issue #13 item 15):
+// the generated where selects the family, the pricing stub is keyed by
+// it, and uncommented as written the stub does not load; filled in, it
+// prices the dated model.
+func TestStarterFromModelFamily(t *testing.T) {
+	var spans []span.Span
+	for i, m := range []string{"gpt-4o-mini-2024-07-18", "gpt-4o-mini-2024-07-18", "gpt-4o-mini", "claude-3-5-sonnet-20241022"} {
+		spans = append(spans, span.Span{
+			TraceID: "t", SpanID: string(rune('a' + i)), Name: "chat", Operation: "chat", Model: m, DurationMS: float64(10 + i),
+			Tokens: span.Tokens{Input: 10, HasInput: true, Output: 5, HasOutput: true, Total: 15, HasTotal: true},
+		})
+	}
+	run := span.NewRun(spans)
+	text := StarterFrom(run, "traces.jsonl")
+	assert.Contains(t, text, `where: "span.operation == \"chat\" && span.model_family == \"gpt-4o-mini\""`)
+	assert.Contains(t, text, `where: "span.operation == \"chat\" && span.model_family == \"claude-3-5-sonnet\""`)
+	assert.NotContains(t, text, "2024-07-18\\\"\"", "no where pins the dated model")
+	assert.Contains(t, text, `#   "gpt-4o-mini": {input: PRICE, output: PRICE}`)
+	assert.Contains(t, text, `#   "claude-3-5-sonnet": {input: PRICE, output: PRICE}`)
+	assert.NotRegexp(t, `(input|output|cached_input): 0`, text)
+
+	s, err := LoadBytes("llmcheck.yaml", []byte(text))
+	require.NoError(t, err, text)
+	res := s.Evaluate(run)
+	spansOf := map[string]int{}
+	for _, r := range res.Assertions {
+		assert.Equal(t, Pass, r.Status, "%s: %s", r.Name, r.Message)
+		spansOf[r.Name] = r.Spans
+	}
+	assert.Equal(t, 3, spansOf["chat gpt-4o-mini stays within budget"], "the family selects the snapshot and the alias")
+	assert.Equal(t, 1, spansOf["chat claude-3-5-sonnet stays within budget"])
+
+	uncommented := strings.ReplaceAll(strings.ReplaceAll(text, "# pricing:", "pricing:"), "#   \"", "  \"")
+	_, err = LoadBytes("llmcheck.yaml", []byte(uncommented))
+	require.Error(t, err, "PRICE left in place must not load")
+	assert.Contains(t, err.Error(), "replace PRICE with the model's price in USD per 1M tokens")
+
+	filled := strings.ReplaceAll(uncommented, "PRICE", "1")
+	s, err = LoadBytes("llmcheck.yaml", []byte(filled+"  - name: cost\n    expect: cost > 0.0\n"))
+	require.NoError(t, err, filled)
+	for _, r := range s.Evaluate(run).Assertions {
+		assert.Equal(t, Pass, r.Status, "%s: %s", r.Name, r.Message)
+	}
+}

@@ -240,6 +240,22 @@ func lookupPrice(pricing map[string]Price, model string) (Price, bool) {
 	return Price{}, false
 }
 
+// ModelFamily is model without the version suffix (versionSuffix) the
+// pricing rules price across: gpt-4o-mini for gpt-4o-mini-2024-07-18,
+// claude-3-5-sonnet for claude-3-5-sonnet-20241022; the longest such
+// suffix is dropped (o1 for o1-preview-2024-09-12), so a pricing key named
+// by the family prices the model. A provider prefix is kept
+// (openai/gpt-4o for openai/gpt-4o-2024-08-06); a name that is a version
+// and nothing else is its own family.
+func ModelFamily(model string) string {
+	for i := 1; i < len(model); i++ {
+		if (model[i] == '-' || model[i] == '@') && versionSuffix(model[i:]) {
+			return model[:i]
+		}
+	}
+	return model
+}
+
 // versionSuffix reports whether s (what a model name adds to a pricing
 // key) names a version of the same model rather than another model:
 //

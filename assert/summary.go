@@ -42,6 +42,7 @@ type Summary struct {
 	Traces  int        `json:"traces"` // traces with a span of the group
 	Errors  int        `json:"errors"`
 	Latency *Latency   `json:"latency_ms"`
+	TTFT    *Latency   `json:"ttft_ms,omitempty"` // over the spans that report a time to first token
 	Tokens  TokenSums  `json:"tokens"`
 	Cost    *float64   `json:"cost_usd,omitempty"`
 	CostErr string     `json:"cost_error,omitempty"`
@@ -77,6 +78,7 @@ type RetrSums struct {
 // queries or traces).
 type SampleSets struct {
 	Latency   []float64 `json:"latency,omitempty"`   // span durations (ms)
+	TTFT      []float64 `json:"ttft,omitempty"`      // times to first token (ms) of the spans that report one
 	Tokens    []float64 `json:"tokens,omitempty"`    // total tokens per span that reports a total
 	Cost      []float64 `json:"cost,omitempty"`      // USD per span with a cost, 6 significant digits
 	Retrieval []float64 `json:"retrieval,omitempty"` // reciprocal rank per query (a hit is RR > 0)
@@ -205,6 +207,7 @@ func SummariseGroups(cfg *Config, run *span.Run) []Summary {
 			Cost:      round(bound(g.spanCosts()), round6),
 			Retrieval: bound(g.samples(TestRR)),
 		}
+		s.ttftOf(g)
 		if s.Retr != nil && s.Retr.Queries > 0 {
 			s.Samples.Recall = bound(g.samples(TestRecall))
 			s.Samples.Precision = bound(g.samples(TestPrecision))
@@ -322,7 +325,7 @@ func errorSample(count, errors int) []float64 {
 }
 
 // summaryFields are the span fields a where may read on a summary side.
-var summaryFields = map[string]bool{"name": true, "service": true, "operation": true, "model": true, "provider": true}
+var summaryFields = map[string]bool{"name": true, "service": true, "operation": true, "model": true, "model_family": true, "provider": true}
 
 // summarySide is the precomputed statistics behind base when the baseline
 // is a summary: the merge of the groups the rule's where selects.
@@ -472,6 +475,8 @@ func (sd *summarySide) samples(test string) []float64 {
 		switch test {
 		case TestLatency:
 			out = append(out, g.Samples.Latency...)
+		case TestTTFT:
+			out = append(out, g.Samples.TTFT...)
 		case TestErrors:
 			out = append(out, errorSample(g.Count, g.Errors)...)
 		case TestHit:
@@ -542,6 +547,10 @@ func (g *Summary) whole(test string) (bool, string) {
 	case TestLatency:
 		if g.Latency != nil && len(g.Samples.Latency) < g.Latency.N {
 			return false, fmt.Sprintf("%d of its %d span durations", len(g.Samples.Latency), g.Latency.N)
+		}
+	case TestTTFT:
+		if g.TTFT != nil && len(g.Samples.TTFT) < g.TTFT.N {
+			return false, fmt.Sprintf("%d of its %d times to first token", len(g.Samples.TTFT), g.TTFT.N)
 		}
 	case TestTokens, TestCost, TestCount:
 		if g.Samples.TraceCount == nil && g.Count > 0 {

@@ -83,12 +83,12 @@ case "$1 $2" in
 esac
 `
 	for _, tt := range []struct {
-		name                string
+		name                 string
 		listCommit, listMain string
-		download            string
-		notice              string
-		baseline            bool
-		downloads           string
+		download             string
+		notice               string
+		baseline             bool
+		downloads            string
 	}{
 		{"the base commit's run", "101", "999", "ok", "", true, "gh run download 101 --name llmcheck-baseline --dir base"},
 		{"no run for the base commit: the latest on main", "", "999", "ok", "", true, "gh run download 999 --name llmcheck-baseline --dir base"},

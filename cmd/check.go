@@ -39,12 +39,13 @@ run does and says how to get a starter file.`,
 			return err
 		}
 		code, err := runner.Check(runner.CheckOptions{
-			Traces:     args,
-			MaxSpans:   v.GetInt64("max-spans"),
-			ConfigPath: v.GetString("config"),
-			Required:   explicit(c, "config"),
-			Baseline:   baselineOptions(v, v.GetStringSlice("baseline")),
-			Report:     ro,
+			Traces:        args,
+			MaxSpans:      v.GetInt64("max-spans"),
+			MaxTraceBytes: v.GetInt64("max-trace-bytes"),
+			ConfigPath:    v.GetString("config"),
+			Required:      explicit(c, "config"),
+			Baseline:      baselineOptions(v, v.GetStringSlice("baseline")),
+			Report:        ro,
 		})
 		return codeErr(code, err)
 	}
@@ -57,6 +58,7 @@ func reportFlags(fs *pflag.FlagSet) {
 	fs.BoolP("quiet", "q", false, "print only failures and the closing line")
 	fs.String("format", "text", "also print the results on stdout: text (nothing extra) or json (the results.json document)")
 	fs.Int64("max-spans", runner.DefaultMaxSpans, "refuse runs with more spans than this, and trace files with more lines or records (protects memory and disk)")
+	fs.Int64("max-trace-bytes", runner.DefaultMaxTraceBytes, "refuse trace files holding more bytes than this after decompression (protects memory: a span's attributes cost memory, not only the span count)")
 	fs.Bool("include-content", false, "let reports show attribute values (prompt/completion text) quoted in evaluation errors; elided by default")
 }
 

@@ -92,6 +92,14 @@ func newBaselineCmd(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "baseline",
 		Short: "Work with baseline summaries",
+		Long: `A baseline is the run a pull request is compared with, usually the last run
+of the main branch. Keep its trace file as a CI artifact and pass it to
+--baseline or llmcheck diff, or commit a small summary of it, written by
+llmcheck baseline write: per group of spans (service + operation + model)
+the counts, sums and sampled values the regression rules and the
+comparison read. See "Comparing with a baseline" in the README.`,
+		Example: `  llmcheck baseline write .llmcheck/traces.jsonl -o llmcheck.baseline.json
+  llmcheck run --baseline llmcheck.baseline.json -- go test ./...`,
 	}
 	w := &cobra.Command{
 		Use:   "write TRACES... [-o FILE]",

@@ -14,9 +14,12 @@ func newInitCmd(s *streams) *cobra.Command {
 		Use:   "init [--from TRACES...]",
 		Short: "Write a starter llmcheck.yaml",
 		Long: `Init writes a commented starter assertions file. With --from, it writes one
-assertion per operation and model seen in the recorded run, with budgets
+assertion per operation and model family seen in the recorded run
+(span.model_family: gpt-4o-mini for gpt-4o-mini-2024-07-18), with budgets
 from the recorded values plus headroom (p95 latency × 1.5, tokens per
-call × 1.2). It never overwrites an existing file unless --force is given.`,
+call × 1.2), and a commented pricing: stub per family with PRICE where the
+price goes (the file does not load until it is filled in or left
+commented). It never overwrites an existing file unless --force is given.`,
 		Example: `  llmcheck init
   llmcheck run -- go test ./... && llmcheck init --from .llmcheck/traces.jsonl`,
 		Args: cobra.NoArgs,

@@ -92,9 +92,44 @@ Settings come from flags, then LLMCHECK_<FLAG> environment variables
 	})
 	root.AddCommand(newRunCmd(s), newCheckCmd(s), newDiffCmd(s), newBaselineCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s), newVersionCmd(s), newSchemaCmd(s), newCommentCmd(s))
 	for _, c := range root.Commands() {
-		c.Long = strings.TrimSpace(c.Long) + "\n\n" + exitcode.Help
+		addExitCodes(c)
 	}
 	return root
+}
+
+// exitCodes are the codes each command can exit with, and the meaning of
+// a code where the general one does not fit; --help lists only those.
+var exitCodes = map[string]struct {
+	codes []int
+	lines map[int]string
+}{
+	"run":            {codes: []int{exitcode.OK, exitcode.Failed, exitcode.Usage, exitcode.CommandFailed, exitcode.NoSpans}},
+	"check":          {codes: []int{exitcode.OK, exitcode.Failed, exitcode.Usage, exitcode.NoSpans}, lines: map[int]string{exitcode.Usage: "usage, config or input error (bad flag, YAML or CEL error, unreadable\n     trace file)", exitcode.NoSpans: "the trace files hold no spans"}},
+	"diff":           {codes: []int{exitcode.OK, exitcode.Failed, exitcode.Usage}, lines: map[int]string{exitcode.OK: "no regression rule failed", exitcode.Failed: "a regression rule failed, or could not be evaluated", exitcode.Usage: "usage, config or input error (bad flag, unreadable trace file or baseline)"}},
+	"baseline write": {codes: []int{exitcode.OK, exitcode.Usage, exitcode.NoSpans}, lines: map[int]string{exitcode.OK: "the summary was written", exitcode.Usage: "usage or input error (bad flag, unreadable trace file, unwritable file)", exitcode.NoSpans: "the trace files hold no spans"}},
+	"record":         {codes: []int{exitcode.OK, exitcode.Usage, exitcode.NoSpans}, lines: map[int]string{exitcode.OK: "spans were recorded", exitcode.Usage: "usage error (bad flag, busy port, unwritable output folder)", exitcode.NoSpans: "no spans were received before the signal"}},
+	"replay":         {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.OK: "every span was sent", exitcode.Usage: "usage or input error, or the endpoint refused the spans"}},
+	"init":           {codes: []int{exitcode.OK, exitcode.Usage, exitcode.NoSpans}, lines: map[int]string{exitcode.OK: "the file was written", exitcode.Usage: "usage or input error (the file exists without --force, unreadable trace file)", exitcode.NoSpans: "the --from trace files hold no spans"}},
+	"comment":        {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.OK: "the comment was posted or updated, or there was nothing to post", exitcode.Usage: "usage error, missing GitHub settings, or the GitHub API refused the comment"}},
+	"version":        {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.Usage: "usage error (bad flag)"}},
+	"schema":         {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.Usage: "usage error (bad flag)"}},
+}
+
+// addExitCodes appends the exit codes c (and its subcommands) can exit
+// with to their --help.
+func addExitCodes(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		addExitCodes(sub)
+	}
+	if !c.Runnable() {
+		return
+	}
+	name := strings.TrimPrefix(c.CommandPath(), "llmcheck ")
+	e, ok := exitCodes[name]
+	if !ok {
+		panic("internal: no exit codes listed for llmcheck " + name)
+	}
+	c.Long = strings.TrimSpace(c.Long) + "\n\n" + exitcode.HelpWith(e.codes, e.lines)
 }
 
 // settings binds a command's flags to LLMCHECK_* environment variables.

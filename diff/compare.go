@@ -108,6 +108,7 @@ func (sg signature) short() string {
 type acc struct {
 	sig       signature
 	durations []float64
+	ttfts     []float64 // times to first token of the spans that report one
 	tokens    []float64 // total tokens per span that reports tokens
 	tok       Tokens
 	errors    int
@@ -131,6 +132,9 @@ func collect(run *span.Run, opts Options) map[signature]*acc {
 			groups[sg] = a
 		}
 		a.durations = append(a.durations, s.DurationMS)
+		if s.HasTTFT {
+			a.ttfts = append(a.ttfts, s.TTFTMS)
+		}
 		if s.IsError() {
 			a.errors++
 		}
@@ -222,6 +226,10 @@ func (a *acc) stats(k int) *Stats {
 		p := func(q float64) float64 { v, _ := assert.Percentile(sorted, q); return v }
 		st.Latency = Latency{P50: p(0.50), P95: p(0.95), P99: p(0.99), Mean: mean(a.durations)}
 	}
+	if len(a.ttfts) > 0 {
+		p := func(q float64) float64 { v, _ := assert.Percentile(a.ttfts, q); return v }
+		st.TTFT = &Latency{P50: p(0.50), P95: p(0.95), P99: p(0.99), Mean: mean(a.ttfts)}
+	}
 	if a.tok.Spans > 0 {
 		t := a.tok
 		n := float64(t.Spans)
@@ -312,7 +320,7 @@ func compareGroups(base, head map[signature]*acc, opts Options) ([]Group, []*Tes
 }
 
 // sampleUnit is what one value of a table sample stands for.
-var sampleUnit = map[string]string{SampleLatency: "span", SampleTokens: "span", SampleErrors: "span", SampleHit: "query", SampleRR: "query"}
+var sampleUnit = map[string]string{SampleLatency: "span", SampleTTFT: "span", SampleTokens: "span", SampleErrors: "span", SampleHit: "query", SampleRR: "query"}
 
 func newTest(sample, group string, base, head []float64, opts Options) *Test {
 	v := Significance(base, head, opts.Alpha, opts.MinSamples)
@@ -339,6 +347,15 @@ func metrics(key string, b, h *acc, bs, hs *Stats, opts Options) ([]Metric, []*T
 		metric(MetricLatencyP50, "ms", bs.Latency.P50, hs.Latency.P50, lat),
 		metric(MetricLatencyP95, "ms", bs.Latency.P95, hs.Latency.P95, lat),
 		metric(MetricLatencyP99, "ms", bs.Latency.P99, hs.Latency.P99, lat))
+	if bs.TTFT != nil && hs.TTFT != nil {
+		// compared only when both sides streamed: a side without a time to
+		// first token is no 0 ms
+		tt := newTest(SampleTTFT, key, b.ttfts, h.ttfts, opts)
+		ts = append(ts, tt)
+		ms = append(ms,
+			metric(MetricTTFTP50, "ms", bs.TTFT.P50, hs.TTFT.P50, tt),
+			metric(MetricTTFTP95, "ms", bs.TTFT.P95, hs.TTFT.P95, tt))
+	}
 
 	if bs.Tokens != nil || hs.Tokens != nil {
 		bt, ht := orZero(bs.Tokens), orZero(hs.Tokens)

@@ -72,6 +72,10 @@ func (m *Metric) label(k int) string {
 		return "latency p95"
 	case MetricLatencyP99:
 		return "latency p99"
+	case MetricTTFTP50:
+		return "TTFT p50"
+	case MetricTTFTP95:
+		return "TTFT p95"
 	case MetricTokensPerCall:
 		return "tokens/call"
 	case MetricInputPerCall:
@@ -95,7 +99,7 @@ func (m *Metric) label(k int) string {
 // value formats one side of a metric.
 func (m *Metric) value(v float64) string {
 	switch m.Name {
-	case MetricLatencyP50, MetricLatencyP95, MetricLatencyP99:
+	case MetricLatencyP50, MetricLatencyP95, MetricLatencyP99, MetricTTFTP50, MetricTTFTP95:
 		return fmtMS(v)
 	case MetricCost:
 		return fmtUSD(v)

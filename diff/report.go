@@ -97,6 +97,9 @@ type Stats struct {
 	ErrorRate float64 `json:"error_rate"`
 	// Latency is in milliseconds; percentiles are Hyndman–Fan type 7.
 	Latency Latency `json:"latency_ms"`
+	// TTFT is the time to first token (ms) over the spans of the group
+	// that report one (streamed calls); nil when none does.
+	TTFT *Latency `json:"ttft_ms,omitempty"`
 	// Tokens is nil when no span of the group reports a token count.
 	Tokens *Tokens `json:"tokens,omitempty"`
 	// Cost is nil when no span of the group has a cost (reported, or
@@ -161,6 +164,8 @@ const (
 	MetricLatencyP50    = "latency.p50"
 	MetricLatencyP95    = "latency.p95"
 	MetricLatencyP99    = "latency.p99"
+	MetricTTFTP50       = "ttft.p50" // time to first token, streamed calls
+	MetricTTFTP95       = "ttft.p95"
 	MetricTokensPerCall = "tokens.per_call" // total tokens per call
 	MetricInputPerCall  = "tokens.input_per_call"
 	MetricOutputPerCall = "tokens.output_per_call"
@@ -174,6 +179,7 @@ const (
 // Sample names: what a Test compared.
 const (
 	SampleLatency = "latency" // span durations (ms)
+	SampleTTFT    = "ttft"    // times to first token (ms) of the spans that report one
 	SampleTokens  = "tokens"  // total tokens per span that reports tokens
 	SampleErrors  = "errors"  // 1 per span with error status, else 0
 	SampleHit     = "hit"     // hit@K per query with ground truth (0 or 1)

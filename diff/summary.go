@@ -76,6 +76,7 @@ func summaryAcc(sg signature, g *assert.Summary, k int) *acc {
 	a := &acc{
 		sig:       sg,
 		durations: g.Samples.Latency,
+		ttfts:     g.Samples.TTFT,
 		tokens:    g.Samples.Tokens,
 		errSample: summaryErrors(g.Count, g.Errors),
 	}
@@ -85,6 +86,9 @@ func summaryAcc(sg signature, g *assert.Summary, k int) *acc {
 	}
 	if g.Latency != nil {
 		st.Latency = Latency{P50: g.Latency.P50, P95: g.Latency.P95, P99: g.Latency.P99, Mean: g.Latency.Avg}
+	}
+	if g.TTFT != nil {
+		st.TTFT = &Latency{P50: g.TTFT.P50, P95: g.TTFT.P95, P99: g.TTFT.P99, Mean: g.TTFT.Avg}
 	}
 	st.Tokens = summaryTokens(g)
 	st.Cost = summaryCost(g)

@@ -45,7 +45,7 @@ func (r *Report) displayOrder() []*Group {
 
 // textMetrics are the metrics with a row in the text report.
 var textMetrics = []string{
-	MetricCount, MetricLatencyP50, MetricLatencyP95, MetricLatencyP99,
+	MetricCount, MetricLatencyP50, MetricLatencyP95, MetricLatencyP99, MetricTTFTP50, MetricTTFTP95,
 	MetricTokensPerCall, MetricTokensTotal, MetricCost, MetricErrorRate,
 	MetricHitRate, MetricMRR,
 }

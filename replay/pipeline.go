@@ -244,13 +244,26 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 		if maxRecords <= 0 {
 			maxRecords = DefaultMaxRecords
 		}
+		maxBytes := opts.MaxBytes
+		if maxBytes <= 0 {
+			maxBytes = DefaultMaxBytes
+		}
 		var records int64 // lines and records of the run so far
+		var read int64    // bytes of the lines, records and documents so far
 		for i, p := range paths {
 			fr := &fileReader{path: p, file: i, buffer: st.buffer, maxRecord: maxRecord, maxRecords: maxRecords, spanBound: opts.MaxSpans > 0, records: &records, emit: func(j *job) bool {
 				if j.data != nil {
 					j.done = make(chan struct{})
 				}
 				j.size = len(j.data)
+				if read += int64(j.size); read > maxBytes {
+					where := fmt.Sprintf("%s:%d", j.path, j.line)
+					if j.kind == protoRecord {
+						where = recordWhere(j.path, j.line, j.offset)
+					}
+					emit(&job{err: &TooManyBytesError{Where: where, Max: maxBytes}})
+					return false
+				}
 				return emit(j)
 			}}
 			if err := fr.readFile(); err != nil {

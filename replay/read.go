@@ -31,6 +31,35 @@ type ReadOptions struct {
 	// protobuf record, and a JSON document file (held in memory whole),
 	// after decompression; 0 means DefaultMaxRecordBytes.
 	MaxRecordBytes int
+	// MaxBytes bounds the bytes of all the lines, records and JSON
+	// documents of one read, after decompression: the memory a run's
+	// spans take follows the bytes decoded (a span of a million
+	// attributes is one line), not only the span count. Past it the read
+	// stops with a *TooManyBytesError naming the line or record that
+	// crossed it; 0 means DefaultMaxBytes.
+	MaxBytes int64
+}
+
+// DefaultMaxBytes is ReadOptions.MaxBytes when not set (flag
+// --max-trace-bytes): 4 GiB, above the 3.1 GB of OTLP JSON lines that
+// --max-spans' 5,000,000 spans take at the benchmark's 615 bytes a span
+// (docs/performance.md).
+const DefaultMaxBytes int64 = 4 << 30
+
+// TooManyBytesError is the error of a read whose files hold more than
+// ReadOptions.MaxBytes bytes of lines, records and documents.
+type TooManyBytesError struct {
+	Where string // "file:line" or "file: record N at byte M": what crossed the bound
+	Max   int64  // ReadOptions.MaxBytes
+}
+
+// Error is "run.jsonl:7: the trace files hold more than N bytes ...".
+func (e *TooManyBytesError) Error() string {
+	size := fmt.Sprintf("%d bytes", e.Max)
+	if s := byteSize64(e.Max); s != size {
+		size = fmt.Sprintf("%s (%d bytes)", s, e.Max)
+	}
+	return fmt.Sprintf("%s: the trace files hold more than %s of OTLP data after decompression, the limit of one run", e.Where, size)
 }
 
 // DefaultMaxRecordBytes is ReadOptions.MaxRecordBytes when not set: far
@@ -144,6 +173,17 @@ func (fr *fileReader) count() error {
 // sizeLimit describes the bound on one line or record in messages.
 func (fr *fileReader) sizeLimit() string {
 	return fmt.Sprintf("%s (%d bytes)", byteSize(fr.maxRecord), fr.maxRecord)
+}
+
+// byteSize64 is byteSize for int64 sizes, with GiB.
+func byteSize64(n int64) string {
+	if n >= 1<<30 && n%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", n>>30)
+	}
+	if n > int64(int(^uint(0)>>1)) {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return byteSize(int(n))
 }
 
 // byteSize writes n bytes in MiB or KiB when it is a whole number of them.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,4 +194,71 @@ func TestLineLimitExact(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadByteBudget (issue #16 item 6): the span count does not see what
+// a span costs (one span of 1.3M attributes is a 60 MB line and about
+// 300 MB of memory, and a run of such lines grew without bound); the
+// decompressed bytes of a read's lines, records and documents are
+// bounded by ReadOptions.MaxBytes, the error naming what crossed it.
+func TestReadByteBudget(t *testing.T) {
+	dir := t.TempDir()
+	var wide strings.Builder // one span with 20,000 attributes
+	wide.WriteString(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"wide","attributes":[`)
+	for i := range 20000 {
+		if i > 0 {
+			wide.WriteByte(',')
+		}
+		fmt.Fprintf(&wide, `{"key":"k%d","value":{"stringValue":"v"}}`, i)
+	}
+	wide.WriteString(`]}]}]}]}`)
+	line := wide.String() + "\n"
+	var indented bytes.Buffer
+	require.NoError(t, json.Indent(&indented, []byte(wide.String()), "", "  "))
+	pretty := indented.String() + "\n"
+	lines := strings.Repeat(line, 4)
+	proto := encodeProto(t, []ptrace.Traces{genAITraces(0, 1), genAITraces(1, 1), genAITraces(2, 1)})
+	tests := []struct {
+		name    string
+		data    []byte
+		max     int64
+		wantErr string // "" reads
+	}{
+		{"lines within", []byte(lines), int64(4 * len(line)), ""},
+		{"lines over", []byte(lines), int64(3*len(line) + 10), "F:4: the trace files hold more than " + fmt.Sprint(3*len(line)+10) + " bytes of OTLP data after decompression"},
+		{"gzipped lines over", gzipped(t, []byte(lines)), int64(2 * len(line)), "F:3: the trace files hold more than"},
+		{"documents over", []byte(pretty + pretty), int64(len(pretty) + 10), "F:" + fmt.Sprint(strings.Count(pretty, "\n")+1) + ": the trace files hold more than"},
+		{"records over", proto, int64(len(proto) / 2), "F: record 2 at byte"},
+		{"whole MiB", []byte(lines), 4 << 20, ""},
+		{"over a MiB", []byte(lines), 1 << 20, "F:2: the trace files hold more than 1 MiB (1048576 bytes) of OTLP data"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, dir, "F", tc.data)
+			opts := ReadOptions{MaxBytes: tc.max}
+			readErr := Read([]string{p}, opts, func(ptrace.Traces) error { return nil })
+			_, loadErr := LoadSpans([]string{p}, opts)
+			for _, err := range []error{readErr, loadErr} {
+				if tc.wantErr == "" {
+					require.NoError(t, err)
+					continue
+				}
+				require.Error(t, err)
+				assert.Contains(t, strings.ReplaceAll(err.Error(), p, "F"), tc.wantErr)
+				var tooLarge *TooManyBytesError
+				assert.ErrorAs(t, err, &tooLarge)
+			}
+		})
+	}
+	// the bound is on the run: two files each within it, together over it
+	a := writeFile(t, dir, "a.jsonl", []byte(lines))
+	b := writeFile(t, dir, "b.jsonl", []byte(lines))
+	_, err := LoadSpans([]string{a, b}, ReadOptions{MaxBytes: int64(6 * len(line))})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), b+":3: the trace files hold more than")
+	// unset, DefaultMaxBytes applies (and these files are far below it)
+	spans, err := LoadSpans([]string{a, b}, ReadOptions{})
+	require.NoError(t, err)
+	assert.Len(t, spans, 8)
+	assert.Equal(t, 20000, spans[0].Attrs.Len())
 }

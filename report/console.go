@@ -98,10 +98,18 @@ func offenderLine(o assert.Offender) string {
 	return fmt.Sprintf("%s (%s): %s = %s", oneLine(o.Name), id, o.Metric, assert.FormatValue(o.Value, o.Unit))
 }
 
-// CountLine is the closing line: "3 passed, 1 failed (412 spans in 40 traces)".
+// CountLine is the closing line: "3 passed, 1 failed (412 spans in 40
+// traces)"; assertions skipped under allow_empty are counted apart from
+// the passed ones, as report.md and junit.xml count them: "3 passed, 1
+// skipped, 0 failed (…)".
 func CountLine(res *assert.Results) string {
 	c := res.Counts()
-	parts := []string{fmt.Sprintf("%d passed", c[assert.Pass]), fmt.Sprintf("%d failed", c[assert.Fail])}
+	skipped := res.Skipped()
+	parts := []string{fmt.Sprintf("%d passed", c[assert.Pass]-skipped)}
+	if skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped", skipped))
+	}
+	parts = append(parts, fmt.Sprintf("%d failed", c[assert.Fail]))
 	if n := c[assert.Error]; n > 0 {
 		parts = append(parts, count(n, "error", "errors"))
 	}

@@ -41,3 +41,35 @@ func TestConsole(t *testing.T) {
 	testify.NotContains(t, out, "fast", "--quiet hides what passed")
 	testify.True(t, strings.HasSuffix(out, "(12 spans in 4 traces)\n"))
 }
+
+// The console's closing line counts an allow_empty assertion that matched
+// nothing as skipped, not passed, exactly as report.md and junit.xml do.
+func TestConsoleCountsSkippedApart(t *testing.T) {
+	s, err := assert.LoadBytes("llmcheck.yaml", []byte(`assertions:
+  - name: some spans
+    expect: count > 0
+  - name: chat fast
+    where: span.operation == "chat"
+    expect: latency.p95 < 100000
+  - name: at most one error
+    expect: errors <= 1
+  - name: rerank fast
+    where: span.name == "rerank"
+    expect: latency.p95 < 50
+    allow_empty: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := fixtureRun()
+	res := s.Evaluate(run)
+	var b bytes.Buffer
+	Console(&b, res, ConsoleOptions{})
+	testify.Contains(t, b.String(), "\n3 passed, 1 skipped, 0 failed (")
+	testify.Contains(t, Markdown(res, run, fixtureMeta(), MarkdownOptions{}), "**0 failed** · 3 passed · 1 skipped · ")
+	var j bytes.Buffer
+	if err := JUnit(&j, res, fixtureMeta()); err != nil {
+		t.Fatal(err)
+	}
+	testify.Contains(t, j.String(), `name="llmcheck.assertions" tests="4" failures="0" errors="0" skipped="1"`)
+}

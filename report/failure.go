@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -66,16 +65,7 @@ func (f Failure) JUnit(w io.Writer) error {
 	}
 	doc := &junitTestsuites{Name: JUnitRoot, Tests: 1, Errors: 1, Time: tc.Time, Timestamp: ts,
 		Suites: []junitSuite{{Name: JUnitSetupSuite, Tests: 1, Errors: 1, Time: tc.Time, Timestamp: ts, Cases: []junitTestcase{tc}}}}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return encodeJUnit(w, doc)
 }
 
 // Markdown is report.md for the failure: the verdict and the message in a
@@ -101,12 +91,15 @@ func (f Failure) Markdown() string {
 // diagnostic on its line of the config, else one for the message.
 func (f Failure) Annotations() []Annotation {
 	if len(f.Diagnostics) == 0 {
-		return []Annotation{{Level: "error", Title: "llmcheck could not run", Message: truncateRunes(f.Message, maxAnnotationRunes)}}
+		// the message and diagnostics quote the user's config and inputs
+		// (YAML and CEL errors show the offending text): escaped like the
+		// console's, since annotations bypass the guarded streams' filter
+		return []Annotation{{Level: "error", Title: "llmcheck could not run", Message: truncateRunes(safetext.Lines(f.Message), maxAnnotationRunes)}}
 	}
 	var out []Annotation
 	for _, d := range f.Diagnostics {
 		out = append(out, Annotation{Level: "error", File: d.Pos.File, Line: d.Pos.Line, Col: d.Pos.Column,
-			Title: "llmcheck config error", Message: truncateRunes(d.Message, maxAnnotationRunes)})
+			Title: "llmcheck config error", Message: truncateRunes(safetext.Lines(d.Message), maxAnnotationRunes)})
 	}
 	return out
 }

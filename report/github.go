@@ -290,7 +290,8 @@ func counts(opts GitHubOptions) (spans, traces int) {
 type Output struct{ Key, Value string }
 
 // Outputs are the key figures for $GITHUB_OUTPUT: verdict (pass|fail, as
-// Verdict), passed (skipped included), failed, errors, warnings, skipped,
+// Verdict), passed (skipped ones apart, as the console and report.md
+// count them), failed, errors, warnings, skipped,
 // spans, traces, and report (the report.md path, when known).
 func Outputs(opts GitHubOptions) []Output {
 	spans, traces := counts(opts)
@@ -303,6 +304,7 @@ func Outputs(opts GitHubOptions) []Output {
 				skipped++
 			}
 		}
+		passed -= skipped
 	}
 	out := []Output{
 		{"verdict", Verdict(opts.Results, spans, opts.Meta)},

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -150,7 +151,7 @@ func TestGitHub(t *testing.T) {
 	require.Equal(t, "# earlier step content\n\n"+md, string(data))
 
 	require.Equal(t, map[string]string{
-		"earlier": "1", "verdict": "fail", "passed": "2", "failed": "2", "errors": "1", "warnings": "1",
+		"earlier": "1", "verdict": "fail", "passed": "1", "failed": "2", "errors": "1", "warnings": "1",
 		"skipped": "1", "spans": "13", "traces": "3", "report": ".llmcheck/report.md",
 	}, readOutputs(t, output))
 	require.Equal(t, 5, strings.Count(cmds.String(), "\n"))
@@ -185,4 +186,29 @@ func TestGitHubErrors(t *testing.T) {
 	require.ErrorContains(t, err, "write step outputs")
 	// Nothing to do is no error.
 	require.NoError(t, GitHub(GitHubOptions{}))
+}
+
+// TestFailureAnnotationsEscaped: a config error's diagnostics quote the
+// config (CEL: "token recognition error at: '\x1b'", YAML: the offending
+// text), and the annotations that carry them are written past the guarded
+// streams' filter: they are escaped like the console, so they hold no raw
+// control character and no legacy ##[ command.
+func TestFailureAnnotationsEscaped(t *testing.T) {
+	hostile := "token recognition error at: '\x1b' ##[error]legacy \u202e\r::error file=x::forged\n::add-mask::y"
+	for _, f := range []Failure{
+		{Message: "llmcheck.yaml:4:31: expect: " + hostile},
+		{Message: "x", Diagnostics: []assert.Diagnostic{{Pos: assert.Pos{File: "llmcheck.yaml", Line: 4, Column: 31}, Message: "expect: " + hostile}}},
+	} {
+		for _, a := range f.Annotations() {
+			line := a.String()
+			require.NotContains(t, line, "\x1b")
+			require.NotContains(t, line, "\u202e")
+			require.NotContains(t, line, "##[")
+			require.NotContains(t, line, "\n")
+			require.NotContains(t, line, "\r")
+			cmds := safetext.Commands(line+"\n", true)
+			require.Len(t, cmds, 1, line)
+			require.Equal(t, "error", cmds[0].Name)
+		}
+	}
 }

@@ -17,6 +17,11 @@ type GroupDetail struct {
 	Priced int
 	// Durations are the span latencies in ms, in run order.
 	Durations []float64
+	// TTFTs are the times to first token (ms) of the group's spans that
+	// report one (streamed calls), in run order; TTFTP50 and TTFTP95 their
+	// percentiles when there are any.
+	TTFTs            []float64
+	TTFTP50, TTFTP95 float64
 }
 
 // GroupDetails summarises a run per operation and model, in the order of
@@ -70,6 +75,9 @@ func groupDetails(run *span.Run, cost func(*span.Span) (float64, bool)) []GroupD
 			g.OutputTokens += s.Tokens.Output
 		}
 		g.Durations = append(g.Durations, s.DurationMS)
+		if s.HasTTFT {
+			g.TTFTs = append(g.TTFTs, s.TTFTMS)
+		}
 		if cost != nil && s.CountsUsage() {
 			if usd, ok := cost(s); ok {
 				g.Cost += usd
@@ -80,6 +88,9 @@ func groupDetails(run *span.Run, cost func(*span.Span) (float64, bool)) []GroupD
 	for i := range out {
 		l, _ := assert.Summarise(out[i].Durations)
 		out[i].P50, out[i].P95 = l.P50, l.P95
+		if t, err := assert.Summarise(out[i].TTFTs); err == nil {
+			out[i].TTFTP50, out[i].TTFTP95 = t.P50, t.P95
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Spans != out[j].Spans {

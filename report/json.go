@@ -78,7 +78,7 @@ func clipNames(res *assert.Results) *assert.Results {
 				// A test's key names its groups, which are recorded strings.
 				r.Significance[j].Key = safetext.Clip(r.Significance[j].Key, safetext.MaxLineRunes)
 			}
-						r.Rows = append([]assert.Row(nil), r.Rows...)
+			r.Rows = append([]assert.Row(nil), r.Rows...)
 			for j := range r.Rows {
 				r.Rows[j].Name = safetext.Clip(r.Rows[j].Name, safetext.MaxRunes)
 				r.Rows[j].Message = safetext.Clip(r.Rows[j].Message, safetext.MaxLineRunes)

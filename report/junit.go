@@ -96,7 +96,11 @@ func JUnit(w io.Writer, res *assert.Results, meta Meta, extra ...Suite) error {
 		e.Results = clipNames(&assert.Results{Assertions: e.Results}).Assertions
 		clipped[i] = e
 	}
-	doc := buildJUnit(clipNames(res), meta, clipped)
+	return encodeJUnit(w, buildJUnit(clipNames(res), meta, clipped))
+}
+
+// encodeJUnit writes doc as an indented XML document.
+func encodeJUnit(w io.Writer, doc *junitTestsuites) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -273,12 +273,7 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 	var parts []string
 	if m.res != nil {
 		c := m.res.Counts()
-		skipped := 0
-		for _, r := range m.res.Assertions {
-			if r.Skipped {
-				skipped++
-			}
-		}
+		skipped := m.res.Skipped()
 		parts = append(parts, fmt.Sprintf("**%d failed**", c[assert.Fail]))
 		if c[assert.Error] > 0 {
 			parts = append(parts, fmt.Sprintf("**%d could not be evaluated**", c[assert.Error]))
@@ -319,6 +314,11 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 	case m.res == nil:
 		fmt.Fprintf(b, "No assertions file, so nothing was checked. Write a starter `llmcheck.yaml` with budgets from this run: %s\n\n",
 			code("llmcheck init --from "+clip(orDefault(m.meta.TracePath, ".llmcheck/traces.jsonl"), lim.cell)))
+	}
+	if m.res != nil {
+		for _, d := range m.res.ConfigWarnings {
+			fmt.Fprintf(b, "> [!WARNING]\n> %s: %s\n\n", code(clip(d.Pos.String(), lim.cell)), mdText(d.Message, lim.cell*2))
+		}
 	}
 	if lim.shortened {
 		b.WriteString("> [!NOTE]\n> This report was shortened to stay under GitHub's 1 MiB step-summary limit. The complete results are in `results.json` and `junit.xml`.\n\n")
@@ -485,6 +485,14 @@ func (m *mdModel) writeGroups(b *strings.Builder, lim mdLimits) {
 	_, withCost := m.totalCost()
 	t := mdTable{header: []string{"Operation", "Model", "Calls", "Errors", "p50", "p95", "Input tokens", "Output tokens"}}
 	t.right = []bool{false, false, true, true, true, true, true, true}
+	withTTFT := false
+	for _, g := range m.groups {
+		withTTFT = withTTFT || len(g.TTFTs) > 0
+	}
+	if withTTFT { // only runs with streamed calls have the columns
+		t.header = append(t.header, "TTFT p50", "TTFT p95")
+		t.right = append(t.right, true, true)
+	}
 	if withCost {
 		t.header = append(t.header, "Cost")
 		t.right = append(t.right, true)
@@ -498,6 +506,13 @@ func (m *mdModel) writeGroups(b *strings.Builder, lim mdLimits) {
 		}
 		row := []string{cellText(g.Operation, lim.cell), model, strconv.Itoa(g.Spans), strconv.Itoa(g.Errors),
 			ms(g.P50), ms(g.P95), thousands(g.InputTokens), thousands(g.OutputTokens)}
+		if withTTFT {
+			if len(g.TTFTs) > 0 {
+				row = append(row, ms(g.TTFTP50), ms(g.TTFTP95))
+			} else {
+				row = append(row, "–", "–")
+			}
+		}
 		if withCost {
 			c := "–"
 			if g.Priced > 0 {
@@ -517,6 +532,9 @@ func (m *mdModel) writeGroups(b *strings.Builder, lim mdLimits) {
 	}
 	if len(m.groups) > 1 {
 		row := []string{"**all**", "", strconv.Itoa(tot.Spans), strconv.Itoa(tot.Errors), "", "", thousands(tot.InputTokens), thousands(tot.OutputTokens)}
+		if withTTFT {
+			row = append(row, "", "")
+		}
 		if withCost {
 			row = append(row, usd(tot.Cost))
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmcheck/llmcheck/exitcode"
 	"github.com/llmcheck/llmcheck/internal/fileread"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/prcomment"
 )
 
@@ -78,7 +79,8 @@ func Comment(ctx context.Context, o CommentOptions) error {
 	case prcomment.Skipped:
 		fmt.Fprintf(o.Stderr, "llmcheck: the run passed and --mode is on-failure: no comment on pull request #%d\n", number)
 	default:
-		fmt.Fprintf(o.Stderr, "llmcheck: %s the comment on pull request #%d: %s\n", out, number, url)
+		// the URL is the API's answer: escaped and clipped like span data
+		fmt.Fprintf(o.Stderr, "llmcheck: %s the comment on pull request #%d: %s\n", out, number, safetext.Text(url))
 	}
 	return nil
 }

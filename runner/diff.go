@@ -42,6 +42,7 @@ func Diff(opts DiffOptions) (int, error) {
 	}
 	ws := newWarnings(opts.Stderr)
 	defer ws.flush()
+	warnConfig(suite, ws.warn)
 	bo := opts.Baseline
 	bo.Paths = opts.Base
 	base, err := LoadBaseline(bo, ws.warn)
@@ -136,6 +137,7 @@ func BaselineWrite(opts BaselineWriteOptions) error {
 	}
 	ws := newWarnings(opts.Stderr)
 	defer ws.flush()
+	warnConfig(suite, ws.warn)
 	run, err := LoadRun(opts.Traces, ws.warn)
 	if err != nil {
 		return err

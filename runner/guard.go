@@ -13,11 +13,18 @@ import (
 
 	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/receiver"
+	"github.com/llmcheck/llmcheck/replay"
 )
 
 // DefaultMaxSpans bounds one run (flag --max-spans): about 3.5 GB of
 // span model at ~700 bytes a span (docs/performance.md).
 const DefaultMaxSpans = 5_000_000
+
+// DefaultMaxTraceBytes bounds the trace files one run reads back (flag
+// --max-trace-bytes), after decompression: a span's memory follows its
+// bytes (one span of 1.3M attributes is a 60 MB line and 300 MB of
+// memory), which the span count does not see.
+const DefaultMaxTraceBytes = replay.DefaultMaxBytes
 
 // limitSink refuses batches once a run has max spans, so a runaway test
 // cannot fill the disk or the memory of the check that follows.

@@ -33,7 +33,10 @@ type RunOptions struct {
 	MaxRequest   int64
 	MaxInflight  int64 // request bytes held at once (0: 2 × MaxRequest)
 	MaxSpans     int64 // refuse spans beyond this many (default DefaultMaxSpans)
-	Redact       bool  // strip prompt/completion content attributes before writing
+	// MaxTraceBytes bounds the bytes of the recorded trace file read back
+	// for the check (0: replay.DefaultMaxBytes).
+	MaxTraceBytes int64
+	Redact        bool // strip prompt/completion content attributes before writing
 
 	Env    []string // the environment the command inherits (os.Environ())
 	Stdin  io.Reader
@@ -74,6 +77,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	}
 	ws := newWarnings(errw)
 	defer ws.flush()
+	warnConfig(suite, ws.warn)
 	base, err := LoadBaseline(opts.Baseline, ws.warn)
 	if err != nil {
 		return 0, err
@@ -156,7 +160,7 @@ wait:
 	if limit.exceeded.Load() {
 		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
 	}
-	run, err := LoadRunLimit([]string{tracePath}, maxSpans, ws.warn)
+	run, err := LoadRunLimit([]string{tracePath}, maxSpans, opts.MaxTraceBytes, ws.warn)
 	if err != nil {
 		return 0, err
 	}

@@ -74,25 +74,42 @@ func LoadSuite(path string, required bool) (*assert.Suite, error) {
 	return s, nil
 }
 
+// warnConfig passes on the warnings of the loaded config (a model priced
+// at 0), each naming its file:line.
+func warnConfig(suite *assert.Suite, warn func(string)) {
+	if suite == nil {
+		return
+	}
+	for _, d := range suite.Config.Warnings {
+		warn(d.String())
+	}
+}
+
 // LoadRun reads trace files into the span model (at most
 // DefaultMaxSpans spans).
 func LoadRun(paths []string, warn func(string)) (*span.Run, error) {
-	return LoadRunLimit(paths, DefaultMaxSpans, warn)
+	return LoadRunLimit(paths, DefaultMaxSpans, 0, warn)
 }
 
 // LoadRunLimit reads trace files into the span model; more than maxSpans
-// spans is an error naming --max-spans. Problems the run has but that do
+// spans is an error naming --max-spans, more than maxBytes bytes of lines,
+// records and documents (decompressed; 0: replay.DefaultMaxBytes) one
+// naming --max-trace-bytes. Problems the run has but that do
 // not stop it (spans ending before they start, duplicate ids, missing
 // parents, wrongly typed token counts) are warnings.
-func LoadRunLimit(paths []string, maxSpans int64, warn func(string)) (*span.Run, error) {
+func LoadRunLimit(paths []string, maxSpans, maxBytes int64, warn func(string)) (*span.Run, error) {
 	if maxSpans <= 0 {
 		maxSpans = DefaultMaxSpans
 	}
-	spans, err := replay.LoadSpans(paths, replay.ReadOptions{Warn: warn, MaxSpans: maxSpans})
+	spans, err := replay.LoadSpans(paths, replay.ReadOptions{Warn: warn, MaxSpans: maxSpans, MaxBytes: maxBytes})
 	if err != nil {
 		var tooMany *replay.TooManySpansError
-		if errors.As(err, &tooMany) {
+		var tooLarge *replay.TooManyBytesError
+		switch {
+		case errors.As(err, &tooMany):
 			err = fmt.Errorf("%w; raise --max-spans if this run is meant to be that large", err)
+		case errors.As(err, &tooLarge):
+			err = fmt.Errorf("%w (--max-trace-bytes); nothing was checked; raise --max-trace-bytes if this run is meant to be that large", err)
 		}
 		return nil, exitcode.New(exitcode.Usage, err)
 	}
@@ -133,7 +150,7 @@ func Evaluate(suite *assert.Suite, run *span.Run, base *Baseline, meta report.Me
 				}
 			}
 		}
-	} else if suite != nil && suite.HasRegressions() {
+	} else if suite != nil && suite.HasRegressions() && !opts.Quiet {
 		fmt.Fprintf(w, "llmcheck: %s not evaluated: no --baseline given\n", count(int64(len(suite.Config.Regressions)), "regression rule", "regression rules"))
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
@@ -288,12 +305,15 @@ func unwrapPath(err error) error {
 // CheckOptions are the inputs of `llmcheck check`.
 type CheckOptions struct {
 	// Traces are the trace files; none means OUT/traces.jsonl.
-	Traces     []string
-	MaxSpans   int64
-	Baseline   BaselineOptions
-	ConfigPath string
-	Required   bool // the config path was given explicitly
-	Report     ReportOptions
+	Traces   []string
+	MaxSpans int64
+	// MaxTraceBytes bounds the decompressed bytes of the trace files
+	// (0: replay.DefaultMaxBytes).
+	MaxTraceBytes int64
+	Baseline      BaselineOptions
+	ConfigPath    string
+	Required      bool // the config path was given explicitly
+	Report        ReportOptions
 }
 
 // Check evaluates the assertions over recorded trace files. When it
@@ -320,6 +340,7 @@ func check(opts CheckOptions) (int, error) {
 	}
 	ws := newWarnings(opts.Report.Stderr)
 	defer ws.flush()
+	warnConfig(suite, ws.warn)
 	base, err := LoadBaseline(opts.Baseline, ws.warn)
 	if err != nil {
 		return 0, err
@@ -327,7 +348,7 @@ func check(opts CheckOptions) (int, error) {
 	if err := base.CheckRules(suite); err != nil {
 		return 0, err
 	}
-	run, err := LoadRunLimit(opts.Traces, opts.MaxSpans, ws.warn)
+	run, err := LoadRunLimit(opts.Traces, opts.MaxSpans, opts.MaxTraceBytes, ws.warn)
 	if err != nil {
 		return 0, err
 	}

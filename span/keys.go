@@ -282,10 +282,15 @@ type lookup struct {
 
 	// OpenInference flattened documents, indexed by their 0-based index.
 	oiRetr, oiRerank []oiDoc
+
+	// aiSDK says the span has an attribute the AI SDK / TTFT reader
+	// needs (vercel.go), so plain spans skip its pass.
+	aiSDK bool
 }
 
 func (l *lookup) reset() {
 	l.present = 0
+	l.aiSDK = false
 	l.oiRetr = l.oiRetr[:0]
 	l.oiRerank = l.oiRerank[:0]
 }
@@ -311,6 +316,10 @@ func (l *lookup) note(name string, v attrVal) {
 	if k, ok := keyOf(name); ok {
 		l.vals[k] = v
 		l.present |= 1 << k
+		return
+	}
+	if !l.aiSDK && aiSDKName(name) {
+		l.aiSDK = true
 		return
 	}
 	// OpenInference flattened lists: retrieval.documents.{i}.document.{field}

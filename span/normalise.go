@@ -293,8 +293,15 @@ func (n *normaliser) eventDone(s *Span, e *Event, sc *evScan) {
 	n.evDocs = append(n.evDocs, d)
 }
 
-// llm fills the LLM fields of s from the remembered attributes.
+// llm fills the LLM fields of s: the conventions of REFERENCE.md §4, then
+// the framework readers beside this file.
 func (n *normaliser) llm(s *Span) {
+	n.conventions(s)
+	n.aiSDKAndTTFT(s) // vercel.go
+}
+
+// conventions fills the LLM fields of s from the remembered attributes.
+func (n *normaliser) conventions(s *Span) {
 	l := &n.l
 	streamEventTTFT(s) // span/streamevents.go
 	if l.present == 0 && len(n.evDocs) == 0 && len(l.oiRetr) == 0 && len(l.oiRerank) == 0 {

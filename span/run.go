@@ -245,6 +245,12 @@ func (r *Run) markUsage(spans []*Span) {
 			continue
 		}
 		start := r.index(s)
+		if p := r.parent[start]; p >= 0 && p != start {
+			// one call, one span (see Span.Wrapper)
+			if a := &r.spans[p]; a.Operation == s.Operation && isModelCall(a.Operation) && !a.ReportsUsage() {
+				a.Operation, a.Wrapper = "", true
+			}
+		}
 		for p := r.parent[start]; p >= 0 && p != start; p = r.parent[p] {
 			a := &r.spans[p]
 			if a.usageBelow {
@@ -253,6 +259,17 @@ func (r *Run) markUsage(spans []*Span) {
 			a.usageBelow = true
 		}
 	}
+}
+
+// isModelCall reports whether op is a model call's operation, the ones a
+// wrapper span can repeat (see Span.Wrapper); agents, tools and
+// workflows nest in spans of their own operation legitimately.
+func isModelCall(op string) bool {
+	switch op {
+	case OpChat, OpTextCompletion, OpGenerateContent, OpEmbeddings:
+		return true
+	}
+	return false
 }
 
 func byStart(a, b *Span) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) }

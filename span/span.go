@@ -83,6 +83,15 @@ type Span struct {
 	Tool         string
 	ToolCallID   string
 	Conversation string
+
+	// Wrapper is set by NewRun on a span that only wraps a model call
+	// (chat, text_completion, generate_content, embeddings): its child has
+	// the same operation and reports usage, while the span reports none
+	// of its own (AI SDK 7 wraps each embed call in such an
+	// embeddings span). One call is one span: NewRun empties the
+	// wrapper's Operation, so count, diff groups and reports see the
+	// call once.
+	Wrapper bool
 }
 
 // Tokens are the token counts of one span. Input includes cached input
