@@ -146,6 +146,10 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
+			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "langchain" || dir == "llamaindex") { // npm ci has been run in interop/DIR
+				_, err := os.Stat(filepath.Join("interop", dir, "node_modules"))
+				return err == nil, nil
+			}
 			if cond == "interop_vercel" { // npm ci has been run in interop/vercel
 				_, err := os.Stat(filepath.Join("interop", "vercel", "node_modules"))
 				return err == nil, nil
@@ -159,6 +163,11 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
+			}
+			for _, d := range []string{"langchain", "llamaindex"} {
+				if dir, err := filepath.Abs(filepath.Join("interop", d)); err == nil {
+					env.Setenv("INTEROP_"+strings.ToUpper(d), dir)
+				}
 			}
 			if dir, err := filepath.Abs(filepath.Join("interop", "vercel")); err == nil {
 				env.Setenv("INTEROP_VERCEL", dir)

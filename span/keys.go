@@ -340,6 +340,10 @@ type oiDoc struct {
 	hasID bool
 	score attrVal
 	hasSc bool
+	// metadata JSON, whose "id" is the id when there is no document.id
+	// (LangChain.js, span/langchain.go)
+	meta    attrVal
+	hasMeta bool
 }
 
 // maxOIDocs bounds the index of a flattened document, so a hostile index
@@ -373,6 +377,8 @@ func noteOIDoc(docs []oiDoc, rest string, v attrVal) []oiDoc {
 		d.id, d.hasID = v, true
 	case "score":
 		d.score, d.hasSc = v, true
+	case "metadata":
+		d.meta, d.hasMeta = v, true
 	}
 	return docs
 }

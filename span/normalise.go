@@ -43,6 +43,14 @@ func FromTraces(dst []Span, td ptrace.Traces) []Span {
 //     query. A distance (Chroma, Milvus) is not a score: HasScore stays false.
 //   - a document without an id (OpenInference often records only content)
 //     keeps its rank with an empty ID.
+//   - LangChain.js and LlamaIndex.TS (span/langchain.go, span/llamaindex.go):
+//     an OpenInference span's provider from its metadata JSON's
+//     ls_provider, its documents' ids from their metadata JSON's id, its
+//     streaming flag from llm.invocation_parameters; a LlamaIndex.TS
+//     "….retrieve" task span is a retrieval with documents from
+//     traceloop.entity.output.
+//   - time to first token from OpenInference's and OpenLLMetry's
+//     first-chunk span events (span/streamevents.go).
 //
 // Attrs and Events[].Attrs are nil when empty. The Resource map is shared by
 // all spans of the same OTLP resource: treat it as read-only.
@@ -295,6 +303,7 @@ func (n *normaliser) llm(s *Span) {
 // conventions fills the LLM fields of s from the remembered attributes.
 func (n *normaliser) conventions(s *Span) {
 	l := &n.l
+	streamEventTTFT(s) // span/streamevents.go
 	if l.present == 0 && len(n.evDocs) == 0 && len(l.oiRetr) == 0 && len(l.oiRerank) == 0 {
 		return
 	}
@@ -304,12 +313,23 @@ func (n *normaliser) conventions(s *Span) {
 	if s.Operation != "" {
 		s.Convention = keyConv[opKey]
 	}
+	if isLlamaIndexRetrieve(s) { // span/llamaindex.go
+		n.llamaIndexRetrieve(s)
+	}
 
 	var modelKey, provKey key
 	s.Model, modelKey = l.first(kRespModel, kReqModel, kOIRespModel, kOIModel, kOIReqModel, kOIEmbModel, kOIRerankModel)
 	s.Model = n.in.str(s.Model)
 	var prov string
 	prov, provKey = l.first(kProviderName, kSystem, kOIProvider, kOISystem)
+	if s.Convention == ConvOpenInference { // span/langchain.go
+		if prov == "" {
+			prov = lsProvider(s)
+		}
+		if !s.Streaming && s.Operation == OpChat {
+			s.Streaming = oiStreaming(s)
+		}
+	}
 	if prov != "" {
 		s.Provider = n.in.lower(prov)
 	}
@@ -575,6 +595,8 @@ func oiDocuments(raw []oiDoc) []Document {
 		d := Document{Rank: len(docs) + 1}
 		if r.hasID {
 			d.ID = idString(r.id)
+		} else if r.hasMeta {
+			d.ID = metadataID(r.meta)
 		}
 		if r.hasSc {
 			d.Score, d.HasScore = floatOf(r.score)
