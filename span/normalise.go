@@ -304,7 +304,7 @@ func (n *normaliser) llm(s *Span) {
 	var prov string
 	prov, provKey = l.first(kProviderName, kSystem, kOIProvider, kOISystem)
 	if prov != "" {
-		s.Provider = n.in.lower(prov)
+		s.Provider = normaliseProvider(n.in.lower(prov))
 	}
 
 	tokKey := n.tokens(s)
