@@ -1,0 +1,166 @@
+package span
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Agent, tool, tool-call and conversation fields, and the time-to-first-
+// token encodings of Mastra and Langfuse (issue #12). The attributes are
+// read from the span's recorded attributes in one pass after the LLM
+// fields, so this file adds no keys to the lookup table of keys.go.
+//
+// Each field takes the first source in its list below that is present
+// with a non-empty string (or integer) value:
+//
+//	agent:        gen_ai.agent.name; agent.name (OpenInference);
+//	              traceloop.entity.name on a traceloop.span.kind=agent span
+//	tool:         gen_ai.tool.name; ai.toolCall.name (Vercel AI SDK);
+//	              tool.name (OpenInference);
+//	              traceloop.entity.name on a traceloop.span.kind=tool span
+//	tool_call_id: gen_ai.tool.call.id; ai.toolCall.id; tool_call.id
+//	              (OpenInference)
+//	conversation: gen_ai.conversation.id; session.id (OpenInference);
+//	              langfuse.session.id; langsmith.metadata.session_id,
+//	              langsmith.metadata.thread_id, langsmith.metadata.conversation_id
+//	              (LangSmith's OTel export of a run's metadata)
+//
+// TTFT (only when no earlier reader set it): mastra.completion_start_time
+// and langfuse.observation.completion_start_time, timestamps (RFC 3339, as
+// a string, JSON-quoted or not) of the first streamed chunk; the time to
+// first token is that time minus the span's start.
+
+// agentSource ranks the attributes read here: a lower rank wins.
+type agentSource struct {
+	field int // fAgent, fTool, fToolCallID, fConversation, fTTFTAt
+	rank  int
+}
+
+const (
+	fAgent = iota
+	fTool
+	fToolCallID
+	fConversation
+	fTTFTAt
+	fEntityName // traceloop.entity.name, resolved by the span kind
+	nAgentFields
+)
+
+// agentSourceOf maps an attribute name to its field and rank.
+func agentSourceOf(k string) (agentSource, bool) {
+	switch k {
+	case "gen_ai.agent.name":
+		return agentSource{fAgent, 0}, true
+	case "agent.name":
+		return agentSource{fAgent, 1}, true
+	case "gen_ai.tool.name":
+		return agentSource{fTool, 0}, true
+	case "ai.toolCall.name":
+		return agentSource{fTool, 1}, true
+	case "tool.name":
+		return agentSource{fTool, 2}, true
+	case "gen_ai.tool.call.id":
+		return agentSource{fToolCallID, 0}, true
+	case "ai.toolCall.id":
+		return agentSource{fToolCallID, 1}, true
+	case "tool_call.id":
+		return agentSource{fToolCallID, 2}, true
+	case "gen_ai.conversation.id":
+		return agentSource{fConversation, 0}, true
+	case "session.id":
+		return agentSource{fConversation, 1}, true
+	case "langfuse.session.id":
+		return agentSource{fConversation, 2}, true
+	case "langsmith.metadata.session_id":
+		return agentSource{fConversation, 3}, true
+	case "langsmith.metadata.thread_id":
+		return agentSource{fConversation, 4}, true
+	case "langsmith.metadata.conversation_id":
+		return agentSource{fConversation, 5}, true
+	case "mastra.completion_start_time":
+		return agentSource{fTTFTAt, 0}, true
+	case "langfuse.observation.completion_start_time":
+		return agentSource{fTTFTAt, 1}, true
+	case "traceloop.entity.name":
+		return agentSource{fEntityName, 0}, true
+	}
+	return agentSource{}, false
+}
+
+// agentFields fills Agent, Tool, ToolCallID and Conversation of s, and its
+// TTFT from a completion start time, from s.Attrs.
+func (n *normaliser) agentFields(s *Span) {
+	var (
+		val  [nAgentFields]string
+		rank [nAgentFields]int
+		attr [nAgentFields]string
+	)
+	for i := range s.Attrs {
+		kv := &s.Attrs[i]
+		src, ok := agentSourceOf(kv.Key)
+		if !ok {
+			continue
+		}
+		str := agentString(kv.Value)
+		if str == "" {
+			continue
+		}
+		if val[src.field] == "" || src.rank < rank[src.field] {
+			val[src.field], rank[src.field], attr[src.field] = str, src.rank, kv.Key
+		}
+	}
+	if e := val[fEntityName]; e != "" {
+		// OpenLLMetry names agents and tools with traceloop.entity.name.
+		switch kind, _ := s.Attrs.Value("traceloop.span.kind").(string); strings.ToLower(kind) {
+		case "agent":
+			if val[fAgent] == "" {
+				val[fAgent] = e
+			}
+		case "tool":
+			if val[fTool] == "" {
+				val[fTool] = e
+			}
+		}
+	}
+	s.Agent, s.Tool, s.ToolCallID, s.Conversation = val[fAgent], val[fTool], val[fToolCallID], val[fConversation]
+	if at := val[fTTFTAt]; at != "" && !s.HasTTFT {
+		n.ttftFromStartTime(s, attr[fTTFTAt], at)
+	}
+}
+
+// agentString reads a name or id: a string, or an integer id as its
+// decimal form. Other types (a bool, a list) name nothing.
+func agentString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}
+
+// ttftFromStartTime sets the TTFT of s from the time its first chunk came
+// (RFC 3339, possibly JSON-quoted as Langfuse's SDKs serialise it). A time
+// that does not parse, or lies before the span's start or after its end,
+// is a warning and no TTFT.
+func (n *normaliser) ttftFromStartTime(s *Span, attr, at string) {
+	raw := at
+	if len(at) >= 2 && at[0] == '"' && at[len(at)-1] == '"' {
+		if u, err := strconv.Unquote(at); err == nil {
+			at = u
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		n.warnf(s, attr, attrVal{v: raw}, "an RFC 3339 timestamp")
+		return
+	}
+	ns := t.UnixNano()
+	if ns < 0 || uint64(ns) < s.StartUnixNano || (s.EndUnixNano > s.StartUnixNano && uint64(ns) > s.EndUnixNano) {
+		n.warnf(s, attr, attrVal{v: raw}, "a time between the span's start and end")
+		return
+	}
+	s.TTFTMS, s.HasTTFT = float64(uint64(ns)-s.StartUnixNano)/1e6, true
+}
