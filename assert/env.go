@@ -111,6 +111,11 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
+		// agent fields (issue #12): empty strings when absent
+		field{"agent", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Agent) }, "agent name, empty when absent"},
+		field{"tool", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Tool) }, "tool name, empty when absent"},
+		field{"tool_call_id", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.ToolCallID) }, "tool call id, empty when absent"},
+		field{"conversation", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Conversation) }, "conversation (session) id, empty when absent"},
 	)
 }
 
