@@ -107,6 +107,10 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
+			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "agents" || dir == "mastra") { // npm ci has been run in interop/<dir>
+				_, err := os.Stat(filepath.Join("interop", dir, "node_modules"))
+				return err == nil, nil
+			}
 			if cond == "example_node" { // npm ci has been run in examples/rag-node
 				_, err := os.Stat(filepath.Join("examples", "rag-node", "node_modules"))
 				return err == nil, nil
@@ -116,6 +120,11 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
+			}
+			for _, d := range []string{"agents", "mastra"} {
+				if dir, err := filepath.Abs(filepath.Join("interop", d)); err == nil {
+					env.Setenv("INTEROP_"+strings.ToUpper(d), dir)
+				}
 			}
 			if dir, err := filepath.Abs(filepath.Join("examples", "rag-node")); err == nil {
 				env.Setenv("EXAMPLE_NODE", dir)

@@ -15,6 +15,8 @@ import (
 // with a non-empty string (or integer) value:
 //
 //	agent:        gen_ai.agent.name; agent.name (OpenInference);
+//	              graph.node.id on an openinference.span.kind=AGENT span (what
+//	              OpenInference's OpenAI Agents instrumentation writes);
 //	              traceloop.entity.name on a traceloop.span.kind=agent span
 //	tool:         gen_ai.tool.name; ai.toolCall.name (Vercel AI SDK);
 //	              tool.name (OpenInference);
@@ -44,6 +46,7 @@ const (
 	fConversation
 	fTTFTAt
 	fEntityName // traceloop.entity.name, resolved by the span kind
+	fGraphNode  // graph.node.id, an agent on OpenInference AGENT spans
 	nAgentFields
 )
 
@@ -84,6 +87,8 @@ func agentSourceOf(k string) (agentSource, bool) {
 		return agentSource{fTTFTAt, 1}, true
 	case "traceloop.entity.name":
 		return agentSource{fEntityName, 0}, true
+	case "graph.node.id":
+		return agentSource{fGraphNode, 0}, true
 	}
 	return agentSource{}, false
 }
@@ -121,6 +126,11 @@ func (n *normaliser) agentFields(s *Span) {
 			if val[fTool] == "" {
 				val[fTool] = e
 			}
+		}
+	}
+	if g := val[fGraphNode]; g != "" && val[fAgent] == "" {
+		if kind, _ := s.Attrs.Value("openinference.span.kind").(string); strings.EqualFold(kind, "agent") {
+			val[fAgent] = g
 		}
 	}
 	s.Agent, s.Tool, s.ToolCallID, s.Conversation = val[fAgent], val[fTool], val[fToolCallID], val[fConversation]

@@ -40,6 +40,9 @@ func TestAgentToolConversationFields(t *testing.T) {
 		{"openllmetry agent", map[string]any{"traceloop.span.kind": "agent", "traceloop.entity.name": "triage"}, want{agent: "triage"}},
 		{"openllmetry tool", map[string]any{"traceloop.span.kind": "tool", "traceloop.entity.name": "calc"}, want{tool: "calc"}},
 		{"openllmetry task names nothing", map[string]any{"traceloop.span.kind": "task", "traceloop.entity.name": "step"}, want{}},
+		{"openinference agents: graph.node.id on an AGENT span", map[string]any{"openinference.span.kind": "AGENT", "graph.node.id": "Weather agent"}, want{agent: "Weather agent"}},
+		{"graph.node.id elsewhere is no agent", map[string]any{"openinference.span.kind": "CHAIN", "graph.node.id": "router"}, want{}},
+		{"agent.name wins over graph.node.id", map[string]any{"openinference.span.kind": "AGENT", "graph.node.id": "node", "agent.name": "named"}, want{agent: "named"}},
 		{"no other LLM attribute", map[string]any{"gen_ai.conversation.id": "only"}, want{conv: "only"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
