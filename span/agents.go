@@ -6,10 +6,13 @@ import (
 	"time"
 )
 
-// Agent, tool, tool-call and conversation fields, and the time-to-first-
-// token encodings of Mastra and Langfuse (issue #12). The attributes are
-// read from the span's recorded attributes in one pass after the LLM
-// fields, so this file adds no keys to the lookup table of keys.go.
+// Agent, tool, tool-call and conversation fields, the time-to-first-token
+// encodings of Mastra, Langfuse and Strands, and the few attributes of
+// conventions read from their published specifications (Strands, Spring
+// AI, LangSmith's OTel export, pydantic-ai) that the lookup of
+// normalise.go does not cover (issue #12). The attributes are read from
+// the span's recorded attributes in one pass after the LLM fields, so this
+// file adds no keys to the lookup table of keys.go.
 //
 // Each field takes the first source in its list below that is present
 // with a non-empty string (or integer) value:
@@ -19,23 +22,44 @@ import (
 //	              OpenInference's OpenAI Agents instrumentation writes);
 //	              traceloop.entity.name on a traceloop.span.kind=agent span
 //	tool:         gen_ai.tool.name; ai.toolCall.name (Vercel AI SDK);
-//	              tool.name (OpenInference);
-//	              traceloop.entity.name on a traceloop.span.kind=tool span
+//	              tool.name (OpenInference); spring.ai.tool.definition.name
+//	              (Spring AI); traceloop.entity.name on a
+//	              traceloop.span.kind=tool span; langsmith.trace.name on a
+//	              langsmith.span.kind=tool span
 //	tool_call_id: gen_ai.tool.call.id; ai.toolCall.id; tool_call.id
 //	              (OpenInference)
-//	conversation: gen_ai.conversation.id; session.id (OpenInference);
-//	              langfuse.session.id; langsmith.metadata.session_id,
-//	              langsmith.metadata.thread_id, langsmith.metadata.conversation_id
-//	              (LangSmith's OTel export of a run's metadata)
+//	conversation: gen_ai.conversation.id; session.id (OpenInference,
+//	              Langfuse); langfuse.session.id;
+//	              spring.ai.chat.client.conversation.id (Spring AI);
+//	              langsmith.metadata.session_id, langsmith.metadata.thread_id,
+//	              langsmith.metadata.conversation_id (LangSmith's OTel export
+//	              of a run's metadata; langsmith.trace.session_id is a
+//	              LangSmith project, not a conversation)
 //
 // TTFT (only when no earlier reader set it): mastra.completion_start_time
 // and langfuse.observation.completion_start_time, timestamps (RFC 3339, as
-// a string, JSON-quoted or not) of the first streamed chunk; the time to
-// first token is that time minus the span's start.
+// a string, JSON-quoted or not) of the first streamed chunk, minus the
+// span's start; on spans of the Strands Agents tracer (provider
+// strands-agents: its gen_ai.system or gen_ai.provider.name),
+// gen_ai.server.time_to_first_token, which Strands writes in milliseconds
+// (the GenAI conventions define no such span attribute; their metric of
+// that name is in seconds, so other sources are not read).
+//
+// Operations the lookup cannot tell:
+//   - a span with no operation that names a tool with gen_ai.tool.name
+//     (pydantic-ai before its v2 instrumentation: "running tool" spans) is
+//     execute_tool (an agent name alone is no invocation: pydantic-ai
+//     copies gen_ai.agent.name onto other spans of a run as baggage);
+//   - Spring AI's tool calls (spring.ai.kind tool_call, operation
+//     "framework") are execute_tool;
+//   - LangSmith's OTel export maps its retriever runs to "embeddings"
+//     (langsmith.span.kind retriever): they are retrieval.
+//
+// Cache writes: Strands writes gen_ai.usage.cache_write_input_tokens.
 
 // agentSource ranks the attributes read here: a lower rank wins.
 type agentSource struct {
-	field int // fAgent, fTool, fToolCallID, fConversation, fTTFTAt
+	field int // fAgent, fTool, …
 	rank  int
 }
 
@@ -45,10 +69,18 @@ const (
 	fToolCallID
 	fConversation
 	fTTFTAt
-	fEntityName // traceloop.entity.name, resolved by the span kind
-	fGraphNode  // graph.node.id, an agent on OpenInference AGENT spans
+	fEntityName  // traceloop.entity.name, resolved by the span kind
+	fGraphNode   // graph.node.id, an agent on OpenInference AGENT spans
+	fLSName      // langsmith.trace.name, a tool on LangSmith tool spans
+	fStrandsTTFT // gen_ai.server.time_to_first_token (Strands, ms)
+	fCacheWrite  // gen_ai.usage.cache_write_input_tokens (Strands)
+	fSpringKind  // spring.ai.kind
+	fLSKindAttr  // langsmith.span.kind
 	nAgentFields
 )
+
+// rawFields hold numbers: their values are kept as they came.
+const rawFields = 1<<fStrandsTTFT | 1<<fCacheWrite
 
 // agentSourceOf maps an attribute name to its field and rank.
 func agentSourceOf(k string) (agentSource, bool) {
@@ -63,6 +95,8 @@ func agentSourceOf(k string) (agentSource, bool) {
 		return agentSource{fTool, 1}, true
 	case "tool.name":
 		return agentSource{fTool, 2}, true
+	case "spring.ai.tool.definition.name":
+		return agentSource{fTool, 3}, true
 	case "gen_ai.tool.call.id":
 		return agentSource{fToolCallID, 0}, true
 	case "ai.toolCall.id":
@@ -75,12 +109,14 @@ func agentSourceOf(k string) (agentSource, bool) {
 		return agentSource{fConversation, 1}, true
 	case "langfuse.session.id":
 		return agentSource{fConversation, 2}, true
-	case "langsmith.metadata.session_id":
+	case "spring.ai.chat.client.conversation.id":
 		return agentSource{fConversation, 3}, true
-	case "langsmith.metadata.thread_id":
+	case "langsmith.metadata.session_id":
 		return agentSource{fConversation, 4}, true
-	case "langsmith.metadata.conversation_id":
+	case "langsmith.metadata.thread_id":
 		return agentSource{fConversation, 5}, true
+	case "langsmith.metadata.conversation_id":
+		return agentSource{fConversation, 6}, true
 	case "mastra.completion_start_time":
 		return agentSource{fTTFTAt, 0}, true
 	case "langfuse.observation.completion_start_time":
@@ -89,15 +125,33 @@ func agentSourceOf(k string) (agentSource, bool) {
 		return agentSource{fEntityName, 0}, true
 	case "graph.node.id":
 		return agentSource{fGraphNode, 0}, true
+	case "langsmith.trace.name":
+		return agentSource{fLSName, 0}, true
+	case "gen_ai.server.time_to_first_token":
+		return agentSource{fStrandsTTFT, 0}, true
+	case "gen_ai.usage.cache_write_input_tokens":
+		return agentSource{fCacheWrite, 0}, true
+	case "spring.ai.kind":
+		return agentSource{fSpringKind, 0}, true
+	case "langsmith.span.kind":
+		return agentSource{fLSKindAttr, 0}, true
 	}
 	return agentSource{}, false
 }
 
-// agentFields fills Agent, Tool, ToolCallID and Conversation of s, and its
-// TTFT from a completion start time, from s.Attrs.
+// strandsProvider is the provider the Strands Agents tracer writes on its
+// spans. (The decoders learn a span's scope only after its attributes, so
+// the provider, not the scope, identifies Strands here.)
+const strandsProvider = "strands-agents"
+
+// agentFields fills Agent, Tool, ToolCallID and Conversation of s, its
+// TTFT from a completion start time, and the operation and cache writes
+// of the conventions above, from s.Attrs.
 func (n *normaliser) agentFields(s *Span) {
 	var (
 		val  [nAgentFields]string
+		raw  [nAgentFields]any
+		has  [nAgentFields]bool
 		rank [nAgentFields]int
 		attr [nAgentFields]string
 	)
@@ -105,6 +159,10 @@ func (n *normaliser) agentFields(s *Span) {
 		kv := &s.Attrs[i]
 		src, ok := agentSourceOf(kv.Key)
 		if !ok {
+			continue
+		}
+		if rawFields&(1<<src.field) != 0 {
+			raw[src.field], has[src.field], attr[src.field] = kv.Value, true, kv.Key
 			continue
 		}
 		str := agentString(kv.Value)
@@ -133,9 +191,42 @@ func (n *normaliser) agentFields(s *Span) {
 			val[fAgent] = g
 		}
 	}
+	lsKind := strings.ToLower(val[fLSKindAttr])
+	if name := val[fLSName]; name != "" && val[fTool] == "" && lsKind == "tool" {
+		val[fTool] = name
+	}
 	s.Agent, s.Tool, s.ToolCallID, s.Conversation = val[fAgent], val[fTool], val[fToolCallID], val[fConversation]
-	if at := val[fTTFTAt]; at != "" && !s.HasTTFT {
+
+	switch {
+	case s.Operation == "" && s.Tool != "" && attr[fTool] == "gen_ai.tool.name":
+		s.Operation = OpExecuteTool
+	case val[fSpringKind] == "tool_call" && (s.Operation == "" || s.Operation == "framework"):
+		s.Operation = OpExecuteTool
+	case lsKind == "retriever" && s.Operation == OpEmbeddings:
+		s.Operation = OpRetrieval
+	}
+	if s.Operation != "" && s.Convention == "" {
+		s.Convention = ConvGenAI
+	}
+
+	if has[fCacheWrite] && !s.Tokens.HasCacheWrite {
+		if c, ok := countOf(attrVal{v: raw[fCacheWrite]}); ok {
+			s.Tokens.CacheWrite, s.Tokens.HasCacheWrite = c, true
+		} else {
+			n.warnf(s, attr[fCacheWrite], attrVal{v: raw[fCacheWrite]}, "a non-negative integer")
+		}
+	}
+	if s.HasTTFT {
+		return
+	}
+	if at := val[fTTFTAt]; at != "" {
 		n.ttftFromStartTime(s, attr[fTTFTAt], at)
+	} else if has[fStrandsTTFT] && s.Provider == strandsProvider {
+		if ms, ok := floatOf(attrVal{v: raw[fStrandsTTFT]}); ok && ms >= 0 {
+			s.TTFTMS, s.HasTTFT = ms, true
+		} else {
+			n.warnf(s, attr[fStrandsTTFT], attrVal{v: raw[fStrandsTTFT]}, "a non-negative number of milliseconds")
+		}
 	}
 }
 

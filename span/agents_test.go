@@ -73,6 +73,10 @@ func TestTTFTFromCompletionStartTime(t *testing.T) {
 		{"before the start", map[string]any{"mastra.completion_start_time": "2023-11-14T22:13:19Z"}, 0, false, "want a time between the span's start and end"},
 		{"after the end", map[string]any{"mastra.completion_start_time": "2023-11-14T22:13:22Z"}, 0, false, "want a time between the span's start and end"},
 		{"absent", map[string]any{"gen_ai.operation.name": "chat"}, 0, false, ""},
+		{"strands, in ms", map[string]any{"gen_ai.system": "strands-agents", "gen_ai.server.time_to_first_token": int64(312)}, 312, true, ""},
+		{"strands, latest conventions", map[string]any{"gen_ai.provider.name": "strands-agents", "gen_ai.server.time_to_first_token": 87.5}, 87.5, true, ""},
+		{"not strands: unit unknown, not read", map[string]any{"gen_ai.system": "openai", "gen_ai.server.time_to_first_token": 0.3}, 0, false, ""},
+		{"strands, negative", map[string]any{"gen_ai.system": "strands-agents", "gen_ai.server.time_to_first_token": int64(-1)}, 0, false, "want a non-negative number of milliseconds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var warns []string
