@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -128,6 +129,16 @@ func TestScripts(t *testing.T) {
 			}
 			if dir, err := filepath.Abs(filepath.Join("examples", "rag-node")); err == nil {
 				env.Setenv("EXAMPLE_NODE", dir)
+			}
+			if dir, err := filepath.Abs("."); err == nil {
+				env.Setenv("REPO", dir)
+			}
+			// Scripts that run go test (the Go example) build with the
+			// developer's caches, not from nothing.
+			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GONOSUMDB", "GOTOOLCHAIN"} {
+				if out, err := exec.Command("go", "env", k).Output(); err == nil {
+					env.Setenv(k, strings.TrimSpace(string(out)))
+				}
 			}
 			// The scripts must not inherit the developer's exporter settings.
 			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "NO_COLOR", "GITHUB_ACTIONS"} {

@@ -43,7 +43,7 @@ func newObjType(name string, fields ...field) *objType {
 		list:   fields,
 	}
 	for _, f := range fields {
-		get := f.get
+		get := freshErr(f.get)
 		t.fields[f.name] = &types.FieldType{
 			Type: f.typ,
 			IsSet: func(target any) bool {
@@ -63,6 +63,21 @@ func newObjType(name string, fields ...field) *objType {
 	}
 	sort.Strings(t.names)
 	return t
+}
+
+// freshErr returns get, except that an error it returns is a new one each
+// time: a group memoises its values (errors included) and groups are shared
+// by the checks evaluated in parallel, while CEL labels an error value with
+// the node that produced it (types.LabelErrNode writes into the *types.Err),
+// so a memoised error handed to two evaluations was a data race.
+func freshErr(get getter) getter {
+	return func(v any) ref.Val {
+		r := get(v)
+		if e, ok := r.(*types.Err); ok {
+			return types.NewErrFromString(e.String())
+		}
+		return r
+	}
 }
 
 // obj is a value of one of the object types.

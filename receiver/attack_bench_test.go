@@ -39,6 +39,7 @@ import (
 // docs/reliability.md, "Receiver".
 //
 //	go test ./receiver -run '^$' -bench AttackMemory -benchtime 1x
+//	LLMCHECK_BENCH_ALL_AT_ONCE=1 go test ./receiver -run '^$' -bench AttackMemory/all-at-once -benchtime 1x
 func BenchmarkAttackMemory(b *testing.B) {
 	const limit = 4 << 20
 	// A trace request just under the limit made of tiny attributes, the
@@ -106,6 +107,21 @@ func BenchmarkAttackMemory(b *testing.B) {
 		{"h2-streams-50000", func(b *testing.B, r *Receiver, stop <-chan struct{}) {
 			openStreams(b, r, 50_000)
 		}},
+	}
+	// Every attack at once: the worst mix. It takes from seconds to
+	// minutes on a loaded 2-core machine (the bombs slow the 50,000
+	// streams down), too long for CI's one pass over every benchmark, so it
+	// runs only when LLMCHECK_BENCH_ALL_AT_ONCE=1.
+	attacks := cases[1:]
+	if os.Getenv("LLMCHECK_BENCH_ALL_AT_ONCE") == "1" {
+		cases = append(cases, struct {
+			name   string
+			attack func(b *testing.B, r *Receiver, stop <-chan struct{})
+		}{"all-at-once", func(b *testing.B, r *Receiver, stop <-chan struct{}) {
+			for _, a := range attacks {
+				a.attack(b, r, stop)
+			}
+		}})
 	}
 	for _, tc := range cases {
 		for _, lines := range []bool{false, true} {

@@ -1,7 +1,6 @@
 package receiver
 
 import (
-	"bytes"
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -166,7 +164,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 // caller to release once the request is answered. The whole body must
 // arrive within the body timeout. It returns an HTTP status and message on
 // failure, 0 on success.
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf *bytes.Buffer) (charged int64, code int, msg string) {
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf *bodyBuf) (charged int64, code int, msg string) {
 	// Errors are ignored: a connection without deadlines (none here) keeps
 	// only the header timeout and the byte budget.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(r.bodyTimeout))
@@ -295,20 +293,4 @@ func statusJSON(code int32, msg string) []byte {
 		Message string `json:"message"`
 	}{code, msg})
 	return b
-}
-
-// Body buffers are pooled; pdata copies what it keeps and the transcoder
-// keeps nothing, so a buffer can be reused as soon as the request is stored.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxPooledBuffer = 4 << 20
-
-func getBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
-
-func putBuffer(b *bytes.Buffer) {
-	if b.Cap() > maxPooledBuffer {
-		return
-	}
-	b.Reset()
-	bufPool.Put(b)
 }

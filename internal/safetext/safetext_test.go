@@ -3,6 +3,7 @@ package safetext
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -167,5 +168,57 @@ func TestNoMentions(t *testing.T) {
 		{"plain", "plain"},
 	} {
 		assert.Equal(t, tc.want, NoMentions(tc.in))
+	}
+}
+
+// FuzzText: whatever a span carries, its printed form is one line of
+// printable text that no Actions runner rule takes for a command, alone,
+// indented or after another printed string, and a guarded writer never
+// lets a command line through.
+func FuzzText(f *testing.F) {
+	for _, h := range hostile {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, line := range []string{Text(s), " \t" + Text(s), Text(s) + Text(s), Line(s)} {
+			if cmds := Commands(line, true); len(cmds) > 0 {
+				t.Fatalf("%q printed as %q is a command", s, line)
+			}
+			for _, r := range strings.TrimLeft(line, " \t") {
+				if r < 0x20 || r == 0x7f || unsafeRune(r) {
+					t.Fatalf("%q printed as %q holds %U", s, line, r)
+				}
+			}
+		}
+		// 200 runes of s, each escaped to at most 6 (\uHHHH), and the length.
+		if n := len([]rune(Text(s))); n > 6*MaxRunes+len("…(18446744073709551615 bytes)") {
+			t.Fatalf("Text is %d runes", n)
+		}
+		var out bytes.Buffer
+		st := NewStreams(&out, &out, true)
+		_, _ = st.Out.Write([]byte(s))
+		_ = st.Close()
+		for _, c := range Commands(out.String(), true) {
+			if c.Name != "stop-commands" && c.Name != st.Token() {
+				t.Fatalf("%q written through the guard gave the command %q", s, c.Line)
+			}
+		}
+	})
+}
+
+// BenchmarkWriter: the guarded stream's throughput on indented JSON
+// (--format json prints results.json through it).
+func BenchmarkWriter(b *testing.B) {
+	var doc bytes.Buffer
+	for doc.Len() < 4<<20 {
+		doc.WriteString(`      {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "name": "chat gpt-4o-mini", "metric": "duration_ms", "value": 812.5, "unit": "ms"},` + "\n")
+	}
+	b.SetBytes(int64(doc.Len()))
+	for b.Loop() {
+		s := NewStreams(io.Discard, io.Discard, false)
+		if _, err := s.Out.Write(doc.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+		_ = s.Close()
 	}
 }

@@ -59,7 +59,7 @@ func (s *Streams) Token() string { return s.token }
 // stopped, "::TOKEN::" to stderr, so that what runs next (the test
 // command, a later step) has its workflow commands honoured.
 func (s *Streams) Resume() error {
-	if err := s.Out.Flush(); err != nil {
+	if err := s.Out.finish(); err != nil {
 		return err
 	}
 	return s.Err.command("")
@@ -91,9 +91,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 			w.pending = append(w.pending, p...)
 			break
 		}
-		w.pending = append(w.pending, p[:i+1]...)
-		w.out = w.filterLine(w.out, w.pending, w.start)
-		w.pending, w.start = w.pending[:0], true
+		if len(w.pending) == 0 {
+			w.out = w.filterLine(w.out, p[:i+1], w.start)
+		} else {
+			w.pending = append(w.pending, p[:i+1]...)
+			w.out = w.filterLine(w.out, w.pending, w.start)
+			w.pending = w.pending[:0]
+		}
+		w.start = true
 		p = p[i+1:]
 	}
 	if len(w.pending) > maxPending {
@@ -202,19 +207,33 @@ func (w *Writer) flushLocked() error {
 
 // command flushes w and, when commands are stopped, writes "::TOKEN::" on
 // it; a command line (cmd) follows unfiltered when it is not "".
-func (w *Writer) command(cmd string) error {
+// finish writes the unfinished line, filtered, and ends it, so that what
+// follows on this stream (or on the other, when both are one file) starts
+// a line.
+func (w *Writer) finish() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.finishLocked()
+}
+
+func (w *Writer) finishLocked() error {
 	if err := w.flushLocked(); err != nil {
 		return err
 	}
-	if len(w.pending) == 0 && !w.start {
-		// An unfinished line was flushed: end it, or the command would
-		// not start a line.
+	if !w.start {
 		if _, err := io.WriteString(w.w, "\n"); err != nil {
 			return err
 		}
 		w.start = true
+	}
+	return nil
+}
+
+func (w *Writer) command(cmd string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.finishLocked(); err != nil {
+		return err
 	}
 	s := w.s
 	s.mu.Lock()
