@@ -62,7 +62,7 @@ func TestRecordedMastra(t *testing.T) {
 		case OpInvokeAgent:
 			assert.Equal(t, "Weather agent", s.Agent)
 		}
-		assert.Empty(t, s.Conversation, "no memory, so no gen_ai.conversation.id")
+		assert.Empty(t, s.Conversation, "recorded without a threadId in the tracing metadata: no gen_ai.conversation.id")
 	}
 	require.Len(t, chats, 4)
 	// The first call of each run: started 22:46:51.689 (52.447), first

@@ -128,7 +128,7 @@ const mastra = new Mastra({
 
 const a = mastra.getAgent('weatherAgent');
 for (let i = 0; i < runs; i++) {
-  const stream = await a.stream('What is the weather in Paris?', { maxSteps: 3, memory: undefined, runId: `run-${i}`, threadId: `thread-${i}` });
+  const stream = await a.stream('What is the weather in Paris?', { maxSteps: 3, runId: `run-${i}`, tracingOptions: { metadata: { threadId: `thread-${i}` } } });
   let text = '';
   for await (const t of stream.textStream) text += t;
   if (!text.includes('Sunny')) throw new Error('unexpected answer: ' + JSON.stringify(text));
