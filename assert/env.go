@@ -91,6 +91,11 @@ func initSpan() {
 		field{"model", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Model) }, "response model, else request model"},
 		field{"provider", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Provider) }, "openai, anthropic, …"},
 		field{"convention", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Convention) }, "gen_ai, openllmetry, openinference"},
+		// agent fields (issue #12): empty strings when absent
+		field{"agent", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Agent) }, "agent name, empty when absent"},
+		field{"tool", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Tool) }, "tool name, empty when absent"},
+		field{"tool_call_id", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.ToolCallID) }, "tool call id, empty when absent"},
+		field{"conversation", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Conversation) }, "conversation (session) id, empty when absent"},
 		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, spanTokens(spanOf(v).s)} }, "token counts"},
 		field{"cost", cel.DoubleType, func(v any) ref.Val {
 			e := spanOf(v)
@@ -111,11 +116,6 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
-		// agent fields (issue #12): empty strings when absent
-		field{"agent", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Agent) }, "agent name, empty when absent"},
-		field{"tool", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Tool) }, "tool name, empty when absent"},
-		field{"tool_call_id", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.ToolCallID) }, "tool call id, empty when absent"},
-		field{"conversation", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Conversation) }, "conversation (session) id, empty when absent"},
 	)
 }
 

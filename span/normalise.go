@@ -178,6 +178,7 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 	}
 
 	n.llm(s)
+	n.agentFields(s) // agents.go
 }
 
 // traceID formats a trace id, reusing the string of the previous span's
@@ -287,7 +288,6 @@ func (n *normaliser) eventDone(s *Span, e *Event, sc *evScan) {
 
 // llm fills the LLM fields of s from the remembered attributes.
 func (n *normaliser) llm(s *Span) {
-	defer n.agentFields(s) // agent, tool, conversation, TTFT: agents.go
 	l := &n.l
 	if l.present == 0 && len(n.evDocs) == 0 && len(l.oiRetr) == 0 && len(l.oiRerank) == 0 {
 		return
