@@ -1,6 +1,8 @@
 package assert
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,4 +57,48 @@ func TestAgentFieldsInAssertions(t *testing.T) {
 	}
 	// A where that selects nothing fails: the field is compared, not ignored.
 	assert.Equal(t, Fail, res.Assertions[4].Status, res.Assertions[4].Message)
+}
+
+// toolLatencyRun has n execute_tool spans of each of the tools, with durations
+// around means[tool].
+func toolLatencyRun(seed uint64, n int, means map[string]float64) *span.Run {
+	r := rand.New(rand.NewPCG(seed, 1))
+	var spans []span.Span
+	for _, tool := range []string{"search", "fetch"} {
+		for i := 0; i < n; i++ {
+			d := means[tool] * (0.8 + 0.4*r.Float64())
+			k := len(spans)
+			spans = append(spans, span.Span{TraceID: fmt.Sprintf("t%d", k), SpanID: fmt.Sprintf("s%d", k), Name: "execute_tool " + tool,
+				Operation: span.OpExecuteTool, Tool: tool, DurationMS: d, StartUnixNano: uint64(k) * 1e9, EndUnixNano: uint64(k)*1e9 + uint64(d*1e6)})
+		}
+	}
+	return span.NewRun(spans)
+}
+
+// A regression rule can select by span.tool against a trace-file baseline;
+// a summary baseline cannot answer it (it keeps service, operation, model
+// and name per group) and refuses the rule when loaded, naming it.
+func TestAgentFieldsInRegressionRules(t *testing.T) {
+	s, err := LoadBytes("llmcheck.yaml", []byte(`regressions:
+  - name: search latency stable
+    where: span.tool == "search"
+    expect: head.latency.p95 <= base.latency.p95 * 1.10
+  - name: fetch latency stable
+    where: span.tool == "fetch"
+    expect: head.latency.p95 <= base.latency.p95 * 1.10
+`))
+	require.NoError(t, err)
+	base := toolLatencyRun(1, 30, map[string]float64{"search": 100, "fetch": 100})
+	head := toolLatencyRun(2, 30, map[string]float64{"search": 100, "fetch": 300})
+	got := map[string]Result{}
+	for _, r := range s.EvaluateRegressions(base, head, mannWhitney) {
+		got[r.Name] = r
+	}
+	assert.Equal(t, Pass, got["search latency stable"].Status, got["search latency stable"].Message)
+	assert.Equal(t, Fail, got["fetch latency stable"].Status, got["fetch latency stable"].Message)
+
+	sums := SummariseGroups(nil, base)
+	err = s.CheckSummary(sums)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "search latency stable")
 }
