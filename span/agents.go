@@ -139,6 +139,38 @@ func agentSourceOf(k string) (agentSource, bool) {
 	return agentSource{}, false
 }
 
+// agentKeys are the attribute names agentSourceOf knows. agentKeyBits is a
+// 1024-bit filter of their (length, first byte, last byte): the pass over
+// a span's attributes skips, without comparing it, every name whose bit is
+// not set, which is nearly every name that is not one of them.
+var (
+	agentKeys = [...]string{
+		"gen_ai.agent.name", "agent.name", "gen_ai.tool.name", "ai.toolCall.name", "tool.name",
+		"spring.ai.tool.definition.name", "gen_ai.tool.call.id", "ai.toolCall.id", "tool_call.id",
+		"gen_ai.conversation.id", "session.id", "langfuse.session.id", "spring.ai.chat.client.conversation.id",
+		"langsmith.metadata.session_id", "langsmith.metadata.thread_id", "langsmith.metadata.conversation_id",
+		"mastra.completion_start_time", "langfuse.observation.completion_start_time", "traceloop.entity.name",
+		"graph.node.id", "langsmith.trace.name", "gen_ai.server.time_to_first_token",
+		"gen_ai.usage.cache_write_input_tokens", "spring.ai.kind", "langsmith.span.kind",
+	}
+	agentKeyBits [16]uint64
+)
+
+// agentKeyBit is the filter bit of a non-empty name.
+func agentKeyBit(k string) uint {
+	return (uint(len(k))*131 + uint(k[0])*31 + uint(k[len(k)-1])) & 1023
+}
+
+func init() {
+	for _, k := range agentKeys {
+		if _, ok := agentSourceOf(k); !ok {
+			panic("span: agentKeys: " + k)
+		}
+		b := agentKeyBit(k)
+		agentKeyBits[b>>6] |= 1 << (b & 63)
+	}
+}
+
 // strandsProvider is the provider the Strands Agents tracer writes on its
 // spans. (The decoders learn a span's scope only after its attributes, so
 // the provider, not the scope, identifies Strands here.)
@@ -157,6 +189,12 @@ func (n *normaliser) agentFields(s *Span) {
 	)
 	for i := range s.Attrs {
 		kv := &s.Attrs[i]
+		if kv.Key == "" {
+			continue
+		}
+		if b := agentKeyBit(kv.Key); agentKeyBits[b>>6]&(1<<(b&63)) == 0 {
+			continue
+		}
 		src, ok := agentSourceOf(kv.Key)
 		if !ok {
 			continue

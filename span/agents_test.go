@@ -1,6 +1,8 @@
 package span
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,4 +95,52 @@ func TestTTFTFromCompletionStartTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkAgentFields measures the pass agents.go adds to every span, on
+// recorded model-call spans: Mastra's (15 attributes, 3 read here, one a
+// time to parse) and OpenInference's for the OpenAI Agents SDK (21
+// attributes, none read here).
+func BenchmarkAgentFields(b *testing.B) {
+	for _, fixture := range []string{"mastra-1.71.0-otel-exporter-1.4.0.jsonl", "openai-agents-0.20.0-openinference-0.2.15.jsonl"} {
+		spans, _ := readFixture(&testing.T{}, fixture)
+		var s *Span
+		for i := range spans {
+			if spans[i].Operation == OpChat {
+				s = &spans[i]
+				break
+			}
+		}
+		b.Run(fixture[:strings.IndexByte(fixture, '-')], func(b *testing.B) {
+			n := new(normaliser)
+			b.ReportAllocs()
+			for b.Loop() {
+				s.HasTTFT = false
+				n.agentFields(s)
+			}
+		})
+	}
+}
+
+// Every name agentSourceOf reads is in agentKeys (else the length filter
+// would skip it).
+func TestAgentKeysComplete(t *testing.T) {
+	src, err := os.ReadFile("agents.go")
+	require.NoError(t, err)
+	body := string(src)
+	body = body[strings.Index(body, "func agentSourceOf"):]
+	body = body[:strings.Index(body, "\n}\n")]
+	listed := map[string]bool{}
+	for _, k := range agentKeys {
+		listed[k] = true
+	}
+	n := 0
+	for _, line := range strings.Split(body, "\n") {
+		if k, ok := strings.CutPrefix(strings.TrimSpace(line), `case "`); ok {
+			k = k[:strings.IndexByte(k, '"')]
+			assert.True(t, listed[k], "%s is missing from agentKeys", k)
+			n++
+		}
+	}
+	assert.Equal(t, len(agentKeys), n)
 }
