@@ -84,6 +84,11 @@ const (
 	fConvention
 	fQuery
 	fID // document and trace id
+	// agent fields (issue #12)
+	fAgent
+	fTool
+	fToolCallID
+	fConversation
 	nStrFields
 )
 
@@ -91,6 +96,7 @@ var strFields = map[string]int{
 	"name": fName, "service": fService, "kind": fKind, "status": fStatus, "status_message": fStatusMessage,
 	"trace_id": fTraceID, "span_id": fSpanID, "parent_id": fParentID, "scope": fScope, "operation": fOperation,
 	"model": fModel, "model_family": fModel, "provider": fProvider, "convention": fConvention, "query": fQuery, "id": fID,
+	"agent": fAgent, "tool": fTool, "tool_call_id": fToolCallID, "conversation": fConversation,
 }
 
 // unboundedStr stands for a string size boundsOf cannot bound (a value
@@ -155,6 +161,10 @@ func spanBounds(spans []*span.Span) sizeBounds {
 		f[fProvider] = max(f[fProvider], uint64(len(s.Provider)))
 		f[fConvention] = max(f[fConvention], uint64(len(s.Convention)))
 		f[fQuery] = max(f[fQuery], uint64(len(s.Query)))
+		f[fAgent] = max(f[fAgent], uint64(len(s.Agent)))
+		f[fTool] = max(f[fTool], uint64(len(s.Tool)))
+		f[fToolCallID] = max(f[fToolCallID], uint64(len(s.ToolCallID)))
+		f[fConversation] = max(f[fConversation], uint64(len(s.Conversation)))
 		for i := range s.Events {
 			e := &s.Events[i]
 			b.attrs = max(b.attrs, uint64(len(e.Attrs)))

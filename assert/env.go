@@ -93,6 +93,11 @@ func initSpan() {
 		field{"model_family", cel.StringType, func(v any) ref.Val { return types.String(ModelFamily(spanOf(v).s.Model)) }, "model without the version suffix pricing prices across: gpt-4o-mini for gpt-4o-mini-2024-07-18"},
 		field{"provider", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Provider) }, "openai, anthropic, …"},
 		field{"convention", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Convention) }, "gen_ai, openllmetry, openinference"},
+		// agent fields (issue #12): empty strings when absent
+		field{"agent", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Agent) }, "agent name, empty when absent"},
+		field{"tool", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Tool) }, "tool name, empty when absent"},
+		field{"tool_call_id", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.ToolCallID) }, "tool call id, empty when absent"},
+		field{"conversation", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Conversation) }, "conversation (session) id, empty when absent"},
 		field{"tokens", tokensT, func(v any) ref.Val { return obj{tokensObj, spanTokens(spanOf(v).s)} }, "token counts"},
 		field{"cost", cel.DoubleType, func(v any) ref.Val {
 			e := spanOf(v)

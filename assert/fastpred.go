@@ -68,6 +68,11 @@ var spanStringFields = map[string]func(e *entry) string{
 	"provider":       func(e *entry) string { return e.s.Provider },
 	"convention":     func(e *entry) string { return e.s.Convention },
 	"query":          func(e *entry) string { return e.s.Query },
+	// agent fields (issue #12)
+	"agent":        func(e *entry) string { return e.s.Agent },
+	"tool":         func(e *entry) string { return e.s.Tool },
+	"tool_call_id": func(e *entry) string { return e.s.ToolCallID },
+	"conversation": func(e *entry) string { return e.s.Conversation },
 }
 
 var spanBoolFields = map[string]func(e *entry) bool{

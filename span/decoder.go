@@ -240,6 +240,7 @@ func (n *normaliser) finish(s *Span, r *rawSpan) bool {
 		}
 	}
 	n.llm(s)
+	n.agentFields(s) // agents.go
 	return true
 }
 

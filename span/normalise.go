@@ -186,6 +186,7 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 	}
 
 	n.llm(s)
+	n.agentFields(s) // agents.go
 }
 
 // traceID formats a trace id, reusing the string of the previous span's
@@ -331,7 +332,7 @@ func (n *normaliser) conventions(s *Span) {
 		}
 	}
 	if prov != "" {
-		s.Provider = n.in.lower(prov)
+		s.Provider = normaliseProvider(n.in.lower(prov))
 	}
 
 	tokKey := n.tokens(s)

@@ -371,33 +371,8 @@ func (n *normaliser) ttft(s *Span, a *aiSDK) {
 	}
 }
 
-// aiSDKDotted are the dotted gen_ai.provider.name (and older
-// gen_ai.system) values of the GenAI semantic conventions, kept as they
-// are; so is any value under a cloud namespace (aiSDKClouds).
-var aiSDKDotted = map[string]bool{
-	"azure.ai.inference": true,
-	"azure.ai.openai":    true,
-	"az.ai.inference":    true,
-	"az.ai.openai":       true,
-	"aws.bedrock":        true,
-	"gcp.gemini":         true,
-	"gcp.gen_ai":         true,
-	"gcp.vertex_ai":      true,
-	"ibm.watsonx.ai":     true,
-}
-
-var aiSDKClouds = map[string]bool{"aws": true, "az": true, "azure": true, "gcp": true, "ibm": true}
-
 // aiSDKProvider turns the AI SDK's provider.api form (openai.chat,
 // openai.responses, anthropic.messages, google.vertex.chat) into the
-// provider (openai, anthropic, google); official dotted names such as
-// azure.ai.openai are kept. p is lower-case. (The general provider
-// normalisation of issue #12 item 3 is another branch's; this one covers
-// the AI SDK's ai.model.provider.)
-func aiSDKProvider(p string) string {
-	dot := strings.IndexByte(p, '.')
-	if dot <= 0 || aiSDKDotted[p] || aiSDKClouds[p[:dot]] {
-		return p
-	}
-	return p[:dot]
-}
+// provider (openai, anthropic, google), keeping official dotted names such
+// as azure.ai.openai: the general rule, normaliseProvider. p is lower-case.
+func aiSDKProvider(p string) string { return normaliseProvider(p) }
