@@ -37,6 +37,11 @@ type Summary struct {
 	Model     string `json:"model,omitempty"`
 	Provider  string `json:"provider,omitempty"`
 	Name      string `json:"name,omitempty"` // only when there is no operation
+	// Tool or Agent names the tool (execute_tool) or agent (invoke_agent,
+	// create_agent) of a group whose spans have no model: one group per
+	// tool and per agent.
+	Tool  string `json:"tool,omitempty"`
+	Agent string `json:"agent,omitempty"`
 
 	Count   int        `json:"count"`
 	Traces  int        `json:"traces"` // traces with a span of the group
@@ -126,7 +131,25 @@ func (g *Summary) Validate() error {
 	return nil
 }
 
-// GroupKey is the stable signature spans are grouped by.
+// GroupSub is the tool or agent name that splits the group of a span with
+// an operation but no model: the tool of an execute_tool span, the agent
+// of an invoke_agent or create_agent span; "" otherwise.
+func GroupSub(s *span.Span) string {
+	if s.Model != "" {
+		return ""
+	}
+	switch s.Operation {
+	case span.OpExecuteTool:
+		return s.Tool
+	case span.OpInvokeAgent, span.OpCreateAgent:
+		return s.Agent
+	}
+	return ""
+}
+
+// GroupKey is the stable signature spans are grouped by: service ·
+// operation · model, or service · operation · tool/agent name (GroupSub),
+// or service · span name for a span without an operation.
 func GroupKey(s *span.Span) (key, service, operation, model, name string) {
 	service, operation, model = s.Service, s.Operation, s.Model
 	if operation == "" {
@@ -137,6 +160,8 @@ func GroupKey(s *span.Span) (key, service, operation, model, name string) {
 		parts = append(parts, operation)
 		if model != "" {
 			parts = append(parts, model)
+		} else if sub := GroupSub(s); sub != "" {
+			parts = append(parts, sub)
 		}
 	} else {
 		parts = append(parts, name)
@@ -170,6 +195,13 @@ func SummariseGroups(cfg *Config, run *span.Run) []Summary {
 			byKey[key] = g
 			keys = append(keys, key)
 			sums[key] = &Summary{Key: key, Service: svc, Operation: op, Model: model, Name: name, Provider: e.s.Provider}
+			if sub := GroupSub(e.s); sub != "" {
+				if op == span.OpExecuteTool {
+					sums[key].Tool = sub
+				} else {
+					sums[key].Agent = sub
+				}
+			}
 		}
 		g.spans = append(g.spans, e)
 	}

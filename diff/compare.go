@@ -73,14 +73,15 @@ func Compare(base, head *span.Run, opts Options) *Report {
 	return r
 }
 
-// signature identifies a group.
-type signature struct{ service, op, model, name string }
+// signature identifies a group; sub is the tool or agent name of a group
+// without a model (assert.GroupSub).
+type signature struct{ service, op, model, sub, name string }
 
 func signatureOf(s *span.Span) signature {
 	if s.Operation == "" {
 		return signature{service: s.Service, name: s.Name}
 	}
-	return signature{service: s.Service, op: s.Operation, model: s.Model}
+	return signature{service: s.Service, op: s.Operation, model: s.Model, sub: assert.GroupSub(s)}
 }
 
 // key is "service · operation · model", or "service · name" for a span
@@ -98,6 +99,8 @@ func (sg signature) short() string {
 	switch {
 	case sg.op == "":
 		return sg.name
+	case sg.model == "" && sg.sub != "":
+		return sg.op + " · " + sg.sub
 	case sg.model == "":
 		return sg.op
 	}
@@ -288,6 +291,11 @@ func compareGroups(base, head map[signature]*acc, opts Options) ([]Group, []*Tes
 	var tests []*Test
 	for sg := range sigs {
 		g := Group{Key: sg.key(), Service: sg.service, Operation: sg.op, Model: sg.model, Name: sg.name}
+		if sg.op == span.OpExecuteTool {
+			g.Tool = sg.sub
+		} else {
+			g.Agent = sg.sub
+		}
 		b, h := base[sg], head[sg]
 		if b != nil {
 			g.Base = b.stats(opts.K)

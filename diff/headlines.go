@@ -173,7 +173,7 @@ func shortNames(groups []Group) func(*Group) string {
 		return func(g *Group) string { return g.Key }
 	}
 	return func(g *Group) string {
-		return signature{op: g.Operation, model: g.Model, name: g.Name}.short()
+		return signature{op: g.Operation, model: g.Model, sub: g.Tool + g.Agent, name: g.Name}.short()
 	}
 }
 

@@ -72,6 +72,10 @@ type Group struct {
 	// Name is the span name, part of the signature only for spans without
 	// an operation.
 	Name string `json:"name,omitempty"`
+	// Tool or Agent is the tool (execute_tool) or agent (invoke_agent)
+	// name of a group without a model: one group per tool and agent.
+	Tool  string `json:"tool,omitempty"`
+	Agent string `json:"agent,omitempty"`
 	// Presence is Compared, Added or Removed.
 	Presence string `json:"presence"`
 	Base     *Stats `json:"base,omitempty"`

@@ -45,7 +45,7 @@ func CompareSummary(base []assert.Summary, head *span.Run, opts Options) *Report
 	for i := range base {
 		g := &base[i]
 		spans += g.Count
-		sg := signature{service: g.Service, op: g.Operation, model: g.Model}
+		sg := signature{service: g.Service, op: g.Operation, model: g.Model, sub: g.Tool + g.Agent}
 		if sg.op == "" {
 			sg.name = g.Name
 		}
