@@ -466,20 +466,7 @@ func queryValue(m QueryMetrics, test string) float64 {
 // the order of g.traces(); a trace none of whose selected spans has the
 // statistic (no tokens reported, no cost) is left out.
 func (g *group) perTrace(test string) []float64 {
-	tl := g.traces()
-	pos := make([]int32, len(g.rc.tvals))
-	for i, ti := range tl {
-		pos[ti] = int32(i)
-	}
-	vals := make([]float64, len(tl))
-	has := make([]bool, len(tl))
-	for _, e := range g.spans {
-		i := pos[e.ti]
-		if v, ok := unitValue(e, test); ok {
-			vals[i] += v
-			has[i] = true
-		}
-	}
+	_, vals, has := g.traceSums(test)
 	out := vals[:0]
 	for i, v := range vals {
 		if has[i] {
@@ -487,6 +474,26 @@ func (g *group) perTrace(test string) []float64 {
 		}
 	}
 	return out
+}
+
+// traceSums sums a statistic over the selected spans of each trace of
+// g.traces() (tl, in that order); has says which traces had a span with
+// the statistic.
+func (g *group) traceSums(test string) (tl []int32, vals []float64, has []bool) {
+	tl = g.traces()
+	pos := make([]int32, len(g.rc.tvals))
+	for i, ti := range tl {
+		pos[ti] = int32(i)
+	}
+	vals = make([]float64, len(tl))
+	has = make([]bool, len(tl))
+	for _, e := range g.spans {
+		if v, ok := unitValue(e, test); ok {
+			vals[pos[e.ti]] += v
+			has[pos[e.ti]] = true
+		}
+	}
+	return tl, vals, has
 }
 
 // unitValue is what one span adds to its trace's sum: 1 to the count,

@@ -280,19 +280,7 @@ func (g *group) spanCosts() []float64 {
 // traceSample is the group's per-trace sum of a statistic, unrounded,
 // keyed by trace ordinal; nil when no trace has it.
 func (g *group) traceSample(test string) *TraceSample {
-	tl := g.traces()
-	pos := make([]int32, len(g.rc.tvals))
-	for i, ti := range tl {
-		pos[ti] = int32(i)
-	}
-	vals := make([]float64, len(tl))
-	has := make([]bool, len(tl))
-	for _, e := range g.spans {
-		if v, ok := unitValue(e, test); ok {
-			vals[pos[e.ti]] += v
-			has[pos[e.ti]] = true
-		}
-	}
+	tl, vals, has := g.traceSums(test)
 	ts := &TraceSample{}
 	for i, ti := range tl {
 		if has[i] {
