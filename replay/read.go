@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llmcheck/llmcheck/internal/fileread"
 )
 
 // ReadOptions configures Read.
@@ -223,7 +225,7 @@ func (fr *fileReader) readFile() error {
 	if fi, err := f.Stat(); err != nil {
 		return fr.fail(fmt.Errorf("read %s: %w", path, err))
 	} else if m := fi.Mode(); !m.IsRegular() && m&os.ModeNamedPipe == 0 {
-		return fr.fail(fmt.Errorf("%s: not a regular file (%s); give the path of a trace file", path, fileKind(m)))
+		return fr.fail(fmt.Errorf("%s: not a regular file (%s); give the path of a trace file", path, fileread.Kind(m)))
 	}
 
 	br := bufio.NewReaderSize(f, readBufSize)
@@ -252,19 +254,6 @@ func (fr *fileReader) readFile() error {
 		fr.warn(fmt.Sprintf("%s: gzip stream is truncated; using the data before the cut; the run was probably interrupted", path))
 	}
 	return nil
-}
-
-// fileKind names what a non-regular file is.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeCharDevice != 0, m&os.ModeDevice != 0:
-		return "a device"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	}
-	return "mode " + m.String()
 }
 
 // truncatedReader turns the io.ErrUnexpectedEOF of a cut gzip stream into

@@ -30,7 +30,7 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if m := fi.Mode(); !m.IsRegular() && m&os.ModeNamedPipe == 0 {
-		return nil, fmt.Errorf("%s: not a regular file (%s)", path, kind(m))
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, Kind(m))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
@@ -42,7 +42,9 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-func kind(m os.FileMode) string {
+// Kind names what a file that is not regular is: a directory, a device,
+// a socket, or its mode.
+func Kind(m os.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
