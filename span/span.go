@@ -92,6 +92,33 @@ type Span struct {
 	// wrapper's Operation, so count, diff groups and reports see the
 	// call once.
 	Wrapper bool
+
+	// Evals are the evaluation results of the span (issue #14): scores
+	// and labels from LLM-as-judge evaluators, heuristics or people, read
+	// from gen_ai.evaluation.result log records and span events and from
+	// OpenInference annotations and EVALUATOR spans. A result that names
+	// a trace but no span is attached to the trace's root span with
+	// TraceLevel set.
+	Evals []Eval
+}
+
+// Eval is one evaluation result.
+type Eval struct {
+	Name string
+	// Score is the numeric score when HasScore (a result may carry only
+	// a label).
+	Score    float64
+	HasScore bool
+	Label    string
+	// Explanation is the evaluator's reasoning, if any (content: removed
+	// by --redact).
+	Explanation string
+	// Source says where the result was read: "log" (a log record),
+	// "event" (a span event), "annotation" (OpenInference span
+	// attributes) or "evaluator" (an OpenInference EVALUATOR span).
+	Source string
+	// TraceLevel is set when the result names no span of its trace.
+	TraceLevel bool
 }
 
 // Tokens are the token counts of one span. Input includes cached input
