@@ -35,10 +35,15 @@ without running the tests.`,
 	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
 	fs.Int64("max-inflight-bytes", 0, "request bytes (decompressed) held in memory at once across all clients; over it requests get a retryable 503 / UNAVAILABLE (0: 2 × --max-request-bytes)")
+	collectFlags(fs)
 	fs.Bool("redact", false, "remove prompt and completion content attributes (gen_ai.input.messages, input.value, llm.input_messages.*, …) from the stored trace file")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
 		ro, err := reportOptions(v, s)
+		if err != nil {
+			return err
+		}
+		collect, err := collectOptions(c)
 		if err != nil {
 			return err
 		}
@@ -57,6 +62,7 @@ without running the tests.`,
 			MaxSpans:      v.GetInt64("max-spans"),
 			MaxTraceBytes: v.GetInt64("max-trace-bytes"),
 			Redact:        v.GetBool("redact"),
+			Collect:       collect,
 			Env:           environ(),
 			Stdin:         s.in,
 			Stdout:        s.rawOut,

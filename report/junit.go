@@ -33,6 +33,8 @@ type Meta struct {
 	TracePath string
 	// Interrupted is the signal that stopped llmcheck run, if any.
 	Interrupted string
+	// Store is what run --collect-from added from a trace store.
+	Store *assert.StoreResult
 }
 
 // CommandLine renders Command for people, quoting arguments as a POSIX
@@ -247,6 +249,12 @@ func commandSuite(meta Meta, ts string) junitSuite {
 	props := []junitProp{{"command", line}, {"status", status}}
 	if meta.TracePath != "" {
 		props = append(props, junitProp{"traces_file", cleanXML(meta.TracePath)})
+	}
+	if st := meta.Store; st != nil {
+		props = append(props, junitProp{"store", cleanXML(st.From)}, junitProp{"store_spans", fmt.Sprint(st.Spans)})
+		if len(st.Incomplete) > 0 {
+			props = append(props, junitProp{"store_incomplete_traces", cleanXML(IncompleteIDs(st.Incomplete, 50))})
+		}
 	}
 	tc := junitTestcase{
 		Name:      cleanName("command: " + line),
@@ -513,4 +521,18 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// IncompleteIDs lists the ids of incomplete traces, at most max of them
+// and a count of the rest.
+func IncompleteIDs(in []assert.IncompleteTrace, max int) string {
+	var ids []string
+	for i, t := range in {
+		if i == max {
+			ids = append(ids, fmt.Sprintf("… %d more (results.json lists them all)", len(in)-max))
+			break
+		}
+		ids = append(ids, t.TraceID)
+	}
+	return strings.Join(ids, ", ")
 }

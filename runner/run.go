@@ -37,6 +37,9 @@ type RunOptions struct {
 	// for the check (0: replay.DefaultMaxBytes).
 	MaxTraceBytes int64
 	Redact        bool // strip prompt/completion content attributes before writing
+	// Collect, when set, adds the spans a trace store holds of the
+	// recorded traces (run --collect-from; see collect.go).
+	Collect *CollectOptions
 
 	Env    []string // the environment the command inherits (os.Environ())
 	Stdin  io.Reader
@@ -83,6 +86,9 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		return 0, err
 	}
 	if err := base.CheckRules(suite); err != nil {
+		return 0, err
+	}
+	if err := checkCollect(opts.Collect); err != nil {
 		return 0, err
 	}
 	path, err := exec.LookPath(opts.Command[0])
@@ -160,14 +166,18 @@ wait:
 	if limit.exceeded.Load() {
 		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
 	}
+	store, err := collect(ctx, opts.Collect, tracePath, maxSpans, errw)
+	if err != nil {
+		return 0, err
+	}
 	run, err := LoadRunLimit([]string{tracePath}, maxSpans, opts.MaxTraceBytes, ws.warn)
 	if err != nil {
 		return 0, err
 	}
-	if int64(len(run.Spans)) != st.Spans {
+	if int64(len(run.Spans)) != st.Spans+storeSpans(store) {
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
-	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted}
+	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted, Store: store}
 	code, err := Evaluate(suite, run, base, meta, opts.Report)
 	if err != nil {
 		return 0, err
