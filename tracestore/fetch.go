@@ -363,7 +363,8 @@ func ParseTraceID(s string) (pcommon.TraceID, error) {
 	return id, nil
 }
 
-// progress prints a fetch's progress on a terminal.
+// progress prints a fetch's progress on a terminal: at the first trace,
+// then at most every half second.
 type progress struct {
 	w       io.Writer
 	started time.Time
@@ -372,7 +373,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, started time.Time) *progress {
-	return &progress{w: w, started: started, last: started}
+	return &progress{w: w, started: started}
 }
 
 func (p *progress) update(st *FetchStats) {

@@ -97,7 +97,9 @@ func NewJaeger(spec Spec, opts ClientOptions) *Jaeger {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
 	}
-	return &Jaeger{spec: spec, opts: opts, client: &http.Client{Timeout: opts.Timeout}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32 // the parallel requests reuse their connections
+	return &Jaeger{spec: spec, opts: opts, client: &http.Client{Timeout: opts.Timeout, Transport: tr}}
 }
 
 // URL is the store's base URL.

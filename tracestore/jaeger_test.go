@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,6 +241,13 @@ func TestFetchFilters(t *testing.T) {
 		})
 	}
 
+	t.Run("progress", func(t *testing.T) {
+		var progress strings.Builder
+		_, st := fetchTo(t, wd.jaeger, tracestore.FetchOptions{Query: win, Progress: &progress})
+		assert.Equal(t, int64(12), st.Traces)
+		assert.Contains(t, progress.String(), "\rllmcheck: fetched 1 traces, 5 spans (")
+		assert.True(t, strings.HasSuffix(progress.String(), "\r\x1b[K"), "the progress line is erased at the end: %q", progress.String())
+	})
 	t.Run("limit", func(t *testing.T) {
 		_, st := fetchTo(t, wd.jaeger, tracestore.FetchOptions{Query: win, Limit: 4, PageSize: 3})
 		assert.Equal(t, int64(4), st.Traces)
