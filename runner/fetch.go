@@ -143,8 +143,8 @@ func Fetch(ctx context.Context, opts FetchOptions) (int, error) {
 		fmt.Fprintf(opts.Stderr, "llmcheck: no traces in %s for this query (%s); nothing written\n", safetext.Line(store.URL()), describeQuery(q, len(ids)))
 		return exitcode.NoSpans, nil
 	}
-	fmt.Fprintf(opts.Stderr, "llmcheck: fetched %s in %s from %s into %s (%.0f spans/s)\n",
-		count(st.Spans, "span", "spans"), count(st.Traces, "trace", "traces"), safetext.Line(store.URL()), safetext.Line(opts.Out), st.Rate())
+	fmt.Fprintf(opts.Stderr, "llmcheck: fetched %s in %s from %s into %s (%.0f spans/s, %s)\n",
+		count(st.Spans, "span", "spans"), count(st.Traces, "trace", "traces"), safetext.Line(store.URL()), safetext.Line(opts.Out), st.Rate(), count(st.Requests, "request", "requests"))
 	return exitcode.OK, nil
 }
 
