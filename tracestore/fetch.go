@@ -128,7 +128,9 @@ func Fetch(ctx context.Context, store *Jaeger, opts FetchOptions, sink Sink) (Fe
 			queue = append(queue, r.split...)
 			for _, td := range r.traces {
 				id := traceID(td)
-				found[id] = true
+				if len(opts.TraceIDs) > 0 {
+					found[id] = true
+				}
 				if _, dup := seen[id]; dup {
 					st.Duplicates++
 					continue
