@@ -36,8 +36,10 @@ type Meta struct {
 	// RunID is the run's id (llmcheck run: the resource attribute
 	// llmcheck.run.id of its spans); empty for check.
 	RunID string
-	// Repetitions are the runs of the test command (--repeat), in
-	// order; CommandStatus sums them up.
+	// Repeat is how many times the command was to run (--repeat; 0 or 1:
+	// once), Repetitions the runs made, in order (fewer after a signal);
+	// CommandStatus sums them up.
+	Repeat      int
 	Repetitions []Repetition
 }
 
@@ -261,7 +263,7 @@ func commandSuite(meta Meta, ts string) junitSuite {
 	if meta.RunID != "" {
 		props = append(props, junitProp{"run_id", cleanXML(meta.RunID)})
 	}
-	if len(meta.Repetitions) > 1 {
+	if meta.Repeat > 1 {
 		props = append(props, junitProp{"repetitions", strconv.Itoa(len(meta.Repetitions))})
 	}
 	if meta.TracePath != "" {

@@ -294,11 +294,12 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 	}
 	if len(m.meta.Command) > 0 {
 		cmd := code(clip(m.meta.CommandLine(), lim.cell))
-		n := len(m.meta.Repetitions)
+		n, repeated := len(m.meta.Repetitions), m.meta.Repeat > 1
 		switch {
-		case n > 1 && m.meta.CommandStatus != "":
-			parts = append(parts, fmt.Sprintf("%s run %d times %s after %s", cmd, n, mdText(m.meta.CommandStatus, lim.cell), seconds(m.meta.CommandDuration)))
-		case n > 1:
+		case repeated && m.meta.CommandStatus != "":
+			// "failed in 2 of 5 repetitions (2, 4)"
+			parts = append(parts, fmt.Sprintf("%s %s after %s", cmd, mdText(m.meta.CommandStatus, lim.cell), seconds(m.meta.CommandDuration)))
+		case repeated:
 			parts = append(parts, fmt.Sprintf("%s passed %d times in %s", cmd, n, seconds(m.meta.CommandDuration)))
 		case m.meta.CommandStatus != "":
 			parts = append(parts, fmt.Sprintf("%s failed (%s) after %s", cmd, mdText(m.meta.CommandStatus, lim.cell), seconds(m.meta.CommandDuration)))
@@ -317,7 +318,7 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 		b.WriteString(line)
 		b.WriteString("\n\n")
 	}
-	if len(m.meta.Repetitions) > 1 && m.meta.CommandStatus != "" {
+	if m.meta.Repeat > 1 && m.meta.CommandStatus != "" {
 		m.writeRepetitions(b, lim)
 	}
 	switch {

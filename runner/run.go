@@ -143,7 +143,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		return 0, err
 	}
 	st := rcv.Stats()
-	cmdFailed := repetitionsStatus(reps)
+	cmdFailed := repetitionsStatus(reps, repeat)
 
 	if limit.exceeded.Load() {
 		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
@@ -156,7 +156,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
 	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted,
-		RunID: runID, Repetitions: reps}
+		RunID: runID, Repeat: repeat, Repetitions: reps}
 	code, err := Evaluate(suite, run, base, meta, opts.Report)
 	if err != nil {
 		return 0, err
@@ -260,9 +260,9 @@ func runCommand(ctx context.Context, opts RunOptions, path string, env []string,
 }
 
 // repetitionsStatus is how the test command ended over its repetitions:
-// "" when every one succeeded; the failure of the only repetition; or
-// "failed in 2 of 5 repetitions (2, 4)".
-func repetitionsStatus(reps []report.Repetition) string {
+// "" when every one succeeded; without --repeat, how it failed; else
+// "failed in 2 of 5 repetitions (2, 4)", counting the repetitions run.
+func repetitionsStatus(reps []report.Repetition, repeat int) string {
 	var failed []string
 	last := ""
 	for _, r := range reps {
@@ -274,10 +274,14 @@ func repetitionsStatus(reps []report.Repetition) string {
 	switch {
 	case len(failed) == 0:
 		return ""
-	case len(reps) == 1:
+	case repeat == 1:
 		return last
 	}
-	return fmt.Sprintf("failed in %d of %d repetitions (%s)", len(failed), len(reps), strings.Join(failed, ", "))
+	noun := "repetitions"
+	if len(reps) == 1 {
+		noun = "repetition"
+	}
+	return fmt.Sprintf("failed in %d of %d %s (%s)", len(failed), len(reps), noun, strings.Join(failed, ", "))
 }
 
 // ChildEnv is the environment of the test command: the inherited one with
