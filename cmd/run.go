@@ -21,10 +21,19 @@ it arrives. After CMD exits it waits until spans stop arriving (--idle,
 at most --flush-timeout), then evaluates the assertions file and writes
 OUT/results.json. Without an assertions file it summarises what it recorded.
 
+Every run has an id (--run-id, else the start time and a random part):
+CMD gets it as LLMCHECK_RUN_ID and, appended to OTEL_RESOURCE_ATTRIBUTES,
+as the resource attribute llmcheck.run.id of every span; results.json
+(run_id) and the GitHub step output run-id name it. --repeat N runs CMD N
+times into one run, each repetition with LLMCHECK_REPEAT and the resource
+attribute llmcheck.repeat set to 1..N (span.repeat in assertions); every
+repetition runs, and any that fails makes the exit code 3.
+
 The config is checked before CMD starts: a YAML or CEL error exits 2
 without running the tests.`,
 		Example: `  llmcheck run -- go test ./...
-  llmcheck run --out build/llmcheck --config ci/llmcheck.yaml -- pytest -q`,
+  llmcheck run --out build/llmcheck --config ci/llmcheck.yaml -- pytest -q
+  llmcheck run --repeat 5 --run-id nightly-$BUILD_ID -- pytest -q tests/llm`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	fs := c.Flags()
