@@ -106,9 +106,21 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if opts.Redact {
 		sink = redactSink{next: limit}
 	}
-	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, opts.MaxInflight, sink, errw)
+	logsPath := filepath.Join(opts.Report.OutDir, LogsFile)
+	lw, err := replay.CreateLogs(logsPath)
 	if err != nil {
 		w.Close()
+		return 0, outDirError(opts.Report.OutDir, err)
+	}
+	logLimit := &logLimitSink{next: lw, max: maxSpans}
+	var logs receiver.LogSink = logLimit
+	if opts.Redact {
+		logs = redactLogSink{next: logLimit}
+	}
+	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, opts.MaxInflight, sink, logs, errw)
+	if err != nil {
+		w.Close()
+		lw.Close()
 		return 0, err
 	}
 
@@ -131,7 +143,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	cmd.WaitDelay = 10 * time.Second
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
-		shutdown(rcv, w)
+		shutdown(rcv, w, lw)
 		return 0, exitcode.Newf(exitcode.Usage, "start test command: %v", err)
 	}
 	done := make(chan error, 1)
@@ -151,7 +163,7 @@ wait:
 	}
 	exited := time.Now()
 	waitForSpans(rcv, exited, durationOr(opts.Idle, DefaultIdle), durationOr(opts.FlushTimeout, DefaultFlushTimeout))
-	if err := shutdown(rcv, w); err != nil {
+	if err := shutdown(rcv, w, lw); err != nil {
 		return 0, err
 	}
 	st := rcv.Stats()
@@ -160,7 +172,10 @@ wait:
 	if limit.exceeded.Load() {
 		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
 	}
-	run, err := LoadRunLimit([]string{tracePath}, maxSpans, opts.MaxTraceBytes, ws.warn)
+	if logLimit.exceeded.Load() {
+		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d log records; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, logLimit.records.Load(), logsPath)
+	}
+	run, err := LoadRunLimit([]string{tracePath, logsPath}, maxSpans, opts.MaxTraceBytes, ws.warn)
 	if err != nil {
 		return 0, err
 	}
@@ -234,7 +249,7 @@ func checkReceiverLimits(maxRequest, maxInflight int64) error {
 	return nil
 }
 
-func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.Sink, errw io.Writer) (*receiver.Receiver, error) {
+func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.Sink, logs receiver.LogSink, errw io.Writer) (*receiver.Receiver, error) {
 	if len(addrs) == 0 {
 		addrs = []string{"127.0.0.1:0"}
 	}
@@ -243,7 +258,7 @@ func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.
 			fmt.Fprintf(errw, "llmcheck: warning: listening on %s, which is reachable from other machines; use a 127.0.0.1 address unless you need that\n", a)
 		}
 	}
-	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest, MaxInflightBytes: maxInflight}, sink)
+	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest, MaxInflightBytes: maxInflight, Logs: logs}, sink)
 	if err != nil {
 		var le *receiver.ListenError
 		if errors.As(err, &le) {
@@ -273,6 +288,9 @@ func waitForSpans(rcv *receiver.Receiver, exited time.Time, idle, timeout time.D
 		if st.LastSpan.After(last) {
 			last = st.LastSpan
 		}
+		if st.LastLog.After(last) { // evaluation results may follow the spans
+			last = st.LastLog
+		}
 		quiet := st.InFlight == 0 && now.Sub(last) >= idle
 		if quiet || now.After(deadline) {
 			return
@@ -281,12 +299,19 @@ func waitForSpans(rcv *receiver.Receiver, exited time.Time, idle, timeout time.D
 	}
 }
 
-func shutdown(rcv *receiver.Receiver, w *replay.Writer) error {
+// shutdown stops the receiver, then closes the trace file and the other
+// files it wrote (the logs file).
+func shutdown(rcv *receiver.Receiver, w *replay.Writer, more ...io.Closer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := rcv.Shutdown(ctx)
 	if cerr := w.Close(); cerr != nil {
 		return exitcode.New(exitcode.Usage, cerr)
+	}
+	for _, c := range more {
+		if cerr := c.Close(); cerr != nil {
+			return exitcode.New(exitcode.Usage, cerr)
+		}
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return exitcode.New(exitcode.Usage, err)
