@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"llmcheck":    func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"emitspans":   func() { os.Exit(emitSpans(os.Args[1:])) },
+		"emitevals":   func() { os.Exit(emitEvals(os.Args[1:])) },
 		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
 	})
 }

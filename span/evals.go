@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -96,7 +97,7 @@ func EvalsFromLogs(dst []RecordEval, ld plog.Logs, where string, warn func(strin
 				}
 				tid, sid := lr.TraceID(), lr.SpanID()
 				if tid.IsEmpty() {
-					warn(fmt.Sprintf("%s (evaluation %s) names no trace: it cannot be attached to a span; ignored", what, strconv.Quote(e.Name)))
+					warn(fmt.Sprintf("%s (evaluation %s) names no trace: it cannot be attached to a span; ignored", what, quoteName(e.Name)))
 					continue
 				}
 				r := RecordEval{TraceID: hex.EncodeToString(tid[:]), Where: where, Eval: e}
@@ -154,7 +155,7 @@ func evalFields(a attrSource, nameKey, scoreKey, labelKey, explKey, what string,
 		if f, ok := scoreOf(v); ok {
 			e.Score, e.HasScore = f, true
 		} else {
-			warn(fmt.Sprintf("%s (evaluation %s): %s is %s, not a number; the result has no score", what, strconv.Quote(name), scoreKey, describeValue(v)))
+			warn(fmt.Sprintf("%s (evaluation %s): %s is %s, not a number; the result has no score", what, quoteName(name), scoreKey, describeValue(v)))
 		}
 	}
 	if v, ok := a.get(labelKey); ok {
@@ -249,11 +250,11 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 				if p := r.Parent(s); p != nil {
 					own.s = p
 				} else {
-					warn(fmt.Sprintf("EVALUATOR span %s (%s) of trace %s has no parent in the run: its results have no span to attach to; ignored", strconv.Quote(s.Name), s.SpanID, s.TraceID))
+					warn(fmt.Sprintf("EVALUATOR span %s (%s) of trace %s has no parent in the run: its results have no span to attach to; ignored", quoteName(s.Name), s.SpanID, s.TraceID))
 				}
 			}
 		}
-		what := fmt.Sprintf("span %s (%s)", strconv.Quote(s.Name), s.SpanID)
+		what := fmt.Sprintf("span %s (%s)", quoteName(s.Name), s.SpanID)
 		src := func(def string) string {
 			if evaluator {
 				return evalSourceEvaluatr
@@ -313,7 +314,7 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 	for _, rec := range recs {
 		t := r.Trace(rec.TraceID)
 		if t == nil {
-			warn(fmt.Sprintf("%s: evaluation %s names trace %s, which is not in the run; ignored", rec.Where, strconv.Quote(rec.Eval.Name), rec.TraceID))
+			warn(fmt.Sprintf("%s: evaluation %s names trace %s, which is not in the run; ignored", rec.Where, quoteName(rec.Eval.Name), rec.TraceID))
 			continue
 		}
 		if rec.SpanID == "" {
@@ -322,7 +323,7 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 		}
 		s := byID[spanKey{rec.TraceID, rec.SpanID}]
 		if s == nil {
-			warn(fmt.Sprintf("%s: evaluation %s names span %s of trace %s, which is not in the run; kept on the trace", rec.Where, strconv.Quote(rec.Eval.Name), rec.SpanID, rec.TraceID))
+			warn(fmt.Sprintf("%s: evaluation %s names span %s of trace %s, which is not in the run; kept on the trace", rec.Where, quoteName(rec.Eval.Name), rec.SpanID, rec.TraceID))
 			add(evalTarget{s: t.Root, trace: true}, rec.Eval)
 			continue
 		}
@@ -394,4 +395,22 @@ func rootOf(r *Run, s *Span) *Span {
 		return t.Root
 	}
 	return s
+}
+
+// maxNameInMessage bounds the bytes of a name (an evaluation's, a span's)
+// quoted in a warning: untrusted data must not fill the log, and the rest
+// of the message must stay readable.
+const maxNameInMessage = 120
+
+// quoteName quotes s for a message, cut to maxNameInMessage bytes (on a
+// rune boundary) with "…" when longer.
+func quoteName(s string) string {
+	if len(s) <= maxNameInMessage {
+		return strconv.Quote(s)
+	}
+	cut := maxNameInMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
 }
