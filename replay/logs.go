@@ -109,4 +109,3 @@ func (logStage) newWorker() func(j *job) {
 		}
 	}
 }
-
