@@ -200,9 +200,10 @@ wait:
 }
 
 // ChildEnv is the environment of the test command: the inherited one with
-// every OTLP trace export pointed at llmcheck's receiver. Trace-specific
-// overrides are removed, so a user's OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-// cannot send spans elsewhere; the protocol is left to the SDK (the
+// every OTLP trace and log export pointed at llmcheck's receiver. Trace-
+// and log-specific overrides are removed, so a user's
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (or _LOGS_ENDPOINT) cannot send spans
+// or evaluation results elsewhere; the protocol is left to the SDK (the
 // receiver speaks all three).
 func ChildEnv(base []string, endpoint string) []string {
 	drop := map[string]bool{
@@ -219,6 +220,14 @@ func ChildEnv(base []string, endpoint string) []string {
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE":        true,
 		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": true,
 		"LLMCHECK_ENDPOINT":                            true,
+		// logs: evaluation results are log events (issue #14)
+		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT":           true,
+		"OTEL_LOGS_EXPORTER":                         true,
+		"OTEL_BLRP_SCHEDULE_DELAY":                   true,
+		"OTEL_EXPORTER_OTLP_LOGS_INSECURE":           true,
+		"OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE":        true,
+		"OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY":         true,
+		"OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE": true,
 	}
 	env := make([]string, 0, len(base)+6)
 	for _, kv := range base {
@@ -233,6 +242,9 @@ func ChildEnv(base []string, endpoint string) []string {
 		"OTEL_BSP_SCHEDULE_DELAY=100",
 		"OTEL_EXPORTER_OTLP_INSECURE=true",
 		"OTEL_EXPORTER_OTLP_TRACES_INSECURE=true",
+		"OTEL_LOGS_EXPORTER=otlp",
+		"OTEL_BLRP_SCHEDULE_DELAY=100",
+		"OTEL_EXPORTER_OTLP_LOGS_INSECURE=true",
 		"LLMCHECK_ENDPOINT="+endpoint,
 	)
 }

@@ -353,7 +353,9 @@ func unwrapPath(err error) error {
 
 // CheckOptions are the inputs of `llmcheck check`.
 type CheckOptions struct {
-	// Traces are the trace files; none means OUT/traces.jsonl.
+	// Traces are the trace files, and logs files among them (recognised
+	// by content); none means OUT/traces.jsonl and, when it exists,
+	// OUT/logs.jsonl.
 	Traces   []string
 	MaxSpans int64
 	// MaxTraceBytes bounds the decompressed bytes of the trace files
