@@ -338,7 +338,9 @@ func sameEval(a, b Eval) bool {
 		a.TimeUnixNano == b.TimeUnixNano && a.TraceLevel == b.TraceLevel
 }
 
-// mayCarryEvals is a cheap test that skips spans with nothing to read.
+// mayCarryEvals is a cheap test that skips spans with nothing to read: it
+// runs on every span of every run, so most keys are passed over on their
+// first byte.
 func mayCarryEvals(s *Span) bool {
 	for i := range s.Events {
 		if s.Events[i].Name == EvalEventName {
@@ -347,10 +349,28 @@ func mayCarryEvals(s *Span) bool {
 	}
 	for i := range s.Attrs {
 		k := s.Attrs[i].Key
-		if strings.HasPrefix(k, "annotations.") || strings.HasPrefix(k, "evaluations.") ||
-			strings.HasPrefix(k, "trace.annotations.") || strings.HasPrefix(k, "trace.evaluations.") ||
-			k == oiSpanKind {
-			return true
+		if k == "" {
+			continue
+		}
+		switch k[0] {
+		case 'a':
+			if strings.HasPrefix(k, "annotations.") {
+				return true
+			}
+		case 'e':
+			if strings.HasPrefix(k, "evaluations.") {
+				return true
+			}
+		case 't':
+			if strings.HasPrefix(k, "trace.annotations.") || strings.HasPrefix(k, "trace.evaluations.") {
+				return true
+			}
+		case 'o':
+			if k == oiSpanKind {
+				if v, _ := s.Attrs[i].Value.(string); strings.EqualFold(v, oiEvaluatorKind) {
+					return true
+				}
+			}
 		}
 	}
 	return false
