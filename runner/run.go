@@ -181,7 +181,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		fmt.Fprintf(errw, "llmcheck: interrupted by %s: %d of %d repetitions run\n", interrupted, len(reps), repeat)
 	}
 	if !opts.Report.Quiet {
-		fmt.Fprintf(errw, "llmcheck: run id %s (resource attribute %s of every span)\n", runID, span.ResourceRunID)
+		fmt.Fprintf(errw, "llmcheck: run id %s (resource attribute %s of the spans)\n", runID, span.ResourceRunID)
 	}
 	return code, nil
 }
