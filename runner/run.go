@@ -196,7 +196,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		fmt.Fprintf(errw, "llmcheck: interrupted by %s: %d of %d repetitions run\n", interrupted, len(reps), repeat)
 	}
 	if !opts.Report.Quiet {
-		fmt.Fprintf(errw, "llmcheck: run id %s (resource attribute %s of every span)\n", runID, span.ResourceRunID)
+		fmt.Fprintf(errw, "llmcheck: run id %s (resource attribute %s of the spans)\n", runID, span.ResourceRunID)
 	}
 	return code, nil
 }
@@ -211,13 +211,16 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 func runRepetitions(ctx context.Context, opts RunOptions, path, runID string, repeat int, endpoint string, errw io.Writer) (reps []report.Repetition, interrupted string, err error) {
 	base := ChildEnv(opts.Env, endpoint)
 	for k := 1; k <= repeat && interrupted == ""; k++ {
-		// A signal between two repetitions stops the run too.
-		select {
-		case sig := <-opts.Signals:
-			interrupted = sig.String()
-			fmt.Fprintf(errw, "llmcheck: %s: not starting repetition %d of %d, writing what was received\n", sig, k, repeat)
-			return reps, interrupted, nil
-		default:
+		// A signal between two repetitions stops the run too (one before
+		// the first is forwarded to it, as without --repeat).
+		if k > 1 {
+			select {
+			case sig := <-opts.Signals:
+				interrupted = sig.String()
+				fmt.Fprintf(errw, "llmcheck: %s: not starting repetition %d of %d, writing what was received\n", sig, k, repeat)
+				return reps, interrupted, nil
+			default:
+			}
 		}
 		rep := report.Repetition{Number: k}
 		started := time.Now()
