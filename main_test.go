@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"llmcheck":    func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"emitspans":   func() { os.Exit(emitSpans(os.Args[1:])) },
+		"emitevals":   func() { os.Exit(emitEvals(os.Args[1:])) },
 		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
 		"emitchain":   func() { os.Exit(emitChain(os.Args[1:])) },
 	})
@@ -173,7 +175,7 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
-			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "langchain" || dir == "llamaindex" || dir == "agents" || dir == "mastra") { // npm ci has been run in interop/DIR
+			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "langchain" || dir == "llamaindex" || dir == "agents" || dir == "mastra" || dir == "evals") { // npm ci has been run in interop/DIR
 				_, err := os.Stat(filepath.Join("interop", dir, "node_modules"))
 				return err == nil, nil
 			}
@@ -191,7 +193,7 @@ func TestScripts(t *testing.T) {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
 			}
-			for _, d := range []string{"langchain", "llamaindex", "agents", "mastra"} {
+			for _, d := range []string{"langchain", "llamaindex", "agents", "mastra", "evals"} {
 				if dir, err := filepath.Abs(filepath.Join("interop", d)); err == nil {
 					env.Setenv("INTEROP_"+strings.ToUpper(d), dir)
 				}
@@ -239,8 +241,12 @@ func emitSpans(args []string) int {
 	killSelf := fs.Bool("kill-self", false, "die by SIGKILL after exporting")
 	content := fs.Bool("content", false, "record prompt and completion content attributes")
 	hang := fs.Duration("hang", 0, "after exporting (flushed), write -marker and wait this long before exiting")
+	exitRepeats := fs.String("exit-repeats", "", "exit with -exit only in these repetitions of llmcheck run --repeat (comma-separated values of LLMCHECK_REPEAT)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *exitRepeats != "" && !slices.Contains(strings.Split(*exitRepeats, ","), os.Getenv("LLMCHECK_REPEAT")) {
+		*exit = 0
 	}
 	var sigs chan os.Signal
 	if *waitSignal {

@@ -118,6 +118,15 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
+		field{"repeat", cel.IntType, func(v any) ref.Val {
+			s := spanOf(v).s
+			n, err := s.Repeat()
+			if err != nil {
+				return errVal("span %q (%s): %v", s.Name, s.SpanID, err)
+			}
+			return types.Int(n)
+		}, "repetition of llmcheck run --repeat (resource llmcheck.repeat), 0 when absent"},
+		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return evalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
 	}, spanTTFTFields()...)...)
 }
 
@@ -531,4 +540,25 @@ func expectEnv(eachTrace bool) (*cel.Env, error) {
 		vars = append(vars, cel.Variable("trace", traceT))
 	}
 	return newEnv(vars...)
+}
+
+// evalsVal is span.evals: one map per result. A result without a score
+// has no "score" key, so reading it is CEL's "no such key" error, never a
+// 0 that passes a threshold (has(e.score) tests it).
+func evalsVal(evals []span.Eval) ref.Val {
+	vals := make([]ref.Val, len(evals))
+	for i := range evals {
+		e := &evals[i]
+		m := map[string]any{
+			"name":        e.Name,
+			"label":       e.Label,
+			"explanation": e.Explanation,
+			"source":      e.Source,
+		}
+		if e.HasScore {
+			m["score"] = e.Score
+		}
+		vals[i] = types.NewStringInterfaceMap(theProvider, m)
+	}
+	return types.NewRefValList(theProvider, vals)
 }

@@ -35,6 +35,21 @@ type Meta struct {
 	Interrupted string
 	// Store is what run --collect-from added from a trace store.
 	Store *assert.StoreResult
+	// RunID is the run's id (llmcheck run: the resource attribute
+	// llmcheck.run.id of its spans); empty for check.
+	RunID string
+	// Repeat is how many times the command was to run (--repeat; 0 or 1:
+	// once), Repetitions the runs made, in order (fewer after a signal);
+	// CommandStatus sums them up.
+	Repeat      int
+	Repetitions []Repetition
+}
+
+// Repetition is one run of the test command under llmcheck run --repeat.
+type Repetition struct {
+	Number   int    // 1-based
+	Status   string // "" when it succeeded, else how it failed
+	Duration time.Duration
 }
 
 // CommandLine renders Command for people, quoting arguments as a POSIX
@@ -247,6 +262,12 @@ func commandSuite(meta Meta, ts string) junitSuite {
 		status = cleanXML(meta.CommandStatus)
 	}
 	props := []junitProp{{"command", line}, {"status", status}}
+	if meta.RunID != "" {
+		props = append(props, junitProp{"run_id", cleanXML(meta.RunID)})
+	}
+	if meta.Repeat > 1 {
+		props = append(props, junitProp{"repetitions", strconv.Itoa(len(meta.Repetitions))})
+	}
 	if meta.TracePath != "" {
 		props = append(props, junitProp{"traces_file", cleanXML(meta.TracePath)})
 	}
