@@ -30,6 +30,13 @@ times into one run, each repetition with LLMCHECK_REPEAT and the resource
 attribute llmcheck.repeat set to 1..N (span.repeat in assertions); every
 repetition runs, and any that fails makes the exit code 3.
 
+With --collect-from jaeger=URL (end-to-end tests of deployed services),
+every recorded trace is then read whole from the trace store, polled until
+its span count has not changed for --collect-settle (at most
+--collect-timeout), and the spans the services exported there are added to
+OUT/traces.jsonl without duplicates; traces still incomplete are named in
+every report.
+
 The config is checked before CMD starts: a YAML or CEL error exits 2
 without running the tests.`,
 		Example: `  llmcheck run -- go test ./...
