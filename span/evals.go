@@ -40,6 +40,7 @@ const (
 	attrEvalLabel      = "gen_ai.evaluation.score.label"
 	attrEvalExpl       = "gen_ai.evaluation.explanation"
 	attrEventName      = "event.name"
+	attrResponseID     = "gen_ai.response.id"
 	oiSpanKind         = "openinference.span.kind"
 	oiEvaluatorKind    = "EVALUATOR"
 	evalSourceLog      = "log"
@@ -54,6 +55,11 @@ const (
 type RecordEval struct {
 	TraceID string
 	SpanID  string
+	// ResponseID is the record's gen_ai.response.id, which the GenAI
+	// conventions use to name the evaluated completion when the span id
+	// is not available: without a span id, the result goes to the span
+	// with that gen_ai.response.id.
+	ResponseID string
 	// Where names the record in messages: "logs.jsonl:3".
 	Where string
 	Eval  Eval
@@ -96,11 +102,17 @@ func EvalsFromLogs(dst []RecordEval, ld plog.Logs, where string, warn func(strin
 					e.TimeUnixNano = uint64(lr.ObservedTimestamp())
 				}
 				tid, sid := lr.TraceID(), lr.SpanID()
-				if tid.IsEmpty() {
-					warn(fmt.Sprintf("%s (evaluation %s) names no trace: it cannot be attached to a span; ignored", what, quoteName(e.Name)))
+				r := RecordEval{Where: where, Eval: e}
+				if v, ok := attrs.Get(attrResponseID); ok && v.Type() == pcommon.ValueTypeStr {
+					r.ResponseID = v.Str()
+				}
+				if tid.IsEmpty() && r.ResponseID == "" {
+					warn(fmt.Sprintf("%s (evaluation %s) names no trace and no %s: it cannot be attached to a span; ignored", what, quoteName(e.Name), attrResponseID))
 					continue
 				}
-				r := RecordEval{TraceID: hex.EncodeToString(tid[:]), Where: where, Eval: e}
+				if !tid.IsEmpty() {
+					r.TraceID = hex.EncodeToString(tid[:])
+				}
 				if !sid.IsEmpty() {
 					r.SpanID = hex.EncodeToString(sid[:])
 				}
@@ -311,7 +323,21 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 			byID[spanKey{s.TraceID, s.SpanID}] = s
 		}
 	}
+	var byResponse map[string]*Span
 	for _, rec := range recs {
+		if rec.SpanID == "" && rec.ResponseID != "" {
+			if byResponse == nil {
+				byResponse = responseIndex(r)
+			}
+			if s := byResponse[rec.ResponseID]; s != nil && (rec.TraceID == "" || rec.TraceID == s.TraceID) {
+				add(evalTarget{s: s}, rec.Eval)
+				continue
+			}
+			if rec.TraceID == "" {
+				warn(fmt.Sprintf("%s: evaluation %s names %s %s, which no span of the run has; ignored", rec.Where, quoteName(rec.Eval.Name), attrResponseID, quoteName(rec.ResponseID)))
+				continue
+			}
+		}
 		t := r.Trace(rec.TraceID)
 		if t == nil {
 			warn(fmt.Sprintf("%s: evaluation %s names trace %s, which is not in the run; ignored", rec.Where, quoteName(rec.Eval.Name), rec.TraceID))
@@ -433,4 +459,18 @@ func quoteName(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + "…"
+}
+
+// responseIndex maps each gen_ai.response.id of the run to its span (the
+// last one, when several spans repeat it).
+func responseIndex(r *Run) map[string]*Span {
+	m := map[string]*Span{}
+	for _, s := range r.Spans {
+		if v, ok := s.Attrs.Get(attrResponseID); ok {
+			if id, ok := v.(string); ok && id != "" {
+				m[id] = s
+			}
+		}
+	}
+	return m
 }

@@ -64,6 +64,8 @@ func TestEvalsFromEveryEncoding(t *testing.T) {
 		{Name: "coherence", Score: 0.6, HasScore: true, Source: "log", TimeUnixNano: logTime},
 		{Name: "conciseness", Score: 4, HasScore: true, Source: "log", TimeUnixNano: logTime},
 		{Name: "groundedness", Source: "log", TimeUnixNano: logTime},
+		// no trace or span id: linked by gen_ai.response.id
+		{Name: "helpfulness", Score: 0.9, HasScore: true, Source: "log", TimeUnixNano: logTime},
 	}, chat.Evals)
 	assert.Equal(t, []Eval{
 		{Name: "task_success", Score: 1, HasScore: true, Source: "annotation", TraceLevel: true},
@@ -77,7 +79,8 @@ func TestEvalsFromEveryEncoding(t *testing.T) {
 		`span "chat gpt-4o-mini" (00f067aa0ba902b7) has no annotations.3.annotation.name; result ignored`,
 		`logs.jsonl:2: gen_ai.evaluation.result log record (evaluation "groundedness"): gen_ai.evaluation.score.value is the string "0.7", not a number; the result has no score`,
 		`logs.jsonl:2: gen_ai.evaluation.result log record has no gen_ai.evaluation.name; result ignored`,
-		`logs.jsonl:2: gen_ai.evaluation.result log record (evaluation "untraced") names no trace: it cannot be attached to a span; ignored`,
+		`logs.jsonl:2: gen_ai.evaluation.result log record (evaluation "untraced") names no trace and no gen_ai.response.id: it cannot be attached to a span; ignored`,
+		`logs.jsonl:2: evaluation "lost" names gen_ai.response.id "chatcmpl-404", which no span of the run has; ignored`,
 		`logs.jsonl:2: evaluation "elsewhere" names trace ffffffffffffffffffffffffffffffff, which is not in the run; ignored`,
 		`logs.jsonl:2: evaluation "stale" names span 1111111111111111 of trace 0af7651916cd43dd8448eb211c80319c, which is not in the run; kept on the trace`,
 	}, warns)
