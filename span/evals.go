@@ -17,8 +17,9 @@ import (
 //
 //   - the GenAI semantic conventions' event gen_ai.evaluation.result as a
 //     log record (event name in the record's event_name field or its
-//     event.name attribute), linked by the record's trace and span ids
-//     (EvalsFromLogs reads them, AttachEvals attaches them);
+//     event.name attribute), linked by the record's trace and span ids,
+//     or without a span id by its gen_ai.response.id (EvalsFromLogs reads
+//     them, AttachEvals attaches them);
 //   - the same event as a span event of that name, on the evaluated span;
 //   - OpenInference annotations on the evaluated span:
 //     annotations.N.annotation.{name,score,label,explanation} and
