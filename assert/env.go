@@ -55,11 +55,12 @@ func init() {
 	initTokens()
 	initLatency()
 	initTTFT()
+	initEvals()
 	initRetrieval()
 	initDocs()
 	initTrace()
 	initSide()
-	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj)
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj, evalObj)
 }
 
 func initSpan() {
@@ -523,6 +524,7 @@ var aggregateVars = []cel.EnvOption{
 	cel.Variable("errors", cel.IntType),
 	cel.Variable("error_rate", cel.DoubleType),
 	cel.Variable("retrieval", retrievalT),
+	cel.Variable("evals", evalsT),
 }
 
 func expectEnv(eachTrace bool) (*cel.Env, error) {

@@ -142,6 +142,7 @@ type group struct {
 
 	lat   *latencyVal
 	ttftV *latencyVal // ttft.go
+	evalsV *evalsVal  // evals.go
 	tok   *tokenVals
 	ret   *retrievalVal
 
@@ -485,6 +486,8 @@ func (g *group) ResolveName(name string) (any, bool) {
 		return g.errorRate(), true
 	case "retrieval":
 		return obj{retrievalObj, g.retrieval()}, true
+	case "evals":
+		return evalsMap{g.evals()}, true
 	}
 	return nil, false
 }

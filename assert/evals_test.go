@@ -1,0 +1,270 @@
+package assert
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmcheck/llmcheck/span"
+)
+
+// fixedEvals is three chat spans with evaluation results and a tool span
+// without any: faithfulness scores 0.2, 0.6, 0.9, 1.0; correctness labels
+// correct ×3, incorrect ×1; toxicity labels only; relevance scores only.
+func fixedEvals() *span.Run {
+	spans := []span.Span{
+		{TraceID: "t1", SpanID: "a", Name: "chat", Operation: "chat", DurationMS: 10, Evals: []span.Eval{
+			{Name: "faithfulness", Score: 0.9, HasScore: true},
+			{Name: "correctness", Label: "correct", Score: 1, HasScore: true},
+			{Name: "toxicity", Label: "clean"},
+		}},
+		{TraceID: "t1", SpanID: "b", Name: "chat", Operation: "chat", DurationMS: 10, Evals: []span.Eval{
+			{Name: "faithfulness", Score: 0.2, HasScore: true, Label: "unfaithful"},
+			{Name: "faithfulness", Score: 1.0, HasScore: true},
+			{Name: "correctness", Label: "incorrect"},
+		}},
+		{TraceID: "t2", SpanID: "c", Name: "chat", Operation: "chat", DurationMS: 10, Evals: []span.Eval{
+			{Name: "faithfulness", Score: 0.6, HasScore: true},
+			{Name: "correctness", Label: "correct"},
+			{Name: "correctness", Label: "correct"},
+			{Name: "relevance", Score: 3, HasScore: true},
+		}},
+		{TraceID: "t2", SpanID: "d", Name: "execute_tool lookup", Operation: "execute_tool", DurationMS: 5},
+	}
+	return span.NewRun(spans)
+}
+
+// type7 is the q-quantile by linear interpolation of sorted xs,
+// computed here independently of Percentile.
+func type7(xs []float64, q float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	h := q * float64(len(s)-1)
+	lo := math.Floor(h)
+	if int(lo)+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[int(lo)] + (h-lo)*(s[int(lo)+1]-s[int(lo)])
+}
+
+func TestEvalsStatistics(t *testing.T) {
+	faith := []float64{0.9, 0.2, 1.0, 0.6}
+	for _, tc := range []struct {
+		expr string
+		want any
+	}{
+		{`evals["faithfulness"].count`, int64(4)},
+		{`evals["faithfulness"].avg`, (0.9 + 0.2 + 1.0 + 0.6) / 4},
+		{`evals["faithfulness"].min`, 0.2},
+		{`evals["faithfulness"].max`, 1.0},
+		{`evals["faithfulness"].p50`, type7(faith, 0.5)},
+		{`evals["faithfulness"].p90`, type7(faith, 0.9)},
+		{`evals["faithfulness"].p95`, type7(faith, 0.95)},
+		{`evals["faithfulness"].labels["unfaithful"]`, 1.0}, // 1 labelled result of 4
+		{`evals["correctness"].count`, int64(4)},
+		{`evals["correctness"].labels["correct"]`, 3.0 / 4},
+		{`evals["correctness"].labels["incorrect"]`, 1.0 / 4},
+		{`evals["correctness"].labels["unknown"]`, 0.0},
+		{`evals["correctness"].avg`, 1.0}, // one scored result
+		{`evals["toxicity"].labels["clean"]`, 1.0},
+		{`evals["relevance"].p95`, 3.0},
+		{`"relevance" in evals`, true},
+		{`"nope" in evals`, false},
+		{`"correct" in evals["correctness"].labels`, true},
+		{`size(evals)`, int64(4)},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			got := evalAll(t, tc.expr, fixedEvals())
+			if f, ok := tc.want.(float64); ok {
+				assert.InDelta(t, f, got, 1e-12)
+			} else {
+				assert.Equal(t, tc.want, got)
+			}
+		})
+	}
+}
+
+func TestEvalsAssertions(t *testing.T) {
+	for _, tc := range []struct {
+		where, expect string
+		status        Status
+		msg           string
+	}{
+		{`span.operation == "chat"`, `evals["faithfulness"].avg >= 0.6`, Pass, `evals["faithfulness"].avg = 0.675`},
+		{"", `evals["faithfulness"].avg >= 0.8`, Fail, `evals["faithfulness"].avg = 0.675`},
+		{"", `evals["correctness"].labels["correct"] >= 0.9`, Fail, `evals["correctness"].labels["correct"] = 0.75`},
+		{"", `evals["correctness"].labels["correct"] >= 0.7`, Pass, ""},
+		// an absent name is an error naming the names present, escaped
+		{"", `evals["faithfullness"].avg >= 0.8`, Error, `evals["faithfullness"]: no result of that name on the 4 selected spans; names present: "correctness", "faithfulness", "relevance", "toxicity"`},
+		{"", `evals["x\u001b[31m"].avg >= 0.8`, Error, `evals["x\x1b[31m"]`},
+		// a statistic over no scores, labels over no labels: errors
+		{"", `evals["toxicity"].avg >= 0.8`, Error, `evals["toxicity"].avg: none of its 1 results carries a score`},
+		{"", `evals["relevance"].labels["good"] >= 0.8`, Error, `evals["relevance"].labels: none of its 1 results carries a label`},
+		{`span.operation == "execute_tool"`, `evals["faithfulness"].avg >= 0.8`, Error, `none of the 1 selected spans has an evaluation result`},
+		{`span.operation == "nothing"`, `evals["faithfulness"].avg >= 0.8`, Fail, `no spans matched`},
+		// a negation of an error is still an error, never a pass
+		{"", `!(evals["nope"].avg < 0.5)`, Error, `evals["nope"]`},
+	} {
+		t.Run(tc.expect, func(t *testing.T) {
+			y := "assertions:\n  - name: x\n    expect: '" + strings.ReplaceAll(tc.expect, "'", "''") + "'\n"
+			if tc.where != "" {
+				y += "    where: '" + strings.ReplaceAll(tc.where, "'", "''") + "'\n"
+			}
+			r := evaluate(t, y, fixedEvals())["x"]
+			assert.Equal(t, tc.status, r.Status, r.Message)
+			assert.Contains(t, r.Message, tc.msg)
+		})
+	}
+}
+
+// TestEvalsEachTrace: evals per trace (each: trace) reads the results of
+// the trace's selected spans.
+func TestEvalsEachTrace(t *testing.T) {
+	y := "assertions:\n  - name: x\n    each: trace\n    expect: 'evals[\"faithfulness\"].min >= 0.5'\n"
+	r := evaluate(t, y, fixedEvals())["x"]
+	assert.Equal(t, Fail, r.Status, r.Message)
+	assert.Contains(t, r.Message, "1 of 2 traces")
+}
+
+// evalRun is n chat spans, one faithfulness result each with a score
+// drawn around mean and the label pass when the score is at least 0.7.
+func evalRun(seed uint64, n int, mean float64) *span.Run {
+	r := rand.New(rand.NewPCG(seed, 3))
+	spans := make([]span.Span, n)
+	for i := range spans {
+		score := math.Max(0, math.Min(1, mean+0.15*(r.Float64()-0.5)))
+		label := "fail"
+		if score >= 0.7 {
+			label = "pass"
+		}
+		spans[i] = span.Span{TraceID: fmt.Sprintf("t%d", i), SpanID: fmt.Sprintf("s%d", i), Name: "chat gpt-4o-mini",
+			Operation: "chat", Model: "gpt-4o-mini", DurationMS: 100, Evals: []span.Eval{{Name: "faithfulness", Score: score, HasScore: true, Label: label}}}
+	}
+	return span.NewRun(spans)
+}
+
+const evalRules = `regressions:
+  - name: faithfulness holds
+    where: span.operation == "chat"
+    expect: head.evals["faithfulness"].avg >= base.evals["faithfulness"].avg - 0.02
+  - name: pass rate holds
+    where: span.operation == "chat"
+    expect: head.evals["faithfulness"].labels["pass"] >= base.evals["faithfulness"].labels["pass"] - 0.05
+`
+
+func TestEvalsRegression(t *testing.T) {
+	s, err := LoadBytes("llmcheck.yaml", []byte(evalRules))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name       string
+		base, head *span.Run
+		status     [2]Status
+	}{
+		{"faithfulness drop", evalRun(1, 40, 0.8), evalRun(2, 40, 0.6), [2]Status{Fail, Fail}},
+		{"no change", evalRun(3, 40, 0.8), evalRun(4, 40, 0.8), [2]Status{Pass, Pass}},
+		{"too few", evalRun(1, 4, 0.8), evalRun(2, 4, 0.6), [2]Status{Inconclusive, Inconclusive}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := s.EvaluateRegressions(tc.base, tc.head, mannWhitney)
+			require.Len(t, full, 2)
+			for i, r := range full {
+				assert.Equal(t, tc.status[i], r.Status, r.Message)
+				require.Len(t, r.Significance, 1, r.Name)
+				assert.Equal(t, "result", r.Significance[0].Unit)
+				assert.Equal(t, len(tc.head.Spans), r.Significance[0].NHead)
+			}
+			assert.Equal(t, `evals["faithfulness"].score`, full[0].Significance[0].Metric)
+			assert.Equal(t, `"faithfulness" scores per result`, full[0].Significance[0].Sample)
+			assert.Equal(t, `evals["faithfulness"].labels["pass"]`, full[1].Significance[0].Metric)
+			assert.Contains(t, fmt.Sprint(full[0].Observed), `head.evals["faithfulness"].avg`)
+			if tc.status[0] == Fail {
+				assert.Contains(t, full[0].Message, "significant")
+			}
+			// The baseline summary gives the trace file's verdict.
+			data, err := json.Marshal(SummariseGroups(s.Config, tc.base))
+			require.NoError(t, err)
+			var sums []Summary
+			require.NoError(t, json.Unmarshal(data, &sums))
+			require.Len(t, sums, 1)
+			require.NoError(t, sums[0].Validate())
+			require.Contains(t, sums[0].Evals, "faithfulness")
+			fromSummary := s.EvaluateRegressionsSummary(sums, tc.head, mannWhitney)
+			for i := range full {
+				assert.Equal(t, full[i].Status, fromSummary[i].Status, fromSummary[i].Message)
+				assert.Equal(t, full[i].Observed, fromSummary[i].Observed)
+				assert.Equal(t, full[i].Significance, fromSummary[i].Significance)
+			}
+		})
+	}
+	// No evaluation on the baseline side: an error, never a pass.
+	r := s.EvaluateRegressions(chatRun(1, 10, 100, 5), evalRun(1, 10, 0.8), mannWhitney)
+	assert.Equal(t, Error, r[0].Status, r[0].Message)
+	assert.Contains(t, r[0].Message, `evals["faithfulness"]: none of the 10 selected spans has an evaluation result`)
+	// A version 2 summary keeps no evaluations: an error saying so.
+	sums := SummariseGroups(s.Config, evalRun(1, 10, 0.8))
+	sums[0].Evals, sums[0].EvalsUnknown = nil, true
+	r = s.EvaluateRegressionsSummary(sums, evalRun(1, 10, 0.8), mannWhitney)
+	assert.Equal(t, Error, r[0].Status, r[0].Message)
+	assert.Contains(t, r[0].Message, "version 2 summary")
+}
+
+func TestParseEvalTest(t *testing.T) {
+	for _, tc := range []struct{ name, label string }{{"faithfulness", ""}, {`we"ird].labels["x`, "ok"}, {"a", `b"]`}} {
+		test := TestEvalScore(tc.name)
+		if tc.label != "" {
+			test = TestEvalLabel(tc.name, tc.label)
+		}
+		n, l, isLabel, ok := ParseEvalTest(test)
+		assert.True(t, ok, test)
+		assert.Equal(t, tc.name, n)
+		assert.Equal(t, tc.label, l)
+		assert.Equal(t, tc.label != "", isLabel)
+	}
+	for _, bad := range []string{"latency", `evals["x"]`, `evals["x"].scores`, `evals["x"].labels["y"`, `evals[x].score`} {
+		_, _, _, ok := ParseEvalTest(bad)
+		assert.False(t, ok, bad)
+	}
+}
+
+func TestSummaryValidateEvals(t *testing.T) {
+	ok := Summary{Key: "g", Count: 3, Evals: map[string]*EvalSummary{"f": {EvalStats: EvalStats{Count: 2, Labelled: 2, Labels: map[string]int{"a": 1, "b": 1}, Scores: &Latency{N: 1}}, Sample: []float64{1}}}}
+	require.NoError(t, ok.Validate())
+	for name, e := range map[string]*EvalSummary{
+		"null":        nil,
+		"negative":    {EvalStats: EvalStats{Count: -1}},
+		"labelled":    {EvalStats: EvalStats{Count: 1, Labelled: 2, Labels: map[string]int{"a": 2}}},
+		"label sum":   {EvalStats: EvalStats{Count: 3, Labelled: 3, Labels: map[string]int{"a": 1}}},
+		"label count": {EvalStats: EvalStats{Count: 3, Labelled: 1, Labels: map[string]int{"a": -1, "b": 2}}},
+		"scores n":    {EvalStats: EvalStats{Count: 1, Scores: &Latency{N: 2}}},
+		"sample":      {EvalStats: EvalStats{Count: 1}, Sample: []float64{1}},
+	} {
+		g := Summary{Key: "g", Count: 3, Evals: map[string]*EvalSummary{"f": e}}
+		assert.Error(t, g.Validate(), name)
+	}
+}
+
+// evalAll evaluates an expect expression over every span of run and
+// returns its Go value.
+func evalAll(t *testing.T, expr string, run *span.Run) any {
+	t.Helper()
+	env, err := expectEnv(false)
+	require.NoError(t, err)
+	a, iss := env.Compile(expr)
+	require.NoError(t, iss.Err())
+	p, err := env.Program(a)
+	require.NoError(t, err)
+	rc := newRunCtx(&Config{Retrieval: RetrievalConfig{K: 5}, CostLimit: DefaultCostLimit}, run)
+	g := &group{rc: rc, k: 5}
+	for i := range rc.entries {
+		g.spans = append(g.spans, &rc.entries[i])
+	}
+	v, _, err := p.Eval(g)
+	require.NoError(t, err)
+	return v.Value()
+}
