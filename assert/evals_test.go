@@ -268,3 +268,48 @@ func evalAll(t *testing.T, expr string, run *span.Run) any {
 	require.NoError(t, err)
 	return v.Value()
 }
+
+func TestEvalVerdict(t *testing.T) {
+	cfg, err := ParseConfig("llmcheck.yaml", []byte(`evals:
+  faithfulness: {min_score: 0.7}
+  correctness: {pass_labels: [right, Right]}
+  tone: {pass_labels: [warm], min_score: 3}
+assertions:
+  - name: a
+    expect: count > 0
+`))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		e        span.Eval
+		pass, ok bool
+	}{
+		{span.Eval{Name: "faithfulness", Score: 0.7, HasScore: true}, true, true},
+		{span.Eval{Name: "faithfulness", Score: 0.69, HasScore: true}, false, true},
+		{span.Eval{Name: "faithfulness", Label: "FAIL"}, false, true}, // no score: the default labels
+		{span.Eval{Name: "correctness", Label: "right", Score: 0, HasScore: true}, true, true},
+		{span.Eval{Name: "correctness", Label: "correct"}, false, true}, // configured labels replace the defaults
+		{span.Eval{Name: "correctness", Score: 1, HasScore: true}, false, false},
+		{span.Eval{Name: "tone", Label: "cold", Score: 5, HasScore: true}, false, true}, // the label decides
+		{span.Eval{Name: "tone", Score: 3, HasScore: true}, true, true},
+		{span.Eval{Name: "other", Label: "Yes"}, true, true},
+		{span.Eval{Name: "other", Label: "incorrect"}, false, true},
+		{span.Eval{Name: "other", Label: "maybe"}, false, false},
+		{span.Eval{Name: "other", Score: 1, HasScore: true}, false, false},
+	} {
+		pass, ok := cfg.EvalVerdict(&tc.e)
+		assert.Equal(t, [2]bool{tc.pass, tc.ok}, [2]bool{pass, ok}, "%+v", tc.e)
+	}
+	for y, msg := range map[string]string{
+		"evals:\n  f: {}\n":                  "give pass_labels, min_score or both",
+		"evals:\n  f: {pass_labels: []}\n":   "expected a non-empty list",
+		"evals:\n  f: {min_score: x}\n":      `expected a number, got "x"`,
+		"evals:\n  f: {pass_label: [a]}\n":   `unknown key "pass_label" (did you mean "pass_labels"?)`,
+		"evals: [f]\n":                       "evals: expected a mapping",
+		"evals:\n  f: {pass_labels: ['']}\n": "a label cannot be empty",
+	} {
+		_, err := ParseConfig("c.yaml", []byte(y+"assertions:\n  - name: a\n    expect: count > 0\n"))
+		require.Error(t, err, y)
+		assert.Contains(t, err.Error(), msg)
+		assert.Contains(t, err.Error(), "c.yaml:")
+	}
+}

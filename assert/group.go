@@ -140,11 +140,11 @@ type group struct {
 	spans []*entry
 	k     int
 
-	lat   *latencyVal
-	ttftV *latencyVal // ttft.go
-	evalsV *evalsVal  // evals.go
-	tok   *tokenVals
-	ret   *retrievalVal
+	lat    *latencyVal
+	ttftV  *latencyVal // ttft.go
+	evalsV *evalsVal   // evals.go
+	tok    *tokenVals
+	ret    *retrievalVal
 
 	queriesDone bool
 	queries     []scoredQuery
