@@ -271,6 +271,9 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		}
 		if r, ok := evalsRead(e, info); ok {
 			addCat("evals")
+			if r.test != "" {
+				stats = appendUnique(stats, r.test)
+			}
 			markSkip(e, skip)
 			if r.text != "" {
 				texts = appendUnique(texts, r.text)

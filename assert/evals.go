@@ -2,8 +2,10 @@ package assert
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -669,4 +671,67 @@ func sampleOfTest(t string) string {
 		return s
 	}
 	return testSample[t]
+}
+
+// evalOffenders are the spans behind a failed evaluation statistic: for a
+// score, the spans whose lowest score of that evaluation is lowest; for a
+// label rate, the spans with a result of that evaluation that fails
+// (Config.EvalVerdict), value 0, or when no result has a verdict, the
+// spans with another label than the one read, value 0.
+func evalOffenders(g *group, stat string) []Offender {
+	name, label, isLabel, _ := ParseEvalTest(stat)
+	type scored struct {
+		e *entry
+		v float64
+	}
+	var list []scored
+	metric := fmt.Sprintf("evals[%s] score", strconv.Quote(name))
+	if isLabel {
+		verdicts := false
+		var failing, other []scored
+		for _, e := range g.spans {
+			bad, differs := false, false
+			for i := range e.s.Evals {
+				ev := &e.s.Evals[i]
+				if ev.Name != name || ev.Label == "" {
+					continue
+				}
+				if pass, ok := g.rc.cfg.EvalVerdict(ev); ok {
+					verdicts = true
+					bad = bad || !pass
+				}
+				differs = differs || ev.Label != label
+			}
+			if bad {
+				failing = append(failing, scored{e, 0})
+			}
+			if differs {
+				other = append(other, scored{e, 0})
+			}
+		}
+		list = other
+		metric = fmt.Sprintf("evals[%s] label other than %s", strconv.Quote(name), strconv.Quote(label))
+		if verdicts {
+			list = failing
+			metric = fmt.Sprintf("evals[%s] failing result", strconv.Quote(name))
+		}
+	} else {
+		for _, e := range g.spans {
+			low, has := math.Inf(1), false
+			for i := range e.s.Evals {
+				if ev := &e.s.Evals[i]; ev.Name == name && ev.HasScore {
+					low, has = math.Min(low, ev.Score), true
+				}
+			}
+			if has {
+				list = append(list, scored{e, low})
+			}
+		}
+		sort.SliceStable(list, func(i, j int) bool { return list[i].v < list[j].v })
+	}
+	var out []Offender
+	for _, s := range list[:min(len(list), maxOffenders)] {
+		out = append(out, Offender{TraceID: s.e.s.TraceID, SpanID: s.e.s.SpanID, Name: s.e.s.Name, Metric: metric, Value: s.v})
+	}
+	return out
 }

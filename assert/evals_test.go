@@ -313,3 +313,34 @@ assertions:
 		assert.Contains(t, err.Error(), "c.yaml:")
 	}
 }
+
+// TestEvalsOffenders: a failed evaluation assertion names the spans
+// behind it: lowest scores first, or the spans with failing results.
+func TestEvalsOffenders(t *testing.T) {
+	r := evaluate(t, "assertions:\n  - name: x\n    expect: 'evals[\"faithfulness\"].avg >= 0.8'\n", fixedEvals())["x"]
+	require.Equal(t, Fail, r.Status)
+	require.Len(t, r.Offenders, 3)
+	// span b's lowest score is 0.2, c's 0.6, a's 0.9
+	assert.Equal(t, []string{"b", "c", "a"}, []string{r.Offenders[0].SpanID, r.Offenders[1].SpanID, r.Offenders[2].SpanID})
+	assert.Equal(t, []float64{0.2, 0.6, 0.9}, []float64{r.Offenders[0].Value, r.Offenders[1].Value, r.Offenders[2].Value})
+	assert.Equal(t, `evals["faithfulness"] score`, r.Offenders[0].Metric)
+
+	// correctness: "incorrect" fails by the default labels: span b.
+	r = evaluate(t, "assertions:\n  - name: x\n    expect: 'evals[\"correctness\"].labels[\"correct\"] >= 0.9'\n", fixedEvals())["x"]
+	require.Equal(t, Fail, r.Status)
+	require.Len(t, r.Offenders, 1)
+	assert.Equal(t, "b", r.Offenders[0].SpanID)
+	assert.Equal(t, `evals["correctness"] failing result`, r.Offenders[0].Metric)
+
+	// toxicity labels have no verdict: the spans with another label.
+	r = evaluate(t, "assertions:\n  - name: x\n    expect: 'evals[\"toxicity\"].labels[\"toxic\"] >= 0.5'\n", fixedEvals())["x"]
+	require.Equal(t, Fail, r.Status)
+	require.Len(t, r.Offenders, 1)
+	assert.Equal(t, "a", r.Offenders[0].SpanID)
+	assert.Equal(t, `evals["toxicity"] label other than "toxic"`, r.Offenders[0].Metric)
+
+	// An error has no offenders.
+	r = evaluate(t, "assertions:\n  - name: x\n    expect: 'evals[\"nope\"].avg >= 0.8'\n", fixedEvals())["x"]
+	require.Equal(t, Error, r.Status)
+	assert.Empty(t, r.Offenders)
+}
