@@ -344,3 +344,35 @@ func TestEvalsOffenders(t *testing.T) {
 	require.Equal(t, Error, r.Status)
 	assert.Empty(t, r.Offenders)
 }
+
+// BenchmarkEvals: evals statistics of 100,000 spans with two evaluation
+// results each, as an assertion and as a regression rule with its tests.
+func BenchmarkEvals(b *testing.B) {
+	base, head := evalRun(1, 100_000, 0.8), evalRun(2, 100_000, 0.78)
+	for i := range head.Spans {
+		head.Spans[i].Evals = append(head.Spans[i].Evals, span.Eval{Name: "correctness", Label: []string{"correct", "incorrect"}[i%7/6]})
+	}
+	s, err := LoadBytes("llmcheck.yaml", []byte(`assertions:
+  - name: faithful
+    expect: evals["faithfulness"].avg >= 0.5 && evals["faithfulness"].p95 <= 1.0
+  - name: correct
+    expect: evals["correctness"].labels["correct"] >= 0.8
+`+evalRules))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("assertions", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res := s.Evaluate(head); res.Status != Pass {
+				b.Fatal(res.Assertions)
+			}
+		}
+	})
+	b.Run("regressions", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s.EvaluateRegressions(base, head, mannWhitney)
+		}
+	})
+}
