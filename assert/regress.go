@@ -30,8 +30,8 @@ const Inconclusive Status = "inconclusive"
 // sample sizes, Alpha and MinSamples; the rule fills Metric, Unit, Sample
 // and Key; CorrectRegressions fills PAdjusted and Significant.
 type Significance struct {
-	Metric string `json:"metric"` // the test: latency, tokens, cost, count, errors, hit, rr, recall, precision, ndcg
-	Unit   string `json:"unit"`   // what one value stands for: span, trace or query
+	Metric string `json:"metric"` // the test: latency, tokens, cost, count, errors, hit, rr, recall, precision, ndcg, evals["NAME"].score, evals["NAME"].labels["LABEL"]
+	Unit   string `json:"unit"`   // what one value stands for: span, trace, query or result (an evaluation result)
 	Sample string `json:"sample"` // in words: "total tokens per trace"
 	// Key identifies the test within a report: the metric, the unit and
 	// the groups of the selected spans. Tests with the same key compare
