@@ -17,6 +17,7 @@ import (
 	"github.com/google/cel-go/common/types/traits"
 	celparser "github.com/google/cel-go/parser"
 
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -182,7 +183,11 @@ func (ev *evalsVal) missing(name string) ref.Val {
 	return errVal("evals[%s]: no result of that name on the %d selected spans%s; names present: %s", strconv.Quote(name), ev.count, ev.where, quoteList(ev.names, 20))
 }
 
-// quoteList quotes (escapes) untrusted names, at most max of them.
+// maxNameRunes bounds each name quoteList prints.
+const maxNameRunes = 80
+
+// quoteList quotes (escapes) untrusted names, at most max of them, each
+// clipped at maxNameRunes runes.
 func quoteList(names []string, max int) string {
 	var b strings.Builder
 	for i, n := range names {
@@ -193,31 +198,33 @@ func quoteList(names []string, max int) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(strconv.Quote(n))
+		b.WriteString(strconv.Quote(safetext.Clip(n, maxNameRunes)))
 	}
 	return b.String()
 }
 
 // evalsMap is evals as a CEL map from name to llmcheck.Eval; a missing
-// name is an error naming the names present, never a silent value.
+// name is an error naming the names present, never a silent value. It is
+// an Indexer with presence (FieldTester), not a traits.Mapper: CEL reads a
+// Mapper through Find, whose "not found" becomes a bare "no such key";
+// through Get the error says which names exist, and has(evals.name) is
+// false for a missing name.
 type evalsMap struct{ ev *evalsVal }
 
-func (m evalsMap) Find(key ref.Val) (ref.Val, bool) {
+func (m evalsMap) Get(key ref.Val) ref.Val {
 	k, ok := key.(types.String)
 	if !ok {
-		return errVal("evals: the key must be an evaluation name (a string), got %s", key.Type().TypeName()), false
+		return errVal("evals: the key must be an evaluation name (a string), got %s", key.Type().TypeName())
 	}
 	v, found := m.ev.byName[string(k)]
 	if !found {
-		return m.ev.missing(string(k)), false
+		return m.ev.missing(string(k))
 	}
-	return obj{evalObj, v}, true
+	return obj{evalObj, v}
 }
 
-func (m evalsMap) Get(key ref.Val) ref.Val {
-	v, _ := m.Find(key)
-	return v
-}
+// IsSet implements has(evals.name).
+func (m evalsMap) IsSet(key ref.Val) ref.Val { return m.Contains(key) }
 
 func (m evalsMap) Contains(key ref.Val) ref.Val {
 	k, ok := key.(types.String)

@@ -76,6 +76,11 @@ func TestEvalsStatistics(t *testing.T) {
 		{`evals["relevance"].p95`, 3.0},
 		{`"relevance" in evals`, true},
 		{`"nope" in evals`, false},
+		{`has(evals.faithfulness)`, true},
+		{`evals.faithfulness.count`, int64(4)},
+		{`has(evals.nope)`, false},
+		{`evals.all(n, n != "")`, true},
+		{`evals.exists(n, n == "toxicity")`, true},
 		{`"correct" in evals["correctness"].labels`, true},
 		{`size(evals)`, int64(4)},
 	} {
@@ -375,4 +380,24 @@ func BenchmarkEvals(b *testing.B) {
 			s.EvaluateRegressions(base, head, mannWhitney)
 		}
 	})
+}
+
+// TestEvalsManyNames: the error for an absent name lists at most 20
+// names present, each clipped, whatever the spans hold.
+func TestEvalsManyNames(t *testing.T) {
+	var evals []span.Eval
+	for i := range 1000 {
+		name := fmt.Sprintf("z%04d-%s", i, strings.Repeat("x", 10_000))
+		if i < 19 {
+			name = fmt.Sprintf("a%02d", i)
+		}
+		evals = append(evals, span.Eval{Name: name, Score: 1, HasScore: true})
+	}
+	run := span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "chat", DurationMS: 1, Evals: evals}})
+	r := evaluate(t, "assertions:\n  - name: x\n    expect: 'evals[\"nope\"].avg > 0.5'\n", run)["x"]
+	require.Equal(t, Error, r.Status)
+	assert.Less(t, len(r.Message), 3000, "bounded message")
+	assert.Contains(t, r.Message, `names present: "a00", "a01", `)
+	assert.Contains(t, r.Message, `"a18", "…(`) // the 20th, long: elided as content would be
+	assert.Contains(t, r.Message, "… (980 more)")
 }

@@ -18,6 +18,10 @@ import (
 // are); per test, the evaluations whose verdict flipped from passing to
 // failing (assert.Config.EvalVerdict).
 
+// maxEvalNames bounds the evaluations compared per group (the most
+// results on both sides together): names are recorded strings.
+const maxEvalNames = 50
+
 // maxEvalLabels bounds the label rates compared per evaluation and group
 // (the most frequent on both sides together): labels are free text.
 const maxEvalLabels = 10
@@ -129,6 +133,16 @@ func evalMetrics(key string, b, h *acc, opts Options) ([]Metric, []*Test) {
 		if h.ev[name] != nil {
 			names = append(names, name)
 		}
+	}
+	if len(names) > maxEvalNames { // the most results on both sides
+		sort.Slice(names, func(i, j int) bool {
+			ni, nj := b.ev[names[i]].st.Count+h.ev[names[i]].st.Count, b.ev[names[j]].st.Count+h.ev[names[j]].st.Count
+			if ni != nj {
+				return ni > nj
+			}
+			return names[i] < names[j]
+		})
+		names = names[:maxEvalNames]
 	}
 	slices.Sort(names)
 	var ms []Metric

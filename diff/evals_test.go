@@ -198,3 +198,34 @@ func groupByKey(t *testing.T, r *Report, key string) *Group {
 	t.Fatalf("no group %q", key)
 	return nil
 }
+
+// TestEvalsBounded: a group compares at most maxEvalNames evaluations
+// and maxEvalLabels labels of each, the most frequent.
+func TestEvalsBounded(t *testing.T) {
+	mk := func() *span.Run {
+		var evals []span.Eval
+		for i := range 200 {
+			for range 1 + i%3 {
+				evals = append(evals, span.Eval{Name: fmt.Sprintf("e%03d", i), Score: 1, HasScore: true})
+			}
+		}
+		for i := range 30 {
+			evals = append(evals, span.Eval{Name: "judge", Label: fmt.Sprintf("l%02d", i)})
+		}
+		return span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1, Evals: evals}})
+	}
+	r := Compare(mk(), mk(), Options{})
+	g := &r.Groups[0]
+	var scores, labels int
+	for _, m := range g.evalMetricsOf() {
+		if _, _, isLabel, _ := evalMetric(m.Name); isLabel {
+			labels++
+		} else {
+			scores++
+		}
+	}
+	assert.Equal(t, maxEvalNames-1, scores, "judge is one of the names, with labels only")
+	assert.Equal(t, maxEvalLabels, labels)
+	assert.NotNil(t, g.Metric(EvalMetricScore("e002")), "3 results a side: among the most")
+	assert.Nil(t, g.Metric(EvalMetricScore("e000")), "1 result a side: left out")
+}
