@@ -401,3 +401,53 @@ func TestEvalsManyNames(t *testing.T) {
 	assert.Contains(t, r.Message, `"a18", "…(`) // the 20th, long: elided as content would be
 	assert.Contains(t, r.Message, "… (980 more)")
 }
+
+// TestEvalsSummaryMultiGroup: a rule over several groups reads the
+// union of their evaluation results from a summary as from the trace
+// file; a group whose scores were bounded is refused at load.
+func TestEvalsSummaryMultiGroup(t *testing.T) {
+	s, err := LoadBytes("llmcheck.yaml", []byte(`regressions:
+  - name: all faithfulness
+    expect: head.evals["faithfulness"].p50 >= base.evals["faithfulness"].p50 - 0.01 && head.evals["faithfulness"].labels["pass"] >= base.evals["faithfulness"].labels["pass"] - 0.05
+`))
+	require.NoError(t, err)
+	twoGroups := func(seed uint64, mean float64) *span.Run {
+		run := evalRun(seed, 30, mean)
+		spans := make([]span.Span, 0, 60)
+		for _, sp := range run.Spans {
+			spans = append(spans, *sp)
+			tool := *sp
+			tool.SpanID += "t"
+			tool.Operation, tool.Model, tool.Name, tool.Tool = "execute_tool", "", "execute_tool search", "search"
+			tool.Evals = []span.Eval{{Name: "faithfulness", Score: tool.Evals[0].Score / 2, HasScore: true, Label: "fail"}}
+			spans = append(spans, tool)
+		}
+		return span.NewRun(spans)
+	}
+	for _, tc := range []struct {
+		name       string
+		base, head *span.Run
+		status     Status
+	}{
+		{"drop", twoGroups(1, 0.8), twoGroups(2, 0.6), Fail},
+		{"same", twoGroups(3, 0.8), twoGroups(4, 0.8), Pass},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := s.EvaluateRegressions(tc.base, tc.head, mannWhitney)
+			assert.Equal(t, tc.status, full[0].Status, full[0].Message)
+			sums := summaryJSON(t, s.Config, tc.base)
+			require.Len(t, sums, 2)
+			require.NoError(t, s.CheckSummary(sums))
+			fromSummary := s.EvaluateRegressionsSummary(sums, tc.head, mannWhitney)
+			assert.Equal(t, full[0].Status, fromSummary[0].Status, "%s | %s", full[0].Message, fromSummary[0].Message)
+			assert.Equal(t, full[0].Observed, fromSummary[0].Observed)
+			assert.Equal(t, full[0].Significance, fromSummary[0].Significance)
+		})
+	}
+	// Bounded scores of one of the groups: refused at load.
+	sums := summaryJSON(t, s.Config, twoGroups(1, 0.8))
+	sums[0].Evals["faithfulness"].Sample = sums[0].Evals["faithfulness"].Sample[:10]
+	err = s.CheckSummary(sums)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `10 of its 30 "faithfulness" scores`)
+}
