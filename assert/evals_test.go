@@ -451,3 +451,41 @@ func TestEvalsSummaryMultiGroup(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `10 of its 30 "faithfulness" scores`)
 }
+
+// FuzzEvalsExpression: expressions over evals never panic, and a run
+// compared with itself and with its summary agree.
+func FuzzEvalsExpression(f *testing.F) {
+	for _, seed := range []string{
+		`evals["faithfulness"].avg >= 0.8`, `evals["correctness"].labels["correct"] >= 0.9`, `size(evals) == 4`,
+		`evals.all(n, evals[n].count > 0)`, `evals["x"].p95 < 1.0`, `has(evals.relevance) && evals.relevance.max > 1.0`,
+		`evals["toxicity"].labels == {"clean": 1.0}`, `evals["correctness"].labels.exists(l, l == "correct")`,
+		`evals == evals`, `string(evals) != ""`, `evals[1].avg > 0.0`, `evals["correctness"].labels[2] > 0.0`,
+		`head.evals["faithfulness"].avg >= base.evals["faithfulness"].avg`, `type(evals) == map`, `dyn(evals)["x"] == 1`,
+	} {
+		f.Add(seed)
+	}
+	run := fixedEvals()
+	sums := SummariseGroups(nil, run)
+	f.Fuzz(func(t *testing.T, expr string) {
+		q := "'" + strings.ReplaceAll(expr, "'", "''") + "'"
+		for _, y := range []string{
+			"assertions:\n  - name: a\n    expect: " + q + "\n",
+			"assertions:\n  - name: a\n    each: trace\n    expect: " + q + "\n",
+			"regressions:\n  - name: a\n    expect: " + q + "\n",
+		} {
+			s, err := LoadBytes("llmcheck.yaml", []byte(y))
+			if err != nil {
+				continue
+			}
+			for _, r := range s.Evaluate(run).Assertions {
+				if r.Status == Error && r.Message == "" {
+					t.Fatal("error without a message")
+				}
+			}
+			s.EvaluateRegressions(run, run, mannWhitney)
+			if s.CheckSummary(sums) == nil {
+				s.EvaluateRegressionsSummary(sums, run, mannWhitney)
+			}
+		}
+	})
+}
