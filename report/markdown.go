@@ -338,6 +338,12 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 		fmt.Fprintf(b, "No assertions file, so nothing was checked. Write a starter `llmcheck.yaml` with budgets from this run: %s\n\n",
 			code("llmcheck init --from "+clip(orDefault(m.meta.TracePath, ".llmcheck/traces.jsonl"), lim.cell)))
 	}
+	if st := m.meta.Store; st != nil {
+		fmt.Fprintf(b, "%d %s from the trace store %s joined the run's %d %s.\n\n", st.Spans, plural(st.Spans, "span", "spans"), code(clip(st.From, lim.cell)), st.Traces, plural(st.Traces, "trace", "traces"))
+		if n := len(st.Incomplete); n > 0 {
+			fmt.Fprintf(b, "> [!WARNING]\n> %d %s still incomplete in the store at the timeout (their spans so far are included; more may be missing): %s\n\n", n, plural(n, "trace was", "traces were"), mdText(IncompleteIDs(st.Incomplete, 20), lim.cell*4))
+		}
+	}
 	if m.res != nil {
 		for _, d := range m.res.ConfigWarnings {
 			fmt.Fprintf(b, "> [!WARNING]\n> %s: %s\n\n", code(clip(d.Pos.String(), lim.cell)), mdText(d.Message, lim.cell*2))

@@ -45,6 +45,9 @@ type RunOptions struct {
 	// Repeat is how many times the command runs, one after the other,
 	// into one recording (--repeat; 0 means 1).
 	Repeat int
+	// Collect, when set, adds the spans a trace store holds of the
+	// recorded traces (run --collect-from; see collect.go).
+	Collect *CollectOptions
 
 	Env    []string // the environment the command inherits (os.Environ())
 	Stdin  io.Reader
@@ -91,6 +94,9 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		return 0, err
 	}
 	if err := base.CheckRules(suite); err != nil {
+		return 0, err
+	}
+	if err := checkCollect(opts.Collect); err != nil {
 		return 0, err
 	}
 	path, err := exec.LookPath(opts.Command[0])
@@ -163,15 +169,19 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if logLimit.exceeded.Load() {
 		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d log records; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, logLimit.records.Load(), logsPath)
 	}
+	store, err := collect(ctx, opts.Collect, tracePath, maxSpans, errw)
+	if err != nil {
+		return 0, err
+	}
 	run, err := LoadRunLimit([]string{tracePath, logsPath}, maxSpans, opts.MaxTraceBytes, ws.warn)
 	if err != nil {
 		return 0, err
 	}
-	if int64(len(run.Spans)) != st.Spans {
+	if int64(len(run.Spans)) != st.Spans+storeSpans(store) {
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
 	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted,
-		RunID: runID, Repeat: repeat, Repetitions: reps}
+		RunID: runID, Repeat: repeat, Repetitions: reps, Store: store}
 	code, err := Evaluate(suite, run, base, meta, opts.Report)
 	if err != nil {
 		return 0, err

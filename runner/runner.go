@@ -304,6 +304,7 @@ func resultsDoc(res *assert.Results, run *span.Run, meta report.Meta, code int) 
 		doc = &cp
 	}
 	doc.ExitCode = code
+	doc.Store = meta.Store
 	doc.Status = assert.Pass
 	if code != exitcode.OK {
 		doc.Status = assert.Fail
