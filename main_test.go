@@ -5,12 +5,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +29,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/llmcheck/llmcheck/cmd"
+	"github.com/llmcheck/llmcheck/internal/jaegertest"
 )
 
 var update = flag.Bool("update", false, "update testscript golden files (cmp)")
@@ -37,6 +40,7 @@ func TestMain(m *testing.M) {
 		"emitspans":   func() { os.Exit(emitSpans(os.Args[1:])) },
 		"emitevals":   func() { os.Exit(emitEvals(os.Args[1:])) },
 		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
+		"emitchain":   func() { os.Exit(emitChain(os.Args[1:])) },
 	})
 }
 
@@ -128,6 +132,21 @@ func TestScripts(t *testing.T) {
 				ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 				ts.Check(l.Close())
 			},
+			// jaeger starts a real Jaeger v2 (LLMCHECK_JAEGER) with in-memory
+			// storage for the rest of the script and sets JAEGER_QUERY (the
+			// query service URL) and JAEGER_OTLP (its OTLP/HTTP receiver).
+			"jaeger": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 0 {
+					ts.Fatalf("usage: jaeger")
+				}
+				bin, err := jaegertest.Binary()
+				ts.Check(err)
+				j, err := jaegertest.StartBinary(bin, ts.MkAbs("."), 1000, io.Discard)
+				ts.Check(err)
+				ts.Defer(j.Stop)
+				ts.Setenv("JAEGER_QUERY", j.QueryURL)
+				ts.Setenv("JAEGER_OTLP", j.OTLPHTTP)
+			},
 			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {
 					ts.Fatalf("usage: waitfile FILE")
@@ -143,6 +162,15 @@ func TestScripts(t *testing.T) {
 			},
 		},
 		Condition: func(cond string) (bool, error) {
+			if cond == "jaeger" { // LLMCHECK_JAEGER names a Jaeger binary
+				if _, err := jaegertest.Binary(); err != nil {
+					if jaegertest.Required() {
+						return false, fmt.Errorf("LLMCHECK_REQUIRE_JAEGER=1: %v", err)
+					}
+					return false, nil
+				}
+				return true, nil
+			}
 			if cond == "interop_node" { // npm ci has been run in interop/node
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
@@ -181,6 +209,7 @@ func TestScripts(t *testing.T) {
 			}
 			// Scripts that run go test (the Go example) build with the
 			// developer's caches, not from nothing.
+			env.Setenv("LLMCHECK_JAEGER", os.Getenv("LLMCHECK_JAEGER"))
 			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GONOSUMDB", "GOTOOLCHAIN"} {
 				if out, err := exec.Command("go", "env", k).Output(); err == nil {
 					env.Setenv(k, strings.TrimSpace(string(out)))
@@ -212,8 +241,12 @@ func emitSpans(args []string) int {
 	killSelf := fs.Bool("kill-self", false, "die by SIGKILL after exporting")
 	content := fs.Bool("content", false, "record prompt and completion content attributes")
 	hang := fs.Duration("hang", 0, "after exporting (flushed), write -marker and wait this long before exiting")
+	exitRepeats := fs.String("exit-repeats", "", "exit with -exit only in these repetitions of llmcheck run --repeat (comma-separated values of LLMCHECK_REPEAT)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *exitRepeats != "" && !slices.Contains(strings.Split(*exitRepeats, ","), os.Getenv("LLMCHECK_REPEAT")) {
+		*exit = 0
 	}
 	var sigs chan os.Signal
 	if *waitSignal {

@@ -55,11 +55,12 @@ func init() {
 	initTokens()
 	initLatency()
 	initTTFT()
+	initEvals()
 	initRetrieval()
 	initDocs()
 	initTrace()
 	initSide()
-	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj)
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj, evalObj)
 }
 
 func initSpan() {
@@ -118,7 +119,15 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
-		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return evalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
+		field{"repeat", cel.IntType, func(v any) ref.Val {
+			s := spanOf(v).s
+			n, err := s.Repeat()
+			if err != nil {
+				return errVal("span %q (%s): %v", s.Name, s.SpanID, err)
+			}
+			return types.Int(n)
+		}, "repetition of llmcheck run --repeat (resource llmcheck.repeat), 0 when absent"},
+		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return spanEvalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
 	}, spanTTFTFields()...)...)
 }
 
@@ -524,6 +533,7 @@ var aggregateVars = []cel.EnvOption{
 	cel.Variable("errors", cel.IntType),
 	cel.Variable("error_rate", cel.DoubleType),
 	cel.Variable("retrieval", retrievalT),
+	cel.Variable("evals", evalsT),
 }
 
 func expectEnv(eachTrace bool) (*cel.Env, error) {
@@ -534,10 +544,10 @@ func expectEnv(eachTrace bool) (*cel.Env, error) {
 	return newEnv(vars...)
 }
 
-// evalsVal is span.evals: one map per result. A result without a score
+// spanEvalsVal is span.evals: one map per result. A result without a score
 // has no "score" key, so reading it is CEL's "no such key" error, never a
 // 0 that passes a threshold (has(e.score) tests it).
-func evalsVal(evals []span.Eval) ref.Val {
+func spanEvalsVal(evals []span.Eval) ref.Val {
 	vals := make([]ref.Val, len(evals))
 	for i := range evals {
 		e := &evals[i]

@@ -33,6 +33,23 @@ type Meta struct {
 	TracePath string
 	// Interrupted is the signal that stopped llmcheck run, if any.
 	Interrupted string
+	// RunID is the run's id (llmcheck run: the resource attribute
+	// llmcheck.run.id of its spans); empty for check.
+	RunID string
+	// Repeat is how many times the command was to run (--repeat; 0 or 1:
+	// once), Repetitions the runs made, in order (fewer after a signal);
+	// CommandStatus sums them up.
+	Repeat      int
+	Repetitions []Repetition
+	// Store is what run --collect-from added from a trace store.
+	Store *assert.StoreResult
+}
+
+// Repetition is one run of the test command under llmcheck run --repeat.
+type Repetition struct {
+	Number   int    // 1-based
+	Status   string // "" when it succeeded, else how it failed
+	Duration time.Duration
 }
 
 // CommandLine renders Command for people, quoting arguments as a POSIX
@@ -245,8 +262,20 @@ func commandSuite(meta Meta, ts string) junitSuite {
 		status = cleanXML(meta.CommandStatus)
 	}
 	props := []junitProp{{"command", line}, {"status", status}}
+	if meta.RunID != "" {
+		props = append(props, junitProp{"run_id", cleanXML(meta.RunID)})
+	}
+	if meta.Repeat > 1 {
+		props = append(props, junitProp{"repetitions", strconv.Itoa(len(meta.Repetitions))})
+	}
 	if meta.TracePath != "" {
 		props = append(props, junitProp{"traces_file", cleanXML(meta.TracePath)})
+	}
+	if st := meta.Store; st != nil {
+		props = append(props, junitProp{"store", cleanXML(st.From)}, junitProp{"store_spans", fmt.Sprint(st.Spans)})
+		if len(st.Incomplete) > 0 {
+			props = append(props, junitProp{"store_incomplete_traces", cleanXML(IncompleteIDs(st.Incomplete, 50))})
+		}
 	}
 	tc := junitTestcase{
 		Name:      cleanName("command: " + line),
@@ -513,4 +542,18 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// IncompleteIDs lists the ids of incomplete traces, at most max of them
+// and a count of the rest.
+func IncompleteIDs(in []assert.IncompleteTrace, max int) string {
+	var ids []string
+	for i, t := range in {
+		if i == max {
+			ids = append(ids, fmt.Sprintf("… %d more (results.json lists them all)", len(in)-max))
+			break
+		}
+		ids = append(ids, t.TraceID)
+	}
+	return strings.Join(ids, ", ")
 }
