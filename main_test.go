@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"llmcheck":    func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"emitspans":   func() { os.Exit(emitSpans(os.Args[1:])) },
+		"emitevals":   func() { os.Exit(emitEvals(os.Args[1:])) },
 		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
 	})
 }
@@ -147,7 +148,7 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
-			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "langchain" || dir == "llamaindex" || dir == "agents" || dir == "mastra") { // npm ci has been run in interop/DIR
+			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "langchain" || dir == "llamaindex" || dir == "agents" || dir == "mastra" || dir == "evals") { // npm ci has been run in interop/DIR
 				_, err := os.Stat(filepath.Join("interop", dir, "node_modules"))
 				return err == nil, nil
 			}
@@ -165,7 +166,7 @@ func TestScripts(t *testing.T) {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
 			}
-			for _, d := range []string{"langchain", "llamaindex", "agents", "mastra"} {
+			for _, d := range []string{"langchain", "llamaindex", "agents", "mastra", "evals"} {
 				if dir, err := filepath.Abs(filepath.Join("interop", d)); err == nil {
 					env.Setenv("INTEROP_"+strings.ToUpper(d), dir)
 				}

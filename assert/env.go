@@ -127,6 +127,7 @@ func initSpan() {
 			}
 			return types.Int(n)
 		}, "repetition of llmcheck run --repeat (resource llmcheck.repeat), 0 when absent"},
+		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return evalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
 	}, spanTTFTFields()...)...)
 }
 
@@ -541,4 +542,25 @@ func expectEnv(eachTrace bool) (*cel.Env, error) {
 		vars = append(vars, cel.Variable("trace", traceT))
 	}
 	return newEnv(vars...)
+}
+
+// evalsVal is span.evals: one map per result. A result without a score
+// has no "score" key, so reading it is CEL's "no such key" error, never a
+// 0 that passes a threshold (has(e.score) tests it).
+func evalsVal(evals []span.Eval) ref.Val {
+	vals := make([]ref.Val, len(evals))
+	for i := range evals {
+		e := &evals[i]
+		m := map[string]any{
+			"name":        e.Name,
+			"label":       e.Label,
+			"explanation": e.Explanation,
+			"source":      e.Source,
+		}
+		if e.HasScore {
+			m["score"] = e.Score
+		}
+		vals[i] = types.NewStringInterfaceMap(theProvider, m)
+	}
+	return types.NewRefValList(theProvider, vals)
 }
