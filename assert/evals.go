@@ -64,6 +64,7 @@ type evalsStats struct {
 	names  []string // sorted
 	where  string   // " in the baseline", for messages
 	count  int      // spans selected
+	why    string   // set when the side cannot have evaluation results
 }
 
 type evalVal struct {
@@ -174,6 +175,9 @@ func newEvalsVal(st map[string]*EvalStats, selected int, where string) *evalsSta
 
 // missing is the error of an evaluation name no result has.
 func (ev *evalsStats) missing(name string) ref.Val {
+	if ev.why != "" {
+		return errVal("evals[%s]: %s", strconv.Quote(name), ev.why)
+	}
 	if ev.count == 0 {
 		return errVal("evals[%s]: no spans selected%s", strconv.Quote(name), ev.where)
 	}
@@ -577,7 +581,9 @@ func (sd *summarySide) evals() *evalsStats {
 	const where = " in the baseline"
 	for _, g := range sd.groups {
 		if g.EvalsUnknown {
-			return newEvalsVal(nil, sd.count(), " in the baseline (a version 2 summary, which keeps no evaluation results: rewrite it with `llmcheck baseline write`)")
+			ev := newEvalsVal(nil, sd.count(), where)
+			ev.why = "the baseline is a version 2 summary, which keeps no evaluation results: rewrite it with `llmcheck baseline write`"
+			return ev
 		}
 	}
 	merged := map[string]*EvalStats{}

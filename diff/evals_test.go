@@ -288,3 +288,29 @@ func TestEvalsSeeded(t *testing.T) {
 		})
 	}
 }
+
+// TestEvalsLongNames: evaluation names and labels of any length reach
+// the JSON report clipped, map keys included.
+func TestEvalsLongNames(t *testing.T) {
+	long := strings.Repeat("n", 100_000)
+	mk := func() *span.Run {
+		return span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1,
+			Evals: []span.Eval{{Name: long, Label: long, Score: 1, HasScore: true}}}})
+	}
+	r := Compare(mk(), mk(), Options{})
+	var js strings.Builder
+	require.NoError(t, r.WriteJSON(&js))
+	assert.Less(t, js.Len(), 20_000, "no name is written whole")
+	var back Report
+	require.NoError(t, json.Unmarshal([]byte(js.String()), &back))
+	for k, e := range back.Groups[0].Head.Evals {
+		assert.Contains(t, k, "…(100000 bytes)")
+		for l := range e.Labels {
+			assert.Contains(t, l, "…(100000 bytes)")
+		}
+	}
+	var b strings.Builder
+	r.Text(&b)
+	assert.Less(t, b.Len(), 20_000)
+	assert.Less(t, len(r.Markdown(MaxCommentBytes)), 20_000)
+}
