@@ -57,13 +57,14 @@ type EvalSummary struct {
 	Sample []float64 `json:"score_sample,omitempty"`
 }
 
-// evalsVal is the value of evals: the statistics per name, or why there
+// evalsStats is the value of evals: the statistics per name, or why there
 // are none.
-type evalsVal struct {
+type evalsStats struct {
 	byName map[string]*evalVal
 	names  []string // sorted
 	where  string   // " in the baseline", for messages
 	count  int      // spans selected
+	why    string   // set when the side cannot have evaluation results
 }
 
 type evalVal struct {
@@ -150,7 +151,7 @@ func finishEvals(out map[string]*EvalStats, scores map[string][]float64) map[str
 	return out
 }
 
-func (g *group) evals() *evalsVal {
+func (g *group) evals() *evalsStats {
 	if g.evalsV == nil {
 		st := map[string]*EvalStats{}
 		scores := map[string][]float64{}
@@ -162,8 +163,8 @@ func (g *group) evals() *evalsVal {
 	return g.evalsV
 }
 
-func newEvalsVal(st map[string]*EvalStats, selected int, where string) *evalsVal {
-	ev := &evalsVal{byName: make(map[string]*evalVal, len(st)), count: selected, where: where}
+func newEvalsVal(st map[string]*EvalStats, selected int, where string) *evalsStats {
+	ev := &evalsStats{byName: make(map[string]*evalVal, len(st)), count: selected, where: where}
 	for name, s := range st {
 		ev.byName[name] = &evalVal{name: name, st: *s, where: where}
 		ev.names = append(ev.names, name)
@@ -173,7 +174,10 @@ func newEvalsVal(st map[string]*EvalStats, selected int, where string) *evalsVal
 }
 
 // missing is the error of an evaluation name no result has.
-func (ev *evalsVal) missing(name string) ref.Val {
+func (ev *evalsStats) missing(name string) ref.Val {
+	if ev.why != "" {
+		return errVal("evals[%s]: %s", strconv.Quote(name), ev.why)
+	}
 	if ev.count == 0 {
 		return errVal("evals[%s]: no spans selected%s", strconv.Quote(name), ev.where)
 	}
@@ -209,7 +213,7 @@ func quoteList(names []string, max int) string {
 // Mapper through Find, whose "not found" becomes a bare "no such key";
 // through Get the error says which names exist, and has(evals.name) is
 // false for a missing name.
-type evalsMap struct{ ev *evalsVal }
+type evalsMap struct{ ev *evalsStats }
 
 func (m evalsMap) Get(key ref.Val) ref.Val {
 	k, ok := key.(types.String)
@@ -573,11 +577,13 @@ func (g *Summary) validateEvals() error {
 	return nil
 }
 
-func (sd *summarySide) evals() *evalsVal {
+func (sd *summarySide) evals() *evalsStats {
 	const where = " in the baseline"
 	for _, g := range sd.groups {
 		if g.EvalsUnknown {
-			return newEvalsVal(nil, sd.count(), " in the baseline (a version 2 summary, which keeps no evaluation results: rewrite it with `llmcheck baseline write`)")
+			ev := newEvalsVal(nil, sd.count(), where)
+			ev.why = "the baseline is a version 2 summary, which keeps no evaluation results: rewrite it with `llmcheck baseline write`"
+			return ev
 		}
 	}
 	merged := map[string]*EvalStats{}

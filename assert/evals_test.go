@@ -216,7 +216,7 @@ func TestEvalsRegression(t *testing.T) {
 	sums[0].Evals, sums[0].EvalsUnknown = nil, true
 	r = s.EvaluateRegressionsSummary(sums, evalRun(1, 10, 0.8), mannWhitney)
 	assert.Equal(t, Error, r[0].Status, r[0].Message)
-	assert.Contains(t, r[0].Message, "version 2 summary")
+	assert.Contains(t, r[0].Message, `evals["faithfulness"]: the baseline is a version 2 summary, which keeps no evaluation results: rewrite it with`+" `llmcheck baseline write`")
 }
 
 func TestParseEvalTest(t *testing.T) {

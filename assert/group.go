@@ -142,7 +142,7 @@ type group struct {
 
 	lat    *latencyVal
 	ttftV  *latencyVal // ttft.go
-	evalsV *evalsVal   // evals.go
+	evalsV *evalsStats // evals.go
 	tok    *tokenVals
 	ret    *retrievalVal
 

@@ -73,7 +73,7 @@ type side interface {
 	errors() int
 	errorRate() ref.Val
 	retrieval() *retrievalVal
-	evals() *evalsVal
+	evals() *evalsStats
 	spansList() ref.Val
 	tracesList() ref.Val
 	samples(test string) []float64

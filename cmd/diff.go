@@ -42,8 +42,11 @@ baseline summary written by ` + "`llmcheck baseline write`" + `.
 
 Spans are grouped by service + operation + model (span name when there is
 no operation). For each group it shows count, latency p50/p95/p99, tokens,
-cost, error rate and retrieval metrics on both sides with their deltas.
-Latency and token changes are tested with the Mann-Whitney U test over the
+cost, error rate, retrieval metrics and evaluation results (mean score and
+label rates per evaluation) on both sides with their deltas, and the tests
+whose evaluation verdict went from passing to failing (evals: in the
+config; not against a summary). Latency, token and evaluation changes are
+tested with the Mann-Whitney U test over the
 per-span values (alpha per report, Holm-corrected); a change that is not
 significant, or has fewer than --min-samples values on a side, is shown as
 ~. It also compares the structure of the traces: LLM, tool and retrieval
@@ -107,8 +110,10 @@ comparison read. See "Comparing with a baseline" in the README.`,
 		Long: `Baseline write summarises recorded trace files into a small JSON file: per
 group of spans (service + operation + model), the exact count, errors,
 latency percentiles, token sums, cost and retrieval sums that regression
-rules read, and at most 200 values per statistic (evenly spaced order
-statistics) for the significance test. Commit it and pass it to --baseline
+rules read, the evaluation results (counts, scores, results per label),
+and every value the significance tests compare up to 1,000 per statistic
+(beyond, 1,000 evenly spaced order statistics). Format version 3; version 2
+summaries are still read, without evaluation results. Commit it and pass it to --baseline
 or as BASE of llmcheck diff. Its size depends on the number of groups, not
 on the number of spans.`,
 		Example: `  llmcheck baseline write .llmcheck/traces.jsonl -o llmcheck.baseline.json`,

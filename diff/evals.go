@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -79,7 +80,10 @@ func (a *acc) addEvals(evals []span.Eval) {
 	}
 }
 
-// evalStats are the statistics of the group's evaluations.
+// evalStats are the statistics of the group's evaluations. Names and
+// labels are map keys, which Report.Clipped does not reach: they are
+// clipped here (safetext.Clip keeps the length, so clipped keys stay
+// distinct).
 func (a *acc) evalStats() map[string]*assert.EvalStats {
 	if len(a.ev) == 0 {
 		return nil
@@ -93,7 +97,18 @@ func (a *acc) evalStats() map[string]*assert.EvalStats {
 				st.Scores = &l
 			}
 		}
-		out[name] = &st
+		if len(st.Labels) > 0 {
+			st.Labels = clipKeys(st.Labels)
+		}
+		out[safetext.Clip(name, safetext.MaxRunes)] = &st
+	}
+	return out
+}
+
+func clipKeys(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[safetext.Clip(k, safetext.MaxRunes)] += v
 	}
 	return out
 }
@@ -340,7 +355,7 @@ func evalHeadlines(r *Report, name func(*Group) string) []Headline {
 	for _, byEval := range groupFlips(r.Evals.Flips) {
 		tests := make([]string, 0, len(byEval))
 		for _, f := range byEval {
-			tests = append(tests, f.Test)
+			tests = append(tests, safetext.Clip(f.Test, safetext.MaxRunes))
 		}
 		more := ""
 		if len(tests) > 3 {
@@ -348,7 +363,7 @@ func evalHeadlines(r *Report, name func(*Group) string) []Headline {
 			tests = tests[:3]
 		}
 		hs = append(hs, Headline{Kind: HeadlineFlips, Text: fmt.Sprintf("%s went from passing to failing on %s: %s%s",
-			plural(len(byEval), "test"), strconv.Quote(byEval[0].Eval), strings.Join(tests, ", "), more)})
+			plural(len(byEval), "test"), quoteClip(byEval[0].Eval), strings.Join(tests, ", "), more)})
 	}
 	return hs
 }
@@ -374,10 +389,16 @@ func evalLabel(m string) (string, bool) {
 	case !ok:
 		return "", false
 	case isLabel:
-		return fmt.Sprintf("%s %s rate", strconv.Quote(name), strconv.Quote(label)), true
+		return fmt.Sprintf("%s %s rate", quoteClip(name), quoteClip(label)), true
 	}
-	return fmt.Sprintf("%s score", strconv.Quote(name)), true
+	return fmt.Sprintf("%s score", quoteClip(name)), true
 }
+
+// maxNameRunes bounds an evaluation name or label in a row or line.
+const maxNameRunes = 60
+
+// quoteClip quotes a recorded name, clipped at maxNameRunes runes.
+func quoteClip(s string) string { return strconv.Quote(safetext.Clip(s, maxNameRunes)) }
 
 // evalMetricsOf are g's evaluation metrics, in order.
 func (g *Group) evalMetricsOf() []*Metric {
@@ -406,7 +427,7 @@ func (e *Evals) flipLines() []string {
 				out = append(out, fmt.Sprintf("… and %d more %s in the JSON report", len(kind.flips)-maxListed, kind.what))
 				break
 			}
-			out = append(out, fmt.Sprintf("%s: %s %s (%s → %s)", f.Test, strconv.Quote(f.Eval), kind.what, f.Base, f.Head))
+			out = append(out, fmt.Sprintf("%s: %s %s (%s → %s)", safetext.Clip(f.Test, safetext.MaxRunes), quoteClip(f.Eval), kind.what, f.Base, f.Head))
 		}
 	}
 	return out

@@ -229,3 +229,88 @@ func TestEvalsBounded(t *testing.T) {
 	assert.NotNil(t, g.Metric(EvalMetricScore("e002")), "3 results a side: among the most")
 	assert.Nil(t, g.Metric(EvalMetricScore("e000")), "1 result a side: left out")
 }
+
+// seededEvals is n tests, one trace each, whose chat span has a
+// faithfulness score (mean faith, uniform ±0.1) and a correctness label
+// (incorrect with probability wrong).
+func seededEvals(seed uint64, n int, faith, wrong float64) *span.Run {
+	r := rand.New(rand.NewPCG(seed, 11))
+	wrongSet := map[int]bool{}
+	for i := range n {
+		if r.Float64() < wrong {
+			wrongSet[i] = true
+		}
+	}
+	return evalScenario(seed*7919+1, n, faith, wrongSet)
+}
+
+// TestEvalsSeeded measures how often the evaluation rows of the diff are
+// right on seeded pairs: false alarms on unchanged pairs, detection of a
+// drop of the mean score and of the correct rate (docs/statistics.md).
+func TestEvalsSeeded(t *testing.T) {
+	const pairs = 200 // about 2 s
+	type sc struct {
+		name            string
+		n               int
+		faith, wrong    [2]float64
+		metric          string // the metric that must be significant; "" for any evaluation metric
+		atMost, atLeast float64
+	}
+	for _, c := range []sc{
+		{"no change", 100, [2]float64{0.85, 0.85}, [2]float64{0.1, 0.1}, "", 0.05, 0},
+		{"faithfulness -0.03", 100, [2]float64{0.85, 0.82}, [2]float64{0.1, 0.1}, EvalMetricScore("faithfulness"), 1, 0.75},
+		{"faithfulness -0.05", 100, [2]float64{0.85, 0.80}, [2]float64{0.1, 0.1}, EvalMetricScore("faithfulness"), 1, 0.95},
+		{"correct rate 90 % → 75 %", 100, [2]float64{0.85, 0.85}, [2]float64{0.1, 0.25}, EvalMetricLabel("correctness", "correct"), 1, 0.55},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hits := 0
+			for k := range pairs {
+				base := seededEvals(uint64(2*k+1), c.n, c.faith[0], c.wrong[0])
+				head := seededEvals(uint64(2*k+2), c.n, c.faith[1], c.wrong[1])
+				g := &Compare(base, head, Options{}).Groups[0]
+				if g.Key != "rag · chat · gpt-4o" {
+					g = &Compare(base, head, Options{}).Groups[1]
+				}
+				found := false
+				for _, m := range g.evalMetricsOf() {
+					if m.Test.Significant && (c.metric == "" || m.Name == c.metric) {
+						found = true
+					}
+				}
+				if found {
+					hits++
+				}
+			}
+			rate := float64(hits) / float64(pairs)
+			t.Logf("%s: %d of %d pairs (%.1f %%)", c.name, hits, pairs, 100*rate)
+			assert.LessOrEqual(t, rate, c.atMost)
+			assert.GreaterOrEqual(t, rate, c.atLeast)
+		})
+	}
+}
+
+// TestEvalsLongNames: evaluation names and labels of any length reach
+// the JSON report clipped, map keys included.
+func TestEvalsLongNames(t *testing.T) {
+	long := strings.Repeat("n", 100_000)
+	mk := func() *span.Run {
+		return span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1,
+			Evals: []span.Eval{{Name: long, Label: long, Score: 1, HasScore: true}}}})
+	}
+	r := Compare(mk(), mk(), Options{})
+	var js strings.Builder
+	require.NoError(t, r.WriteJSON(&js))
+	assert.Less(t, js.Len(), 20_000, "no name is written whole")
+	var back Report
+	require.NoError(t, json.Unmarshal([]byte(js.String()), &back))
+	for k, e := range back.Groups[0].Head.Evals {
+		assert.Contains(t, k, "…(100000 bytes)")
+		for l := range e.Labels {
+			assert.Contains(t, l, "…(100000 bytes)")
+		}
+	}
+	var b strings.Builder
+	r.Text(&b)
+	assert.Less(t, b.Len(), 20_000)
+	assert.Less(t, len(r.Markdown(MaxCommentBytes)), 20_000)
+}

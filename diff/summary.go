@@ -108,13 +108,7 @@ func summaryAcc(sg signature, g *assert.Summary, k int) *acc {
 		}
 	}
 	a.ev = summaryEvals(g)
-	for name, e := range a.ev {
-		if st.Evals == nil {
-			st.Evals = map[string]*assert.EvalStats{}
-		}
-		es := e.st
-		st.Evals[name] = &es
-	}
+	st.Evals = a.evalStats()
 	a.fixed = st
 	return a
 }
