@@ -118,7 +118,7 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
-	}, spanTTFTFields()...)...)
+	}, append(spanTTFTFields(), spanTrajectoryFields()...)...)...)
 }
 
 // ---- Tokens ----
@@ -312,7 +312,7 @@ func initDocs() {
 // ---- Trace ----
 
 func initTrace() {
-	traceObj = newObjType(tTrace,
+	traceObj = newObjType(tTrace, append([]field{
 		field{"id", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.ID) }, "hex trace id"},
 		field{"name", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.Root.Name) }, "root span name"},
 		field{"root", spanT, func(v any) ref.Val { tv := v.(*traceVal); return obj{spanObj, tv.rc.entryOf(tv.t.Root)} }, "root span"},
@@ -326,7 +326,7 @@ func initTrace() {
 		field{"llm_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(llmOps...)) }, "chat/completion spans"},
 		field{"tool_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpExecuteTool)) }, "execute_tool spans"},
 		field{"retrievals", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpRetrieval)) }, "retrieval spans"},
-	)
+	}, traceTrajectoryFields()...)...)
 }
 
 var llmOps = []string{span.OpChat, span.OpTextCompletion, span.OpGenerateContent}
@@ -503,6 +503,7 @@ func newEnv(vars ...cel.EnvOption) (*cel.Env, error) {
 		cel.EnableMacroCallTracking(),
 	}
 	opts = append(opts, listFunctions()...)
+	opts = append(opts, trajectoryFunctions()...)
 	opts = append(opts, vars...)
 	return cel.NewEnv(opts...)
 }

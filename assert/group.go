@@ -493,8 +493,10 @@ func (g *group) ResolveName(name string) (any, bool) {
 type traceVal struct {
 	rc  *runCtx
 	t   *span.Trace
-	mu  sync.Mutex // guards grp
+	mu  sync.Mutex // guards grp and trajectory
 	grp *group
+	// trajectory is trace.tools, .agents and .models (trajectory.go).
+	trajectory *trajectory
 }
 
 // all is the group of every span of the trace. Its statistics are cached
