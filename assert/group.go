@@ -41,6 +41,8 @@ type runCtx struct {
 
 	groupsOnce sync.Once
 	groupKeys  []string // GroupKey of each group of spans (regression rules; entry.gi)
+
+	groupings sync.Map // each: text → *grouping (groups.go)
 }
 
 func newRunCtx(cfg *Config, run *span.Run) *runCtx {

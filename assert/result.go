@@ -101,7 +101,7 @@ type Result struct {
 	Observed   []Observed `json:"observed"`
 	CostSource string     `json:"cost_source,omitempty"`
 	Offenders  []Offender `json:"offenders,omitempty"`
-	Rows       []Row      `json:"rows,omitempty"` // each: trace, one per trace
+	Rows       []Row      `json:"rows,omitempty"` // each:, one per trace or group
 	// RowsOmitted counts the rows results.json leaves out (passing rows
 	// beyond the first MaxPassingRows, others beyond MaxOtherRows); the
 	// in-memory Rows always hold every trace.
@@ -133,18 +133,27 @@ type Observed struct {
 
 // Offender is one of the worst spans or traces behind a failure.
 type Offender struct {
-	TraceID string  `json:"trace_id"`
-	SpanID  string  `json:"span_id,omitempty"`
-	Name    string  `json:"name"`
-	Metric  string  `json:"metric"`
-	Value   float64 `json:"value"`
-	Unit    string  `json:"unit,omitempty"`
+	TraceID string `json:"trace_id,omitempty"` // empty for a group
+	SpanID  string `json:"span_id,omitempty"`
+	// Group is the group value of a failed row of an each: conversation,
+	// test or expression result (see Row.Group).
+	Group  string  `json:"group,omitempty"`
+	Name   string  `json:"name"`
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit,omitempty"`
 }
 
-// Row is the verdict for one trace of an each: trace assertion.
+// Row is the verdict for one trace (each: trace) or one group (each:
+// conversation, test or an expression) of an each: assertion.
 type Row struct {
-	TraceID  string     `json:"trace_id"`
-	Name     string     `json:"name"` // root span name
+	TraceID string `json:"trace_id,omitempty"` // each: trace
+	Name    string `json:"name,omitempty"`     // each: trace: the root span name
+	// Group is the group value (each: conversation, test or an
+	// expression); NoGroup for the selected spans without one.
+	Group string `json:"group,omitempty"`
+	// Traces counts the traces of a group's selected spans.
+	Traces   int        `json:"traces,omitempty"`
 	Status   Status     `json:"status"`
 	Message  string     `json:"message"`
 	Spans    int        `json:"spans"`

@@ -68,7 +68,7 @@ func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiYellow, "warning: "+safetext.Line(r.Warning)))
 		}
 		for _, o := range r.Offenders {
-			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(o)))
+			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(r.Each, o)))
 		}
 	}
 }
@@ -90,7 +90,12 @@ func statusMark(r assert.Result) (string, string) {
 	}
 }
 
-func offenderLine(o assert.Offender) string {
+// offenderLine is one offender: a span or trace, or the group of a
+// failed row of an each: result, whose each: it names.
+func offenderLine(each string, o assert.Offender) string {
+	if o.TraceID == "" && o.Group != "" {
+		return fmt.Sprintf("%s: %s = %s", oneLine(assert.GroupLabel(each, o.Group)), o.Metric, assert.FormatValue(o.Value, o.Unit))
+	}
 	id := "trace " + o.TraceID
 	if o.SpanID != "" {
 		id += ", span " + o.SpanID

@@ -257,7 +257,7 @@ func resultAnnotation(r assert.Result, configFile string) Annotation {
 			fmt.Fprintf(&b, "\n… %d more", len(r.Offenders)-3)
 			break
 		}
-		fmt.Fprintf(&b, "\n%s", offenderLine(o))
+		fmt.Fprintf(&b, "\n%s", offenderLine(r.Each, o))
 	}
 	a.Message = clip(b.String(), maxAnnotationRunes)
 	return a
