@@ -30,7 +30,7 @@ type check struct {
 	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
 	eachProg   cel.Program // an each: expression over span (groups.go)
-	fastExpect actPred // expect decided in Go when it can (see compileExpect)
+	fastExpect actPred     // expect decided in Go when it can (see compileExpect)
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
 	expectEnv  *cel.Env

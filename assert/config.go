@@ -47,9 +47,9 @@ type RetrievalConfig struct {
 
 // Assertion is one entry of assertions:.
 type Assertion struct {
-	Name       string
-	Where      string
-	Expect     string
+	Name   string
+	Where  string
+	Expect string
 	// Each groups the verdict (each:): "trace", "conversation", "test" or
 	// a CEL string expression over span; empty when absent. EachTrace is
 	// Each == "trace".

@@ -528,6 +528,13 @@ func elideContent(r *Result) {
 			if v, ok := obs[i].Value.(string); ok && len(v) > 32 {
 				obs[i].Value = strings.Trim(clean(strconv.Quote(v)), `"`)
 			}
+			if l, ok := obs[i].Value.([]string); ok {
+				for j, v := range l {
+					if len(v) > maxQuoted {
+						l[j] = strings.Trim(clean(strconv.Quote(v)), `"`)
+					}
+				}
+			}
 		}
 	}
 	r.Message = clean(r.Message)
@@ -656,6 +663,9 @@ func nativeValue(v ref.Val) any {
 	case types.String:
 		return string(x)
 	case traits.Lister:
+		if l, ok := shortStrings(x); ok {
+			return l // a trajectory: trace.tools, trace.models
+		}
 		return fmt.Sprintf("(a list of %v)", x.Size())
 	case traits.Mapper:
 		if n, ok := x.Size().(types.Int); ok {
@@ -664,6 +674,28 @@ func nativeValue(v ref.Val) any {
 		return fmt.Sprintf("(a map of %v entries)", x.Size())
 	}
 	return fmt.Sprint(v.Value())
+}
+
+// maxListShown is the longest list of strings an observed value shows
+// element by element; a longer one is "(a list of N)".
+const maxListShown = 20
+
+// shortStrings returns the elements of l when it is a list of at most
+// maxListShown strings.
+func shortStrings(l traits.Lister) ([]string, bool) {
+	n, ok := l.Size().(types.Int)
+	if !ok || n > maxListShown {
+		return nil, false
+	}
+	out := make([]string, 0, int(n))
+	for it := l.Iterator(); it.HasNext() == types.True; {
+		s, ok := it.Next().(types.String)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, string(s))
+	}
+	return out, true
 }
 
 // summary is the human line of observed values: "latency.p95 = 1623.4 ms (412 spans)".
@@ -710,6 +742,12 @@ func FormatValue(v any, unit string) string {
 		s = strconv.FormatInt(x, 10)
 	case string:
 		s = strconv.Quote(x)
+	case []string:
+		q := make([]string, len(x))
+		for i, e := range x {
+			q[i] = strconv.Quote(e)
+		}
+		s = "[" + strings.Join(q, ", ") + "]"
 	default:
 		s = fmt.Sprint(x)
 	}

@@ -126,7 +126,7 @@ type Result struct {
 // Observed is the value of one statistic or aggregate the expression used.
 type Observed struct {
 	Expr  string `json:"expr"`
-	Value any    `json:"value,omitempty"` // float64, int64, string or bool
+	Value any    `json:"value,omitempty"` // float64, int64, string, bool or []string (a list of at most 20 strings: trace.tools)
 	Unit  string `json:"unit,omitempty"`  // ms, USD or empty
 	Error string `json:"error,omitempty"`
 }

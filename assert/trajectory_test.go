@@ -126,6 +126,12 @@ func TestTrajectoryAssertions(t *testing.T) {
 			assert.Equal(t, tc.want, r.Status, r.Message)
 		})
 	}
+	// A failing trajectory shows the tools the trace called.
+	r := evaluate(t, "assertions:\n  - name: x\n    each: trace\n    expect: in_order(trace.tools, [\"answer\", \"search_docs\"])\n", trajectoryRun())["x"]
+	assert.Contains(t, r.Message, `first: invoke_agent triage (trace a1): trace.tools = ["fetch_order", "get_weather", "search_docs", "answer"]`)
+	require.Len(t, r.Rows, 1)
+	assert.Equal(t, []string{"fetch_order", "get_weather", "search_docs", "answer"}, r.Rows[0].Observed[0].Value)
+
 	// trace is only defined with each: trace
 	_, err := LoadBytes("llmcheck.yaml", []byte("assertions:\n  - name: x\n    expect: size(trace.tools) > 0\n"))
 	require.Error(t, err)
