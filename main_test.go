@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		"llmcheck":    func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"emitspans":   func() { os.Exit(emitSpans(os.Args[1:])) },
 		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
+		"emitagent":   func() { os.Exit(emitAgent(os.Args[1:])) },
 	})
 }
 

@@ -331,6 +331,9 @@ func (c *check) evaluateRows(rc *runCtx, g *group, r *Result) {
 					row.Status, row.Message = Pass, summary(row.Observed, len(tg.spans))
 				default:
 					row.Status, row.Message = Fail, summary(row.Observed, len(tg.spans))
+					if len(row.Observed) == 0 {
+						row.Message = "expect is false " + row.Message
+					}
 				}
 				if tg.costDone && costSrcs[ci] == "" {
 					costSrcs[ci] = tg.costSrc
@@ -400,18 +403,27 @@ func (c *check) evaluateRows(rc *runCtx, g *group, r *Result) {
 			continue
 		}
 		o := Offender{TraceID: row.TraceID, Name: row.Name, Group: row.Group, Metric: noun}
+		if row.Group != "" {
+			o.Name = row.Group
+		}
 		if row.Spans == 0 {
 			o.Metric = "selected spans" // where selected nothing in this row
 		}
+		numeric := false
 		for _, ob := range row.Observed {
 			if f, ok := ob.Value.(float64); ok {
-				o.Metric, o.Value, o.Unit = ob.Expr, f, ob.Unit
+				o.Metric, o.Value, o.Unit, numeric = ob.Expr, f, ob.Unit, true
 				break
 			}
 			if i, ok := ob.Value.(int64); ok {
-				o.Metric, o.Value, o.Unit = ob.Expr, float64(i), ob.Unit
+				o.Metric, o.Value, o.Unit, numeric = ob.Expr, float64(i), ob.Unit, true
 				break
 			}
+		}
+		if !numeric && row.Spans > 0 {
+			// no number to show (trace.tools, a comprehension): the row's
+			// message says what was observed
+			o.Detail = row.Message
 		}
 		r.Offenders = append(r.Offenders, o)
 	}
@@ -539,6 +551,9 @@ func elideContent(r *Result) {
 	}
 	r.Message = clean(r.Message)
 	observed(r.Observed)
+	for i := range r.Offenders {
+		r.Offenders[i].Detail = clean(r.Offenders[i].Detail)
+	}
 	for i := range r.Rows {
 		r.Rows[i].Message = clean(r.Rows[i].Message)
 		observed(r.Rows[i].Observed)

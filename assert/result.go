@@ -137,9 +137,13 @@ type Offender struct {
 	SpanID  string `json:"span_id,omitempty"`
 	// Group is the group value of a failed row of an each: conversation,
 	// test or expression result (see Row.Group).
-	Group  string  `json:"group,omitempty"`
-	Name   string  `json:"name"`
-	Metric string  `json:"metric"`
+	Group  string `json:"group,omitempty"`
+	Name   string `json:"name"`
+	Metric string `json:"metric"`
+	// Detail is, for a failed row whose observed values hold no number
+	// (trace.tools, a comprehension), the row's message instead of
+	// metric and value.
+	Detail string  `json:"detail,omitempty"`
 	Value  float64 `json:"value"`
 	Unit   string  `json:"unit,omitempty"`
 }

@@ -93,14 +93,18 @@ func statusMark(r assert.Result) (string, string) {
 // offenderLine is one offender: a span or trace, or the group of a
 // failed row of an each: result, whose each: it names.
 func offenderLine(each string, o assert.Offender) string {
+	what := o.Metric + " = " + assert.FormatValue(o.Value, o.Unit)
+	if o.Detail != "" {
+		what = o.Detail
+	}
 	if o.TraceID == "" && o.Group != "" {
-		return fmt.Sprintf("%s: %s = %s", oneLine(assert.GroupLabel(each, o.Group)), o.Metric, assert.FormatValue(o.Value, o.Unit))
+		return fmt.Sprintf("%s: %s", oneLine(assert.GroupLabel(each, o.Group)), oneLine(what))
 	}
 	id := "trace " + o.TraceID
 	if o.SpanID != "" {
 		id += ", span " + o.SpanID
 	}
-	return fmt.Sprintf("%s (%s): %s = %s", oneLine(o.Name), id, o.Metric, assert.FormatValue(o.Value, o.Unit))
+	return fmt.Sprintf("%s (%s): %s", oneLine(o.Name), id, oneLine(what))
 }
 
 // CountLine is the closing line: "3 passed, 1 failed (412 spans in 40

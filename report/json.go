@@ -45,7 +45,7 @@ func clipNames(res *assert.Results) *assert.Results {
 				return true
 			}
 			for _, o := range r.Offenders {
-				if len(o.Name) > safetext.MaxRunes || len(o.Group) > safetext.MaxRunes {
+				if len(o.Name) > safetext.MaxRunes || len(o.Group) > safetext.MaxRunes || len(o.Detail) > safetext.MaxLineRunes {
 					return true
 				}
 			}
@@ -73,6 +73,7 @@ func clipNames(res *assert.Results) *assert.Results {
 			for j := range r.Offenders {
 				r.Offenders[j].Name = safetext.Clip(r.Offenders[j].Name, safetext.MaxRunes)
 				r.Offenders[j].Group = safetext.Clip(r.Offenders[j].Group, safetext.MaxRunes)
+				r.Offenders[j].Detail = safetext.Clip(r.Offenders[j].Detail, safetext.MaxLineRunes)
 			}
 			r.Significance = append([]assert.Significance(nil), r.Significance...)
 			for j := range r.Significance {
