@@ -70,6 +70,17 @@ func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 		for _, o := range r.Offenders {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(r.Each, o)))
 		}
+		if r.Each != "" {
+			bad := 0
+			for _, row := range r.Rows {
+				if row.Status != assert.Pass {
+					bad++
+				}
+			}
+			if n := bad - len(r.Offenders); n > 0 && len(r.Offenders) > 0 {
+				fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, fmt.Sprintf("… and %d more %ss that did not pass (results.json lists them)", n, assert.GroupNoun(r.Each))))
+			}
+		}
 	}
 }
 
