@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	a "github.com/llmcheck/llmcheck/assert"
+	"github.com/llmcheck/llmcheck/internal/safetext"
 	"github.com/llmcheck/llmcheck/span"
 )
 
@@ -88,4 +89,31 @@ func TestManyGroupsBounded(t *testing.T) {
 	require.Equal(t, 10_000-3334-MaxPassingRows, got.RowsOmitted)
 	require.Contains(t, js.String(), `"group": "u09999"`, "a failing row late in the order is kept")
 	require.NotContains(t, js.String(), `"group": "u09998"`, "passing rows beyond the cap are counted, not listed")
+}
+
+// A group value is span content: a hostile one reaches no report raw.
+func TestHostileGroupValue(t *testing.T) {
+	hostile := "\x1b[31m\r\n::error file=x::forged\u202e|`<b>"
+	run := span.NewRun([]span.Span{
+		{TraceID: "t1", SpanID: "r", Name: "request", Conversation: hostile, StartUnixNano: 1, EndUnixNano: 2_000_000, DurationMS: 2},
+		{TraceID: "t1", SpanID: "c", ParentSpanID: "r", Name: "chat", Operation: span.OpChat, StartUnixNano: 2, EndUnixNano: 1_000_000, DurationMS: 1},
+	})
+	for _, each := range []string{"conversation", "span.conversation"} {
+		s, err := a.LoadBytes("llmcheck.yaml", []byte("assertions:\n  - name: g\n    each: '"+each+"'\n    where: span.operation == \"chat\"\n    expect: count > 1\n"))
+		require.NoError(t, err)
+		res := s.Evaluate(run)
+		require.Equal(t, a.Fail, res.Status, res.Assertions[0].Message)
+		var con bytes.Buffer
+		Console(&con, res, ConsoleOptions{})
+		var ju bytes.Buffer
+		require.NoError(t, JUnit(&ju, res, fixtureMeta()))
+		md := Markdown(res, run, fixtureMeta(), MarkdownOptions{})
+		checkMarkdown(t, md)
+		for name, out := range map[string]string{"console": con.String(), "junit.xml": ju.String(), "report.md": md} {
+			require.NotContains(t, out, "\x1b", name)
+			require.NotContains(t, out, "\u202e", name)
+			require.Empty(t, safetext.Commands(out, true), "%s: %s", name, out)
+		}
+		require.Contains(t, con.String(), `\x1b[31m\r\n::error file=x::forged\u202e|`+"`<b>", "the value is shown escaped")
+	}
 }
