@@ -30,7 +30,9 @@ type check struct {
 	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
 	eachProg   cel.Program // an each: expression over span (groups.go)
-	fastExpect actPred     // expect decided in Go when it can (see compileExpect)
+	eachEnv    *cel.Env
+	eachAST    *cel.Ast
+	fastExpect actPred // expect decided in Go when it can (see compileExpect)
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
 	expectEnv  *cel.Env
@@ -153,7 +155,8 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 		}
 		if a.Each != "" && !eachKeyword(a.Each) {
 			var d []Diagnostic
-			c.eachProg, d = compileEach(wenv, a)
+			c.eachAST, c.eachProg, d = compileEach(wenv, a)
+			c.eachEnv = wenv
 			diags = append(diags, d...)
 		}
 		env := eenv

@@ -99,6 +99,9 @@ func (c *check) checkCost(b sizeBounds, limit uint64) error {
 	if err := checkCost(c.whereEnv, c.whereAST, b, limit, "where"); err != nil {
 		return err
 	}
+	if err := checkCost(c.eachEnv, c.eachAST, b, limit, "each"); err != nil {
+		return err
+	}
 	return checkCost(c.expectEnv, c.expectAST, b, limit, "expect")
 }
 

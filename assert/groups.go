@@ -60,7 +60,7 @@ func GroupLabel(each, v string) string {
 
 // compileEach compiles an each: expression over span; it must yield a
 // string.
-func compileEach(env *cel.Env, a Assertion) (cel.Program, []Diagnostic) {
+func compileEach(env *cel.Env, a Assertion) (*cel.Ast, cel.Program, []Diagnostic) {
 	ast, iss := env.Compile(a.Each)
 	if iss != nil && iss.Err() != nil {
 		var diags []Diagnostic
@@ -68,17 +68,17 @@ func compileEach(env *cel.Env, a Assertion) (cel.Program, []Diagnostic) {
 			diags = append(diags, Diagnostic{Pos: a.eachPos.at(e.Location.Line(), e.Location.Column()),
 				Message: fmt.Sprintf("each: %s (each: is trace, conversation, test or a CEL string expression over span, such as span.attrs[\"app.team\"])", e.Message)})
 		}
-		return nil, diags
+		return nil, nil, diags
 	}
 	t := ast.OutputType()
 	if !t.IsExactType(cel.StringType) && !t.IsExactType(cel.DynType) {
-		return nil, []Diagnostic{{Pos: a.EachPos, Message: fmt.Sprintf("each: %q is %s; an each: expression must be a string (the group's name), e.g. string(span.attrs[\"tenant.id\"])", a.Each, t)}}
+		return nil, nil, []Diagnostic{{Pos: a.EachPos, Message: fmt.Sprintf("each: %q is %s; an each: expression must be a string (the group's name), e.g. string(span.attrs[\"tenant.id\"])", a.Each, t)}}
 	}
 	prg, err := env.Program(ast)
 	if err != nil {
-		return nil, []Diagnostic{{Pos: a.EachPos, Message: "each: " + err.Error()}}
+		return nil, nil, []Diagnostic{{Pos: a.EachPos, Message: "each: " + err.Error()}}
 	}
-	return prg, nil
+	return ast, prg, nil
 }
 
 // grouping is the group value of every span of a run for one each:,

@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -224,4 +225,15 @@ func TestGroupRuntimeError(t *testing.T) {
 	assert.Contains(t, r.Message, `each: span "invoke_agent helpdesk" (trace t1, span root)`)
 	assert.Contains(t, r.Message, "reports no tokens and no cost")
 	assert.Empty(t, r.Rows)
+}
+
+// An each: expression is bounded by cel_cost_limit, as where is.
+func TestGroupCostLimit(t *testing.T) {
+	y := "cel_cost_limit: 2\nassertions:\n  - name: x\n    each: 'span.name + span.name + span.status_message + span.status_message + span.status_message'\n    expect: count >= 1\n"
+	r := evaluate(t, y, groupRun())["x"]
+	assert.Equal(t, Error, r.Status)
+	assert.Contains(t, r.Message, "each: worst-case cost")
+	assert.Contains(t, r.Message, "exceeds the cost limit 2")
+	r = evaluate(t, strings.Replace(y, "cel_cost_limit: 2", "cel_cost_limit: 100000", 1), groupRun())["x"]
+	assert.Equal(t, Pass, r.Status, r.Message)
 }
