@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +28,9 @@ import (
 // STEPS, comma-separated, run in order: a tool name is one execute_tool
 // span (arguments {"query": TEST, "top_k": 3}), "a|b" runs tools a and b
 // in parallel, and ">name" hands off to a nested agent that runs the
-// steps after it, with a chat call of its own.
+// steps after it, with a chat call of its own. A step "tool~K" is
+// skipped in repetition K of llmcheck run --repeat (LLMCHECK_REPEAT=K);
+// "tool~2~3" in repetitions 2 and 3.
 func emitAgent(args []string) int {
 	ctx := context.Background()
 	exp, err := otlptracehttp.New(ctx)
@@ -87,6 +90,10 @@ func emitAgent(args []string) int {
 		var nested trace.Span
 		if f[3] != "" {
 			for _, step := range strings.Split(f[3], ",") {
+				step, skip, _ := strings.Cut(step, "~")
+				if skip != "" && slices.Contains(strings.Split(skip, "~"), os.Getenv("LLMCHECK_REPEAT")) {
+					continue
+				}
 				switch {
 				case strings.HasPrefix(step, ">"):
 					name := step[1:]
