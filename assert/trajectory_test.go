@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/traits"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -222,4 +224,27 @@ func TestToolArgs(t *testing.T) {
 			assert.Less(t, len(r.Message), 600, "the message does not carry the content")
 		})
 	}
+}
+
+// FuzzToolArgs: any attribute text is parsed into a map or is an error
+// naming the span; never a panic, and never more than the bounds allow.
+func FuzzToolArgs(f *testing.F) {
+	for _, seed := range []string{`{"q":"x","k":3}`, `"{\"q\":1}"`, `[1]`, `{"a":{"b":[1,2,{"c":null}]}}`, `{"q": `, `1e400`, `{"n":12345678901234567890}`, strings.Repeat("[", 70)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, key := range []string{"gen_ai.tool.call.arguments", "traceloop.entity.input"} {
+			s := &span.Span{Name: "execute_tool x", SpanID: "s", Operation: span.OpExecuteTool, Attrs: span.AttrsOf(map[string]any{key: text})}
+			v := toolArgs(s)
+			if e, ok := v.(*types.Err); ok {
+				if !strings.Contains(e.Error(), `span "execute_tool x" (s)`) {
+					t.Fatalf("error without the span: %v", e)
+				}
+				continue
+			}
+			if _, ok := v.(traits.Mapper); !ok {
+				t.Fatalf("%q: %T, not a map", text, v)
+			}
+		}
+	})
 }
