@@ -250,7 +250,7 @@ func resultAnnotation(r assert.Result, configFile string) Annotation {
 		fmt.Fprintf(&b, "\nwhere: %s", oneLine(r.Where))
 	}
 	if r.Each != "" {
-		fmt.Fprintf(&b, "\neach: %s", r.Each)
+		fmt.Fprintf(&b, "\neach: %s", oneLine(r.Each))
 	}
 	for i, o := range r.Offenders {
 		if i == 3 {
