@@ -237,3 +237,25 @@ func TestGroupCostLimit(t *testing.T) {
 	r = evaluate(t, strings.Replace(y, "cel_cost_limit: 2", "cel_cost_limit: 100000", 1), groupRun())["x"]
 	assert.Equal(t, Pass, r.Status, r.Message)
 }
+
+// A span without a value takes its nearest ancestor's: a nested agent's
+// own team wins over the root's for the calls below it.
+func TestGroupNearestAncestor(t *testing.T) {
+	team := func(v string) span.Attrs { return span.AttrsOf(map[string]any{"app.team": v}) }
+	run := span.NewRun([]span.Span{
+		{TraceID: "t", SpanID: "root", Name: "root", StartUnixNano: 1, EndUnixNano: 100, Attrs: team("platform")},
+		{TraceID: "t", SpanID: "c1", ParentSpanID: "root", Name: "chat", Operation: span.OpChat, StartUnixNano: 2, EndUnixNano: 10},
+		{TraceID: "t", SpanID: "sub", ParentSpanID: "root", Name: "invoke_agent billing", Operation: span.OpInvokeAgent, StartUnixNano: 11, EndUnixNano: 90, Attrs: team("billing")},
+		{TraceID: "t", SpanID: "c2", ParentSpanID: "sub", Name: "chat", Operation: span.OpChat, StartUnixNano: 12, EndUnixNano: 20},
+		{TraceID: "t", SpanID: "c3", ParentSpanID: "sub", Name: "chat", Operation: span.OpChat, StartUnixNano: 21, EndUnixNano: 30},
+		// an orphan whose parent was never received: no value
+		{TraceID: "t", SpanID: "c4", ParentSpanID: "lost", Name: "chat", Operation: span.OpChat, StartUnixNano: 31, EndUnixNano: 40},
+	})
+	r := evaluate(t, "assertions:\n  - name: x\n    each: span.attrs[\"app.team\"]\n    where: span.operation == \"chat\"\n    expect: count >= 1\n", run)["x"]
+	assert.Equal(t, []string{"billing", "platform", NoGroup}, groupNames(r))
+	rows := rowsByGroup(r)
+	assert.Equal(t, 2, rows["billing"].Spans)
+	assert.Equal(t, 1, rows["platform"].Spans)
+	assert.Equal(t, 1, rows[NoGroup].Spans)
+	assert.Equal(t, Pass, r.Status, r.Message)
+}
