@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -211,8 +212,12 @@ func emitSpans(args []string) int {
 	killSelf := fs.Bool("kill-self", false, "die by SIGKILL after exporting")
 	content := fs.Bool("content", false, "record prompt and completion content attributes")
 	hang := fs.Duration("hang", 0, "after exporting (flushed), write -marker and wait this long before exiting")
+	exitRepeats := fs.String("exit-repeats", "", "exit with -exit only in these repetitions of llmcheck run --repeat (comma-separated values of LLMCHECK_REPEAT)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *exitRepeats != "" && !slices.Contains(strings.Split(*exitRepeats, ","), os.Getenv("LLMCHECK_REPEAT")) {
+		*exit = 0
 	}
 	var sigs chan os.Signal
 	if *waitSignal {

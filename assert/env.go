@@ -118,6 +118,14 @@ func initSpan() {
 			return types.NewRefValList(theProvider, vals)
 		}, "retrieved documents in rank order"},
 		field{"query", cel.StringType, func(v any) ref.Val { return types.String(spanOf(v).s.Query) }, "retrieval query text"},
+		field{"repeat", cel.IntType, func(v any) ref.Val {
+			s := spanOf(v).s
+			n, err := s.Repeat()
+			if err != nil {
+				return errVal("span %q (%s): %v", s.Name, s.SpanID, err)
+			}
+			return types.Int(n)
+		}, "repetition of llmcheck run --repeat (resource llmcheck.repeat), 0 when absent"},
 	}, spanTTFTFields()...)...)
 }
 

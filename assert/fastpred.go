@@ -120,6 +120,11 @@ func numField(e celast.Expr, v string) (numGetter, bool) {
 				d := e.s.DurationMS
 				return d, !math.IsNaN(d)
 			}}, true
+		case "repeat":
+			return numGetter{isInt: true, i: func(e *entry) (int64, bool) {
+				n, err := e.s.Repeat()
+				return n, err == nil
+			}}, true
 		case "cost":
 			return numGetter{f: func(e *entry) (float64, bool) {
 				if e.costErr != nil || !e.costOK || math.IsNaN(e.cost) {

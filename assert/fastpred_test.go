@@ -19,6 +19,10 @@ import (
 func randomRun(seed int64, n int) *span.Run {
 	r := rand.New(rand.NewSource(seed))
 	pick := func(xs ...string) string { return xs[r.Intn(len(xs))] }
+	// The repetition of llmcheck run --repeat, from its own source so the
+	// other fields are what they were before it.
+	rr := rand.New(rand.NewSource(seed + 1000))
+	resources := []map[string]any{nil, {}, {span.ResourceRepeat: "1"}, {span.ResourceRepeat: "2"}, {span.ResourceRepeat: int64(3)}, {span.ResourceRepeat: "two"}, {span.ResourceRepeat: "0"}}
 	spans := make([]span.Span, n)
 	for i := range spans {
 		s := &spans[i]
@@ -27,6 +31,7 @@ func randomRun(seed int64, n int) *span.Run {
 		if r.Intn(3) > 0 {
 			s.ParentSpanID = fmt.Sprintf("s%d", r.Intn(n))
 		}
+		s.Resource = resources[rr.Intn(len(resources))]
 		s.Name = pick("answer", "chat gpt-4o-mini", "retrieval kb", "", "x")
 		s.Service = pick("svc", "bench", "")
 		s.Kind = pick("client", "internal", "server")
@@ -112,6 +117,9 @@ var predExprs = []string{
 	`span.cost == 0.0 || span.is_error`,
 	`span.trace_id == "t1" || span.span_id == "s1" || span.parent_id == ""`,
 	`span.scope == "" && span.status_message == ""`,
+	`span.repeat == 2`,
+	`span.repeat > 0 && span.operation == "chat"`,
+	`span.repeat <= 1 || span.is_error`,
 }
 
 func TestCompiledWhereMatchesCEL(t *testing.T) {

@@ -23,6 +23,9 @@ type Results struct {
 	Status Status `json:"status"`
 	// ExitCode is llmcheck's exit code for this run.
 	ExitCode int `json:"exit_code"`
+	// RunID is the id of an llmcheck run (the resource attribute
+	// llmcheck.run.id of its spans), absent for check.
+	RunID string `json:"run_id,omitempty"`
 	// Command is the test command of llmcheck run, absent for check.
 	Command *CommandResult `json:"command,omitempty"`
 	// Error says why llmcheck could not run (status error), and
@@ -48,6 +51,17 @@ type CommandResult struct {
 	Args []string `json:"args"`
 	// Status is "ok", or how it failed: "exit status 7", "killed by
 	// signal terminated".
+	Status     string  `json:"status"`
+	DurationMS float64 `json:"duration_ms"`
+	// Repetitions are the runs of the command (--repeat), in order; one
+	// without --repeat.
+	Repetitions []Repetition `json:"repetitions,omitempty"`
+}
+
+// Repetition is one run of the test command of llmcheck run --repeat.
+type Repetition struct {
+	Number int `json:"number"`
+	// Status is "ok", or how it failed, as CommandResult.Status.
 	Status     string  `json:"status"`
 	DurationMS float64 `json:"duration_ms"`
 }

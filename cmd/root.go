@@ -20,6 +20,7 @@ import (
 
 	"github.com/llmcheck/llmcheck/exitcode"
 	"github.com/llmcheck/llmcheck/internal/safetext"
+	"github.com/llmcheck/llmcheck/runner"
 	"github.com/llmcheck/llmcheck/version"
 )
 
@@ -178,6 +179,10 @@ func expected(f *pflag.Flag, err error) string {
 		return "a whole number"
 	case "float64":
 		return "a number"
+	case "repeat":
+		return fmt.Sprintf("a whole number from 1 to %d", runner.MaxRepeat)
+	case "run-id":
+		return "a run id: " + runner.RunIDRule
 	}
 	return "a valid value: " + err.Error()
 }

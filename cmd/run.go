@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"strconv"
+
 	"github.com/spf13/cobra"
 
 	"github.com/llmcheck/llmcheck/runner"
@@ -19,10 +21,19 @@ it arrives. After CMD exits it waits until spans stop arriving (--idle,
 at most --flush-timeout), then evaluates the assertions file and writes
 OUT/results.json. Without an assertions file it summarises what it recorded.
 
+Every run has an id (--run-id, else the start time and a random part):
+CMD gets it as LLMCHECK_RUN_ID and, appended to OTEL_RESOURCE_ATTRIBUTES,
+as the resource attribute llmcheck.run.id of every span; results.json
+(run_id) and the GitHub step output run-id name it. --repeat N runs CMD N
+times into one run, each repetition with LLMCHECK_REPEAT and the resource
+attribute llmcheck.repeat set to 1..N (span.repeat in assertions); every
+repetition runs, and any that fails makes the exit code 3.
+
 The config is checked before CMD starts: a YAML or CEL error exits 2
 without running the tests.`,
 		Example: `  llmcheck run -- go test ./...
-  llmcheck run --out build/llmcheck --config ci/llmcheck.yaml -- pytest -q`,
+  llmcheck run --out build/llmcheck --config ci/llmcheck.yaml -- pytest -q
+  llmcheck run --repeat 5 --run-id nightly-$BUILD_ID -- pytest -q tests/llm`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	fs := c.Flags()
@@ -35,6 +46,8 @@ without running the tests.`,
 	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
 	fs.Int64("max-inflight-bytes", 0, "request bytes (decompressed) held in memory at once across all clients; over it requests get a retryable 503 / UNAVAILABLE (0: 2 × --max-request-bytes)")
+	fs.Var(&runIDValue{}, "run-id", "the run's `ID`, added to every span as the resource attribute llmcheck.run.id and written to results.json; default: the start time and a random part (with the workflow run on GitHub Actions)")
+	fs.Var(&repeatValue{n: 1}, "repeat", "run CMD `N` times (1 to 1000), one after the other, into one run; each repetition's spans carry llmcheck.repeat = 1..N")
 	fs.Bool("redact", false, "remove prompt and completion content attributes (gen_ai.input.messages, input.value, llm.input_messages.*, …) from the stored trace file")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
@@ -57,6 +70,8 @@ without running the tests.`,
 			MaxSpans:      v.GetInt64("max-spans"),
 			MaxTraceBytes: v.GetInt64("max-trace-bytes"),
 			Redact:        v.GetBool("redact"),
+			RunID:         c.Flags().Lookup("run-id").Value.String(),
+			Repeat:        c.Flags().Lookup("repeat").Value.(*repeatValue).n,
 			Env:           environ(),
 			Stdin:         s.in,
 			Stdout:        s.rawOut,
@@ -67,4 +82,35 @@ without running the tests.`,
 		return codeErr(code, err)
 	}
 	return c
+}
+
+// runIDValue is --run-id: a value runner.CheckRunID refuses is a usage
+// error naming the flag (or LLMCHECK_RUN_ID) before anything runs.
+type runIDValue struct{ id string }
+
+func (r *runIDValue) String() string { return r.id }
+func (r *runIDValue) Type() string   { return "run-id" }
+func (r *runIDValue) Set(s string) error {
+	if err := runner.CheckRunID(s); err != nil {
+		return err
+	}
+	r.id = s
+	return nil
+}
+
+// repeatValue is --repeat: a whole number from 1 to runner.MaxRepeat.
+type repeatValue struct{ n int }
+
+func (r *repeatValue) String() string { return strconv.Itoa(r.n) }
+func (r *repeatValue) Type() string   { return "repeat" }
+func (r *repeatValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		n = 0 // refused below with the range
+	}
+	if err := runner.CheckRepeat(n); err != nil {
+		return err
+	}
+	r.n = n
+	return nil
 }

@@ -292,7 +292,8 @@ type Output struct{ Key, Value string }
 // Outputs are the key figures for $GITHUB_OUTPUT: verdict (pass|fail, as
 // Verdict), passed (skipped ones apart, as the console and report.md
 // count them), failed, errors, warnings, skipped,
-// spans, traces, and report (the report.md path, when known).
+// spans, traces, report (the report.md path, when known) and run-id
+// (llmcheck run's id).
 func Outputs(opts GitHubOptions) []Output {
 	spans, traces := counts(opts)
 	var passed, failed, errored, warned, skipped int
@@ -318,6 +319,9 @@ func Outputs(opts GitHubOptions) []Output {
 	}
 	if opts.ReportPath != "" {
 		out = append(out, Output{"report", opts.ReportPath})
+	}
+	if opts.Meta.RunID != "" {
+		out = append(out, Output{"run-id", opts.Meta.RunID})
 	}
 	return out
 }

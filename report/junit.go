@@ -33,6 +33,21 @@ type Meta struct {
 	TracePath string
 	// Interrupted is the signal that stopped llmcheck run, if any.
 	Interrupted string
+	// RunID is the run's id (llmcheck run: the resource attribute
+	// llmcheck.run.id of its spans); empty for check.
+	RunID string
+	// Repeat is how many times the command was to run (--repeat; 0 or 1:
+	// once), Repetitions the runs made, in order (fewer after a signal);
+	// CommandStatus sums them up.
+	Repeat      int
+	Repetitions []Repetition
+}
+
+// Repetition is one run of the test command under llmcheck run --repeat.
+type Repetition struct {
+	Number   int    // 1-based
+	Status   string // "" when it succeeded, else how it failed
+	Duration time.Duration
 }
 
 // CommandLine renders Command for people, quoting arguments as a POSIX
@@ -245,6 +260,12 @@ func commandSuite(meta Meta, ts string) junitSuite {
 		status = cleanXML(meta.CommandStatus)
 	}
 	props := []junitProp{{"command", line}, {"status", status}}
+	if meta.RunID != "" {
+		props = append(props, junitProp{"run_id", cleanXML(meta.RunID)})
+	}
+	if meta.Repeat > 1 {
+		props = append(props, junitProp{"repetitions", strconv.Itoa(len(meta.Repetitions))})
+	}
 	if meta.TracePath != "" {
 		props = append(props, junitProp{"traces_file", cleanXML(meta.TracePath)})
 	}

@@ -294,11 +294,21 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 	}
 	if len(m.meta.Command) > 0 {
 		cmd := code(clip(m.meta.CommandLine(), lim.cell))
-		if m.meta.CommandStatus != "" {
+		n, repeated := len(m.meta.Repetitions), m.meta.Repeat > 1
+		switch {
+		case repeated && m.meta.CommandStatus != "":
+			// "failed in 2 of 5 repetitions (2, 4)"
+			parts = append(parts, fmt.Sprintf("%s %s after %s", cmd, mdText(m.meta.CommandStatus, lim.cell), seconds(m.meta.CommandDuration)))
+		case repeated:
+			parts = append(parts, fmt.Sprintf("%s passed %d times in %s", cmd, n, seconds(m.meta.CommandDuration)))
+		case m.meta.CommandStatus != "":
 			parts = append(parts, fmt.Sprintf("%s failed (%s) after %s", cmd, mdText(m.meta.CommandStatus, lim.cell), seconds(m.meta.CommandDuration)))
-		} else {
+		default:
 			parts = append(parts, fmt.Sprintf("%s passed in %s", cmd, seconds(m.meta.CommandDuration)))
 		}
+	}
+	if m.meta.RunID != "" {
+		parts = append(parts, "run id "+code(clip(m.meta.RunID, lim.cell)))
 	}
 	if len(parts) > 0 {
 		line := strings.Join(parts, " · ")
@@ -307,6 +317,9 @@ func (m *mdModel) writeVerdict(b *strings.Builder, lim mdLimits) {
 		}
 		b.WriteString(line)
 		b.WriteString("\n\n")
+	}
+	if m.meta.Repeat > 1 && m.meta.CommandStatus != "" {
+		m.writeRepetitions(b, lim)
 	}
 	switch {
 	case spans == 0:
@@ -578,6 +591,22 @@ func (m *mdModel) writeCharts(b *strings.Builder, lim mdLimits) {
 			b.WriteString("_The waterfall of the slowest trace was left out to keep the report short._\n\n")
 		}
 	}
+}
+
+// writeRepetitions lists the failed repetitions of llmcheck run --repeat.
+func (m *mdModel) writeRepetitions(b *strings.Builder, lim mdLimits) {
+	var rows []Repetition
+	for _, r := range m.meta.Repetitions {
+		if r.Status != "" {
+			rows = append(rows, r)
+		}
+	}
+	t := mdTable{header: []string{"failed repetition", "status", "duration"}, right: []bool{true, false, true}, n: len(rows),
+		row: func(i int) []string {
+			r := rows[i]
+			return []string{strconv.Itoa(r.Number), mdText(r.Status, lim.cell), seconds(r.Duration)}
+		}}
+	m.table(b, &t, lim.rows, "failed repetitions")
 }
 
 func (m *mdModel) writeFooter(b *strings.Builder, lim mdLimits) {

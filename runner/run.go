@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/llmcheck/llmcheck/receiver"
 	"github.com/llmcheck/llmcheck/replay"
 	"github.com/llmcheck/llmcheck/report"
+	"github.com/llmcheck/llmcheck/span"
 )
 
 // RunOptions are the inputs of `llmcheck run`.
@@ -37,6 +39,12 @@ type RunOptions struct {
 	// for the check (0: replay.DefaultMaxBytes).
 	MaxTraceBytes int64
 	Redact        bool // strip prompt/completion content attributes before writing
+	// RunID identifies the run (--run-id); "" takes the one
+	// OTEL_RESOURCE_ATTRIBUTES in Env sets, else makes one (NewRunID).
+	RunID string
+	// Repeat is how many times the command runs, one after the other,
+	// into one recording (--repeat; 0 means 1).
+	Repeat int
 
 	Env    []string // the environment the command inherits (os.Environ())
 	Stdin  io.Reader
@@ -92,6 +100,17 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if err := checkReceiverLimits(opts.MaxRequest, opts.MaxInflight); err != nil {
 		return 0, err
 	}
+	repeat := opts.Repeat
+	if repeat == 0 {
+		repeat = 1
+	}
+	if err := CheckRepeat(repeat); err != nil {
+		return 0, exitcode.Newf(exitcode.Usage, "--repeat %d: %v", repeat, err)
+	}
+	runID, err := resolveRunID(opts.RunID, opts.Env, time.Now())
+	if err != nil {
+		return 0, err
+	}
 	tracePath := filepath.Join(opts.Report.OutDir, TracesFile)
 	w, err := replay.Create(tracePath)
 	if err != nil {
@@ -112,9 +131,103 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		return 0, err
 	}
 
+	started := time.Now()
+	reps, interrupted, err := runRepetitions(ctx, opts, path, runID, repeat, rcv.Endpoint(), errw)
+	if err != nil {
+		shutdown(rcv, w)
+		return 0, err
+	}
+	exited := time.Now()
+	waitForSpans(rcv, exited, durationOr(opts.Idle, DefaultIdle), durationOr(opts.FlushTimeout, DefaultFlushTimeout))
+	if err := shutdown(rcv, w); err != nil {
+		return 0, err
+	}
+	st := rcv.Stats()
+	cmdFailed := repetitionsStatus(reps, repeat)
+
+	if limit.exceeded.Load() {
+		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
+	}
+	run, err := LoadRunLimit([]string{tracePath}, maxSpans, opts.MaxTraceBytes, ws.warn)
+	if err != nil {
+		return 0, err
+	}
+	if int64(len(run.Spans)) != st.Spans {
+		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
+	}
+	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted,
+		RunID: runID, Repeat: repeat, Repetitions: reps}
+	code, err := Evaluate(suite, run, base, meta, opts.Report)
+	if err != nil {
+		return 0, err
+	}
+	if len(run.Spans) == 0 {
+		fmt.Fprintln(errw, noSpansHint(rcv.Endpoint(), st.Requests))
+	}
+	switch {
+	case cmdFailed != "" && repeat == 1:
+		fmt.Fprintf(errw, "llmcheck: the test command failed: %s\n", cmdFailed)
+	case cmdFailed != "":
+		fmt.Fprintf(errw, "llmcheck: the test command %s\n", cmdFailed)
+		for _, r := range reps {
+			if r.Status != "" {
+				fmt.Fprintf(errw, "  repetition %d: %s\n", r.Number, r.Status)
+			}
+		}
+	case interrupted != "" && repeat == 1:
+		fmt.Fprintf(errw, "llmcheck: interrupted by %s\n", interrupted)
+	}
+	if interrupted != "" && repeat > 1 {
+		fmt.Fprintf(errw, "llmcheck: interrupted by %s: %d of %d repetitions run\n", interrupted, len(reps), repeat)
+	}
+	if !opts.Report.Quiet {
+		fmt.Fprintf(errw, "llmcheck: run id %s (resource attribute %s of every span)\n", runID, span.ResourceRunID)
+	}
+	return code, nil
+}
+
+// runRepetitions runs the test command repeat times, one after the
+// other, each with the run's identity and its repetition number in its
+// environment (RunEnv). Every repetition runs whatever the previous ones
+// exited with, so flakiness is measured; a signal is forwarded to the
+// repetition under way and no later one starts. interrupted names the
+// signal. A command that cannot be started the first time is a usage
+// error; later, a failed repetition.
+func runRepetitions(ctx context.Context, opts RunOptions, path, runID string, repeat int, endpoint string, errw io.Writer) (reps []report.Repetition, interrupted string, err error) {
+	base := ChildEnv(opts.Env, endpoint)
+	for k := 1; k <= repeat && interrupted == ""; k++ {
+		// A signal between two repetitions stops the run too.
+		select {
+		case sig := <-opts.Signals:
+			interrupted = sig.String()
+			fmt.Fprintf(errw, "llmcheck: %s: not starting repetition %d of %d, writing what was received\n", sig, k, repeat)
+			return reps, interrupted, nil
+		default:
+		}
+		rep := report.Repetition{Number: k}
+		started := time.Now()
+		status, sig, startErr := runCommand(ctx, opts, path, RunEnv(base, runID, k), errw)
+		rep.Duration = time.Since(started)
+		if startErr != nil {
+			if k == 1 {
+				return nil, "", exitcode.Newf(exitcode.Usage, "start test command: %v", startErr)
+			}
+			status = fmt.Sprintf("could not start: %v", startErr)
+		}
+		rep.Status = status
+		interrupted = sig
+		reps = append(reps, rep)
+	}
+	return reps, interrupted, nil
+}
+
+// runCommand runs the test command once with env, forwarding signals to
+// it. status is "" when it succeeded, else how it failed (describeExit);
+// interrupted names the signal forwarded, if any.
+func runCommand(ctx context.Context, opts RunOptions, path string, env []string, errw io.Writer) (status, interrupted string, err error) {
 	cmd := exec.CommandContext(ctx, path, opts.Command[1:]...)
 	cmd.Args = opts.Command
-	cmd.Env = ChildEnv(opts.Env, rcv.Endpoint())
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, errw
 	if opts.Stderr != nil {
 		cmd.Stderr = opts.Stderr
@@ -129,59 +242,46 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	_ = safetext.Resume(errw)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
-	started := time.Now()
 	if err := cmd.Start(); err != nil {
-		shutdown(rcv, w)
-		return 0, exitcode.Newf(exitcode.Usage, "start test command: %v", err)
+		return "", "", err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var waitErr error
-	interrupted := ""
-wait:
 	for {
 		select {
 		case sig := <-opts.Signals:
 			interrupted = sig.String()
 			fmt.Fprintf(errw, "llmcheck: %s: forwarding to the test command, then writing what was received\n", sig)
 			_ = cmd.Process.Signal(sig)
-		case waitErr = <-done:
-			break wait
+		case waitErr := <-done:
+			return describeExit(waitErr), interrupted, nil
 		}
 	}
-	exited := time.Now()
-	waitForSpans(rcv, exited, durationOr(opts.Idle, DefaultIdle), durationOr(opts.FlushTimeout, DefaultFlushTimeout))
-	if err := shutdown(rcv, w); err != nil {
-		return 0, err
-	}
-	st := rcv.Stats()
-	cmdFailed := describeExit(waitErr)
+}
 
-	if limit.exceeded.Load() {
-		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
-	}
-	run, err := LoadRunLimit([]string{tracePath}, maxSpans, opts.MaxTraceBytes, ws.warn)
-	if err != nil {
-		return 0, err
-	}
-	if int64(len(run.Spans)) != st.Spans {
-		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
-	}
-	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted}
-	code, err := Evaluate(suite, run, base, meta, opts.Report)
-	if err != nil {
-		return 0, err
-	}
-	if len(run.Spans) == 0 {
-		fmt.Fprintln(errw, noSpansHint(rcv.Endpoint(), st.Requests))
+// repetitionsStatus is how the test command ended over its repetitions:
+// "" when every one succeeded; without --repeat, how it failed; else
+// "failed in 2 of 5 repetitions (2, 4)", counting the repetitions run.
+func repetitionsStatus(reps []report.Repetition, repeat int) string {
+	var failed []string
+	last := ""
+	for _, r := range reps {
+		if r.Status != "" {
+			failed = append(failed, strconv.Itoa(r.Number))
+			last = r.Status
+		}
 	}
 	switch {
-	case cmdFailed != "":
-		fmt.Fprintf(errw, "llmcheck: the test command failed: %s\n", cmdFailed)
-	case interrupted != "":
-		fmt.Fprintf(errw, "llmcheck: interrupted by %s\n", interrupted)
+	case len(failed) == 0:
+		return ""
+	case repeat == 1:
+		return last
 	}
-	return code, nil
+	noun := "repetitions"
+	if len(reps) == 1 {
+		noun = "repetition"
+	}
+	return fmt.Sprintf("failed in %d of %d %s (%s)", len(failed), len(reps), noun, strings.Join(failed, ", "))
 }
 
 // ChildEnv is the environment of the test command: the inherited one with

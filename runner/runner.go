@@ -264,10 +264,21 @@ func resultsDoc(res *assert.Results, run *span.Run, meta report.Meta, code int) 
 		if status == "" {
 			status = "ok"
 		}
-		doc.Command = &assert.CommandResult{Args: meta.Command, Status: status, DurationMS: float64(meta.CommandDuration.Microseconds()) / 1000}
+		doc.Command = &assert.CommandResult{Args: meta.Command, Status: status, DurationMS: ms(meta.CommandDuration)}
+		for _, r := range meta.Repetitions {
+			st := r.Status
+			if st == "" {
+				st = "ok"
+			}
+			doc.Command.Repetitions = append(doc.Command.Repetitions, assert.Repetition{Number: r.Number, Status: st, DurationMS: ms(r.Duration)})
+		}
 	}
+	doc.RunID = meta.RunID
 	return doc
 }
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // commentBytes bounds comment.md: a pull-request comment holds 65,536
 // characters, and prcomment adds a marker line.
