@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/llmcheck/llmcheck/cmd"
+	"github.com/llmcheck/llmcheck/internal/jaegertest"
 )
 
 var update = flag.Bool("update", false, "update testscript golden files (cmp)")
@@ -36,8 +38,10 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"llmcheck":    func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"emitspans":   func() { os.Exit(emitSpans(os.Args[1:])) },
+		"emitevals":   func() { os.Exit(emitEvals(os.Args[1:])) },
 		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
 		"emitagent":   func() { os.Exit(emitAgent(os.Args[1:])) },
+		"emitchain":   func() { os.Exit(emitChain(os.Args[1:])) },
 	})
 }
 
@@ -129,6 +133,21 @@ func TestScripts(t *testing.T) {
 				ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 				ts.Check(l.Close())
 			},
+			// jaeger starts a real Jaeger v2 (LLMCHECK_JAEGER) with in-memory
+			// storage for the rest of the script and sets JAEGER_QUERY (the
+			// query service URL) and JAEGER_OTLP (its OTLP/HTTP receiver).
+			"jaeger": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 0 {
+					ts.Fatalf("usage: jaeger")
+				}
+				bin, err := jaegertest.Binary()
+				ts.Check(err)
+				j, err := jaegertest.StartBinary(bin, ts.MkAbs("."), 1000, io.Discard)
+				ts.Check(err)
+				ts.Defer(j.Stop)
+				ts.Setenv("JAEGER_QUERY", j.QueryURL)
+				ts.Setenv("JAEGER_OTLP", j.OTLPHTTP)
+			},
 			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {
 					ts.Fatalf("usage: waitfile FILE")
@@ -144,11 +163,20 @@ func TestScripts(t *testing.T) {
 			},
 		},
 		Condition: func(cond string) (bool, error) {
+			if cond == "jaeger" { // LLMCHECK_JAEGER names a Jaeger binary
+				if _, err := jaegertest.Binary(); err != nil {
+					if jaegertest.Required() {
+						return false, fmt.Errorf("LLMCHECK_REQUIRE_JAEGER=1: %v", err)
+					}
+					return false, nil
+				}
+				return true, nil
+			}
 			if cond == "interop_node" { // npm ci has been run in interop/node
 				_, err := os.Stat(filepath.Join("interop", "node", "node_modules"))
 				return err == nil, nil
 			}
-			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "langchain" || dir == "llamaindex" || dir == "agents" || dir == "mastra") { // npm ci has been run in interop/DIR
+			if dir, ok := strings.CutPrefix(cond, "interop_"); ok && (dir == "langchain" || dir == "llamaindex" || dir == "agents" || dir == "mastra" || dir == "evals") { // npm ci has been run in interop/DIR
 				_, err := os.Stat(filepath.Join("interop", dir, "node_modules"))
 				return err == nil, nil
 			}
@@ -166,7 +194,7 @@ func TestScripts(t *testing.T) {
 			if dir, err := filepath.Abs(filepath.Join("interop", "node")); err == nil {
 				env.Setenv("INTEROP_NODE", dir)
 			}
-			for _, d := range []string{"langchain", "llamaindex", "agents", "mastra"} {
+			for _, d := range []string{"langchain", "llamaindex", "agents", "mastra", "evals"} {
 				if dir, err := filepath.Abs(filepath.Join("interop", d)); err == nil {
 					env.Setenv("INTEROP_"+strings.ToUpper(d), dir)
 				}
@@ -182,6 +210,7 @@ func TestScripts(t *testing.T) {
 			}
 			// Scripts that run go test (the Go example) build with the
 			// developer's caches, not from nothing.
+			env.Setenv("LLMCHECK_JAEGER", os.Getenv("LLMCHECK_JAEGER"))
 			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GONOSUMDB", "GOTOOLCHAIN"} {
 				if out, err := exec.Command("go", "env", k).Output(); err == nil {
 					env.Setenv(k, strings.TrimSpace(string(out)))

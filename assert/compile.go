@@ -278,6 +278,17 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 		if skip[e.ID()] {
 			return
 		}
+		if r, ok := evalsRead(e, info); ok {
+			addCat("evals")
+			if r.test != "" {
+				stats = appendUnique(stats, r.test)
+			}
+			markSkip(e, skip)
+			if r.text != "" {
+				texts = appendUnique(texts, r.text)
+			}
+			return
+		}
 		switch e.Kind() {
 		case celast.SelectKind:
 			root, ok := selectRoot(e)
@@ -485,5 +496,8 @@ func ruleTests(a *cel.Ast) (tests []string, baseSpans bool) {
 			tests = append(tests, t)
 		}
 	}))
+	for _, t := range evalTests(a) {
+		tests = appendUnique(tests, t)
+	}
 	return tests, baseSpans
 }

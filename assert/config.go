@@ -24,6 +24,9 @@ type Config struct {
 	Assertions []Assertion
 	// Regressions compare a baseline run with this one (base., head.).
 	Regressions []Assertion
+	// Evals say when a result of an evaluation passes (evals:, see
+	// EvalVerdict).
+	Evals map[string]EvalConfig
 	// CostLimit bounds the CEL evaluation cost of one expression (cel_cost_limit:).
 	CostLimit uint64
 	// Warnings are problems that do not stop the run (a model priced at
@@ -183,8 +186,10 @@ func parseConfig(path string, data []byte) (*Config, []Diagnostic) {
 	}
 	seen := false
 	names := map[string]Pos{}
-	p.mapping(root, []string{"pricing", "retrieval", "assertions", "regressions", "cel_cost_limit"}, func(key string, k, v *yaml.Node) {
+	p.mapping(root, []string{"pricing", "retrieval", "evals", "assertions", "regressions", "cel_cost_limit"}, func(key string, k, v *yaml.Node) {
 		switch key {
+		case "evals":
+			p.evals(v, cfg)
 		case "pricing":
 			p.pricing(v, cfg)
 		case "retrieval":

@@ -55,11 +55,12 @@ func init() {
 	initTokens()
 	initLatency()
 	initTTFT()
+	initEvals()
 	initRetrieval()
 	initDocs()
 	initTrace()
 	initSide()
-	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj)
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj, evalObj)
 }
 
 func initSpan() {
@@ -126,6 +127,7 @@ func initSpan() {
 			}
 			return types.Int(n)
 		}, "repetition of llmcheck run --repeat (resource llmcheck.repeat), 0 when absent"},
+		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return spanEvalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
 	}, append(spanTTFTFields(), spanTrajectoryFields()...)...)...)
 }
 
@@ -532,6 +534,7 @@ var aggregateVars = []cel.EnvOption{
 	cel.Variable("errors", cel.IntType),
 	cel.Variable("error_rate", cel.DoubleType),
 	cel.Variable("retrieval", retrievalT),
+	cel.Variable("evals", evalsT),
 }
 
 func expectEnv(eachTrace bool) (*cel.Env, error) {
@@ -540,4 +543,25 @@ func expectEnv(eachTrace bool) (*cel.Env, error) {
 		vars = append(vars, cel.Variable("trace", traceT))
 	}
 	return newEnv(vars...)
+}
+
+// spanEvalsVal is span.evals: one map per result. A result without a score
+// has no "score" key, so reading it is CEL's "no such key" error, never a
+// 0 that passes a threshold (has(e.score) tests it).
+func spanEvalsVal(evals []span.Eval) ref.Val {
+	vals := make([]ref.Val, len(evals))
+	for i := range evals {
+		e := &evals[i]
+		m := map[string]any{
+			"name":        e.Name,
+			"label":       e.Label,
+			"explanation": e.Explanation,
+			"source":      e.Source,
+		}
+		if e.HasScore {
+			m["score"] = e.Score
+		}
+		vals[i] = types.NewStringInterfaceMap(theProvider, m)
+	}
+	return types.NewRefValList(theProvider, vals)
 }

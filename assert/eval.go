@@ -828,6 +828,12 @@ func offenders(g *group, stats []string, status Status) []Offender {
 			break
 		}
 	}
+	if _, _, _, ok := ParseEvalTest(stat); ok {
+		if status == Error {
+			return nil
+		}
+		return evalOffenders(g, stat)
+	}
 	metric, unit := stat, ""
 	desc := true // worst = largest value
 	cat, field, _ := strings.Cut(stat, ".")

@@ -142,10 +142,11 @@ type group struct {
 	spans []*entry
 	k     int
 
-	lat   *latencyVal
-	ttftV *latencyVal // ttft.go
-	tok   *tokenVals
-	ret   *retrievalVal
+	lat    *latencyVal
+	ttftV  *latencyVal // ttft.go
+	evalsV *evalsVal   // evals.go
+	tok    *tokenVals
+	ret    *retrievalVal
 
 	queriesDone bool
 	queries     []scoredQuery
@@ -487,6 +488,8 @@ func (g *group) ResolveName(name string) (any, bool) {
 		return g.errorRate(), true
 	case "retrieval":
 		return obj{retrievalObj, g.retrieval()}, true
+	case "evals":
+		return evalsMap{g.evals()}, true
 	}
 	return nil, false
 }

@@ -44,6 +44,8 @@ type Results struct {
 	Regressions []Result `json:"regressions,omitempty"`
 	// Baseline names the baseline the rules compared with.
 	Baseline string `json:"baseline,omitempty"`
+	// Store says what run --collect-from added from a trace store.
+	Store *StoreResult `json:"store,omitempty"`
 }
 
 // CommandResult is how the test command of llmcheck run ended.

@@ -18,12 +18,14 @@ func newCheckCmd(s *streams) *cobra.Command {
 		Long: `Check evaluates the assertions file over recorded trace files and writes
 OUT/results.json. Several files form one run (sharded CI jobs merged).
 Files may be OTLP JSON lines, one OTLP JSON document, the Collector file
-exporter's length-prefixed protobuf, or any of these gzipped. Without
-TRACES it checks OUT/traces.jsonl, the file llmcheck run wrote. Without an
+exporter's length-prefixed protobuf, or any of these gzipped. Logs files
+(OTLP log records, such as OUT/logs.jsonl) among them are recognised by
+content and give the evaluation results (span.evals). Without TRACES it
+checks OUT/traces.jsonl and OUT/logs.jsonl, the files llmcheck run wrote. Without an
 assertions file (and without --config) it summarises the run as llmcheck
 run does and says how to get a starter file.`,
 		Example: `  llmcheck check
-  llmcheck check .llmcheck/traces.jsonl
+  llmcheck check .llmcheck/traces.jsonl .llmcheck/logs.jsonl
   llmcheck check --config ci/llmcheck.yaml shard-*/traces.jsonl`,
 		Args: cobra.ArbitraryArgs,
 	}

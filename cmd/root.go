@@ -91,7 +91,7 @@ Settings come from flags, then LLMCHECK_<FLAG> environment variables
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Newf(exitcode.Usage, "%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newRunCmd(s), newCheckCmd(s), newDiffCmd(s), newBaselineCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s), newVersionCmd(s), newSchemaCmd(s), newCommentCmd(s))
+	root.AddCommand(newRunCmd(s), newCheckCmd(s), newDiffCmd(s), newBaselineCmd(s), newRecordCmd(s), newReplayCmd(s), newInitCmd(s), newVersionCmd(s), newSchemaCmd(s), newCommentCmd(s), newFetchCmd(s))
 	for _, c := range root.Commands() {
 		addExitCodes(c)
 	}
@@ -111,6 +111,7 @@ var exitCodes = map[string]struct {
 	"record":         {codes: []int{exitcode.OK, exitcode.Usage, exitcode.NoSpans}, lines: map[int]string{exitcode.OK: "spans were recorded", exitcode.Usage: "usage error (bad flag, busy port, unwritable output folder)", exitcode.NoSpans: "no spans were received before the signal"}},
 	"replay":         {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.OK: "every span was sent", exitcode.Usage: "usage or input error, or the endpoint refused the spans"}},
 	"init":           {codes: []int{exitcode.OK, exitcode.Usage, exitcode.NoSpans}, lines: map[int]string{exitcode.OK: "the file was written", exitcode.Usage: "usage or input error (the file exists without --force, unreadable trace file)", exitcode.NoSpans: "the --from trace files hold no spans"}},
+	"fetch":          {codes: []int{exitcode.OK, exitcode.Usage, exitcode.NoSpans}, lines: map[int]string{exitcode.OK: "the traces were written", exitcode.Usage: "usage error, an unreachable store, a refused query, or more spans than --max-spans", exitcode.NoSpans: "the store holds no trace for the query"}},
 	"comment":        {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.OK: "the comment was posted or updated, or there was nothing to post", exitcode.Usage: "usage error, missing GitHub settings, or the GitHub API refused the comment"}},
 	"version":        {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.Usage: "usage error (bad flag)"}},
 	"schema":         {codes: []int{exitcode.OK, exitcode.Usage}, lines: map[int]string{exitcode.Usage: "usage error (bad flag)"}},

@@ -17,7 +17,8 @@ runs CMD with OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER=otlp and
 OTEL_BSP_SCHEDULE_DELAY=100 pointing its OpenTelemetry SDK at it (any
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is removed so spans cannot go elsewhere),
 forwards SIGINT/SIGTERM to CMD, and appends every span to OUT/traces.jsonl as
-it arrives. After CMD exits it waits until spans stop arriving (--idle,
+it arrives (and every log record, such as an evaluation result, to
+OUT/logs.jsonl; OTEL_LOGS_EXPORTER=otlp points logs at it too). After CMD exits it waits until spans stop arriving (--idle,
 at most --flush-timeout), then evaluates the assertions file and writes
 OUT/results.json. Without an assertions file it summarises what it recorded.
 
@@ -46,12 +47,17 @@ without running the tests.`,
 	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
 	fs.Int64("max-inflight-bytes", 0, "request bytes (decompressed) held in memory at once across all clients; over it requests get a retryable 503 / UNAVAILABLE (0: 2 × --max-request-bytes)")
+	collectFlags(fs)
 	fs.Var(&runIDValue{}, "run-id", "the run's `ID`, added to every span as the resource attribute llmcheck.run.id and written to results.json; default: the start time and a random part (with the workflow run on GitHub Actions)")
 	fs.Var(&repeatValue{n: 1}, "repeat", "run CMD `N` times (1 to 1000), one after the other, into one run; each repetition's spans carry llmcheck.repeat = 1..N")
-	fs.Bool("redact", false, "remove prompt and completion content attributes (gen_ai.input.messages, input.value, llm.input_messages.*, …) from the stored trace file")
+	fs.Bool("redact", false, "remove prompt and completion content attributes (gen_ai.input.messages, input.value, llm.input_messages.*, evaluation explanations, …) from the stored trace file, and bodies and content attributes from the stored log records")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
 		ro, err := reportOptions(v, s)
+		if err != nil {
+			return err
+		}
+		collect, err := collectOptions(c)
 		if err != nil {
 			return err
 		}
@@ -72,6 +78,7 @@ without running the tests.`,
 			Redact:        v.GetBool("redact"),
 			RunID:         c.Flags().Lookup("run-id").Value.String(),
 			Repeat:        c.Flags().Lookup("repeat").Value.(*repeatValue).n,
+			Collect:       collect,
 			Env:           environ(),
 			Stdin:         s.in,
 			Stdout:        s.rawOut,

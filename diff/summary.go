@@ -65,6 +65,9 @@ func CompareSummary(base []assert.Summary, head *span.Run, opts Options) *Report
 	}
 	var tests []*Test
 	r.Groups, tests = compareGroups(bs, collect(head, opts), opts)
+	if ev := compareVerdicts(span.NewRun(nil), head, opts); ev != nil {
+		r.Evals = &Evals{Unavailable: EvalsFromSummary}
+	}
 	r.Comparisons = holm(tests, opts.Alpha)
 	r.Headlines = headlines(r)
 	return r
@@ -103,6 +106,14 @@ func summaryAcc(sg signature, g *assert.Summary, k int) *acc {
 				a.hits[i] = 1
 			}
 		}
+	}
+	a.ev = summaryEvals(g)
+	for name, e := range a.ev {
+		if st.Evals == nil {
+			st.Evals = map[string]*assert.EvalStats{}
+		}
+		es := e.st
+		st.Evals[name] = &es
 	}
 	a.fixed = st
 	return a

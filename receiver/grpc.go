@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	grpcencoding "google.golang.org/grpc/encoding"
@@ -22,8 +23,18 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// signal is the OTLP signal of a service.
+type signal uint8
+
+const (
+	sigTraces signal = iota
+	sigLogs
+	sigMetrics
+)
+
 // newGRPCServer builds the gRPC server: the OTLP trace service feeding the
-// sink, and log and metric services that accept and drop everything. Every
+// sink, the log service feeding Options.Logs (or dropping everything
+// without it), and a metric service that accepts and drops everything. Every
 // service takes its request as bytes (rawCodec) through the same bounded
 // path (handleGRPC).
 func newGRPCServer(r *Receiver) *grpc.Server {
@@ -52,21 +63,27 @@ func newGRPCServer(r *Receiver) *grpc.Server {
 	s := grpc.NewServer(opts...)
 	for _, sig := range []struct {
 		service, proto string
-		traces         bool
+		traces, logs   bool
 	}{
-		{"opentelemetry.proto.collector.trace.v1.TraceService", "opentelemetry/proto/collector/trace/v1/trace_service.proto", true},
-		{"opentelemetry.proto.collector.logs.v1.LogsService", "opentelemetry/proto/collector/logs/v1/logs_service.proto", false},
-		{"opentelemetry.proto.collector.metrics.v1.MetricsService", "opentelemetry/proto/collector/metrics/v1/metrics_service.proto", false},
+		{"opentelemetry.proto.collector.trace.v1.TraceService", "opentelemetry/proto/collector/trace/v1/trace_service.proto", true, false},
+		{"opentelemetry.proto.collector.logs.v1.LogsService", "opentelemetry/proto/collector/logs/v1/logs_service.proto", false, true},
+		{"opentelemetry.proto.collector.metrics.v1.MetricsService", "opentelemetry/proto/collector/metrics/v1/metrics_service.proto", false, false},
 	} {
 		method := "/" + sig.service + "/Export"
-		traces := sig.traces
+		sg := sigMetrics
+		switch {
+		case sig.traces:
+			sg = sigTraces
+		case sig.logs:
+			sg = sigLogs
+		}
 		s.RegisterService(&grpc.ServiceDesc{
 			ServiceName: sig.service,
 			HandlerType: (*any)(nil),
 			Methods: []grpc.MethodDesc{{
 				MethodName: "Export",
 				Handler: func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
-					return r.handleGRPC(ctx, dec, interceptor, method, traces)
+					return r.handleGRPC(ctx, dec, interceptor, method, sg)
 				},
 			}},
 			Streams:  []grpc.StreamDesc{},
@@ -80,7 +97,7 @@ func newGRPCServer(r *Receiver) *grpc.Server {
 // (and decompressed, charged, by chargedGzip), charged to the in-flight
 // byte budget, given a processing slot, and for traces stored; logs and
 // metrics are dropped.
-func (r *Receiver) handleGRPC(ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor, method string, traces bool) (any, error) {
+func (r *Receiver) handleGRPC(ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor, method string, sg signal) (any, error) {
 	in := &rawRequest{}
 	defer in.free()
 	if err := dec(in); err != nil {
@@ -96,8 +113,13 @@ func (r *Receiver) handleGRPC(ctx context.Context, dec func(any) error, intercep
 			return nil, r.grpcReject(ctx, codes.Unavailable, "receiver busy: too many concurrent requests; retry")
 		}
 		defer r.release()
-		if traces {
+		switch {
+		case sg == sigTraces:
 			if err := r.exportTraces(ctx, req.(*rawRequest).bytes()); err != nil {
+				return nil, err
+			}
+		case sg == sigLogs && r.logs != nil:
+			if err := r.exportLogs(ctx, req.(*rawRequest).bytes()); err != nil {
 				return nil, err
 			}
 		}
@@ -161,6 +183,24 @@ func (r *Receiver) exportTraces(ctx context.Context, req []byte) error {
 		code = codes.FailedPrecondition
 	}
 	return r.grpcReject(ctx, code, "spans not stored: "+err.Error())
+}
+
+// exportLogs stores a logs request in its protobuf encoding, decoded
+// with pdata, answering as exportTraces does.
+func (r *Receiver) exportLogs(ctx context.Context, req []byte) error {
+	el := plogotlp.NewExportRequest()
+	if err := el.UnmarshalProto(req); err != nil {
+		return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
+	}
+	err := r.consumeLogs(ctx, el.Logs())
+	if err == nil {
+		return nil
+	}
+	code := codes.Unavailable
+	if isPermanent(err) {
+		code = codes.FailedPrecondition
+	}
+	return r.grpcReject(ctx, code, "log records not stored: "+err.Error())
 }
 
 // chargedGzip is the server's gzip decompressor. grpc-go inflates a message

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/llmcheck/llmcheck/internal/jsondepth"
@@ -146,7 +147,36 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	// Logs and metrics are read (within the limits) and dropped.
+	if req.URL.Path == "/v1/logs" && r.logs != nil {
+		el := plogotlp.NewExportRequest()
+		if buf.Len() > 0 { // an empty body is an empty request
+			var err error
+			if enc == encJSON {
+				// pdata's decoder recurses once per level: bound the nesting first
+				err = jsondepth.Check(buf.Bytes(), jsondepth.Max)
+				if err == nil {
+					err = el.UnmarshalJSON(buf.Bytes())
+				}
+			} else {
+				err = el.UnmarshalProto(buf.Bytes())
+			}
+			if err != nil {
+				r.httpError(w, enc, http.StatusBadRequest, "cannot decode "+enc.contentType()+" ExportLogsServiceRequest: "+err.Error())
+				return
+			}
+		}
+		if err := r.consumeLogs(req.Context(), el.Logs()); err != nil {
+			if isPermanent(err) {
+				r.httpError(w, enc, http.StatusBadRequest, "log records not stored: "+err.Error())
+				return
+			}
+			w.Header().Set("Retry-After", "1")
+			r.httpError(w, enc, http.StatusServiceUnavailable, "log records not stored: "+err.Error())
+			return
+		}
+	}
+	// Metrics (and logs without Options.Logs) are read (within the
+	// limits) and dropped.
 
 	w.Header().Set("Content-Type", enc.contentType())
 	w.WriteHeader(http.StatusOK)

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
@@ -83,6 +84,14 @@ type JSONSink interface {
 	ConsumeTracesJSON(ctx context.Context, line []byte, spans int) error
 }
 
+// LogSink receives every accepted batch of log records (OTLP logs: the
+// GenAI evaluation results are events, i.e. log records). It may be called
+// concurrently; errors mean what they mean for Sink.ConsumeTraces, and the
+// receiver does not touch ld after ConsumeLogs returns.
+type LogSink interface {
+	ConsumeLogs(ctx context.Context, ld plog.Logs) error
+}
+
 // Options configures a Receiver.
 type Options struct {
 	// Addrs are the listen addresses. Each one serves gRPC AND HTTP on the
@@ -116,6 +125,12 @@ type Options struct {
 	// answered 408 and its connection closed. 0 means DefaultBodyTimeout.
 	BodyTimeout time.Duration
 
+	// Logs, when set, receives the log records of every signal's logs
+	// requests (gRPC LogsService, HTTP /v1/logs), which otherwise are
+	// acknowledged and dropped. They go through the same reading,
+	// admission and answers as trace requests.
+	Logs LogSink
+
 	// sniffTimeout overrides defaultSniffTimeout (tests only).
 	sniffTimeout time.Duration
 }
@@ -134,6 +149,11 @@ type Stats struct {
 	// LastSpan is the time of the last accepted non-empty batch (zero if
 	// none).
 	LastSpan time.Time
+	// LogRecords counts the log records acknowledged to clients (with
+	// Options.Logs set); LastLog is the time of the last accepted
+	// non-empty logs batch (zero if none).
+	LogRecords int64
+	LastLog    time.Time
 	// InFlight is the number of requests being served right now.
 	InFlight int64
 	// InFlightBytes is the request bytes (decompressed) held right now,
@@ -171,6 +191,7 @@ func (e *ListenError) Unwrap() error { return e.Err }
 // Shutdown.
 type Receiver struct {
 	sink     Sink
+	logs     LogSink  // nil: logs are dropped
 	jsonSink JSONSink // sink, when it takes JSON lines
 	limit    int64
 	mem      budget // request bytes held, ≤ Options.MaxInflightBytes
@@ -204,6 +225,8 @@ type Receiver struct {
 	rejected atomic.Int64
 	spans    atomic.Int64
 	lastSpan atomic.Int64 // unix nanoseconds
+	records  atomic.Int64 // log records
+	lastLog  atomic.Int64 // unix nanoseconds
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -214,8 +237,9 @@ type Receiver struct {
 // listening) if one of them cannot be.
 //
 // Each connection is routed by its first bytes: the HTTP/2 preface goes to a
-// gRPC server (OTLP trace, log and metric services; gzip supported; logs and
-// metrics are acknowledged and dropped), anything else to an HTTP/1 server.
+// gRPC server (OTLP trace, log and metric services; gzip supported; logs go
+// to Options.Logs when set; metrics, and logs without it, are acknowledged
+// and dropped), anything else to an HTTP/1 server.
 // A connection silent for 10 s before sending anything is closed. Prior-
 // knowledge HTTP/2 (h2c) that is not gRPC is not supported.
 //
@@ -247,7 +271,10 @@ type Receiver struct {
 // request's encoding, or text/plain when the request's media type is not an
 // OTLP one. An empty body, or a request without spans, is a success that
 // does not reach the sink; log and metric bodies go through the same reading
-// and admission as trace bodies, then are dropped.
+// and admission as trace bodies, then log records go to Options.Logs (a
+// body that does not decode is 400 / gRPC INTERNAL, a refusing LogSink is
+// 503 / UNAVAILABLE as for traces) or, without it, are dropped with the
+// metrics.
 func Start(opts Options, sink Sink) (*Receiver, error) {
 	if sink == nil {
 		return nil, errors.New("receiver: nil sink")
@@ -258,6 +285,7 @@ func Start(opts Options, sink Sink) (*Receiver, error) {
 	jsonSink, _ := sink.(JSONSink)
 	r := &Receiver{
 		sink:         sink,
+		logs:         opts.Logs,
 		jsonSink:     jsonSink,
 		maxBusy:      int64(opts.MaxConcurrent),
 		limit:        opts.MaxRequestBytes,
@@ -367,6 +395,10 @@ func (r *Receiver) Stats() Stats {
 	}
 	if ns := r.lastSpan.Load(); ns != 0 {
 		s.LastSpan = time.Unix(0, ns)
+	}
+	s.LogRecords = r.records.Load()
+	if ns := r.lastLog.Load(); ns != 0 {
+		s.LastLog = time.Unix(0, ns)
 	}
 	return s
 }
@@ -545,4 +577,26 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// consumeLogs passes a non-empty logs batch to the LogSink and counts it
+// if accepted, as consume does for traces.
+func (r *Receiver) consumeLogs(ctx context.Context, ld plog.Logs) error {
+	n := ld.LogRecordCount()
+	if n == 0 {
+		return nil
+	}
+	r.sinkMu.RLock()
+	if r.sinkClosed {
+		r.sinkMu.RUnlock()
+		return errSinkClosed
+	}
+	err := r.logs.ConsumeLogs(ctx, ld)
+	r.sinkMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	r.records.Add(int64(n))
+	r.lastLog.Store(time.Now().UnixNano())
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llmcheck/llmcheck/internal/jsondepth"
@@ -51,6 +52,7 @@ type job struct {
 	derr     error
 	empty    bool // no resource spans and not OTLP-looking: worth a warning
 	td       ptrace.Traces
+	ld       plog.Logs // logStage
 	spans    []span.Span
 	warnings []string
 }

@@ -182,6 +182,10 @@ func Annotations(opts GitHubOptions) []Annotation {
 		errs = append(errs, Annotation{Level: "error", Title: "llmcheck: no spans were received",
 			Message: "The application sent no spans: check that its OpenTelemetry SDK exports with OTLP to OTEL_EXPORTER_OTLP_ENDPOINT and flushes before it exits."})
 	}
+	if st := opts.Meta.Store; st != nil && len(st.Incomplete) > 0 {
+		warns = append(warns, Annotation{Level: "warning", Title: "llmcheck: traces incomplete in the trace store",
+			Message: clip(fmt.Sprintf("%d of the run's traces were still incomplete in %s at --collect-timeout (their spans so far are included; more may be missing): %s", len(st.Incomplete), st.From, IncompleteIDs(st.Incomplete, 20)), maxAnnotationRunes)})
+	}
 	if opts.Results != nil {
 		all := append(append([]assert.Result(nil), opts.Results.Assertions...), opts.Results.Regressions...)
 		for _, want := range []assert.Status{assert.Fail, assert.Error, assert.Warn, assert.Inconclusive} {

@@ -41,6 +41,8 @@ type Meta struct {
 	// CommandStatus sums them up.
 	Repeat      int
 	Repetitions []Repetition
+	// Store is what run --collect-from added from a trace store.
+	Store *assert.StoreResult
 }
 
 // Repetition is one run of the test command under llmcheck run --repeat.
@@ -268,6 +270,12 @@ func commandSuite(meta Meta, ts string) junitSuite {
 	}
 	if meta.TracePath != "" {
 		props = append(props, junitProp{"traces_file", cleanXML(meta.TracePath)})
+	}
+	if st := meta.Store; st != nil {
+		props = append(props, junitProp{"store", cleanXML(st.From)}, junitProp{"store_spans", fmt.Sprint(st.Spans)})
+		if len(st.Incomplete) > 0 {
+			props = append(props, junitProp{"store_incomplete_traces", cleanXML(IncompleteIDs(st.Incomplete, 50))})
+		}
 	}
 	tc := junitTestcase{
 		Name:      cleanName("command: " + line),
@@ -538,4 +546,18 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// IncompleteIDs lists the ids of incomplete traces, at most max of them
+// and a count of the rest.
+func IncompleteIDs(in []assert.IncompleteTrace, max int) string {
+	var ids []string
+	for i, t := range in {
+		if i == max {
+			ids = append(ids, fmt.Sprintf("… %d more (results.json lists them all)", len(in)-max))
+			break
+		}
+		ids = append(ids, t.TraceID)
+	}
+	return strings.Join(ids, ", ")
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llmcheck/llmcheck/internal/safetext"
@@ -87,11 +88,20 @@ var ContentAttrs = []string{
 	"llm.input_messages.", "llm.output_messages.", "llm.prompts.", "llm.prompt_template.",
 	"traceloop.entity.input", "traceloop.entity.output",
 	"db.query.result.document",
+	"gen_ai.evaluation.explanation", "metadata.explanation",
 }
 
 func isContent(key string) bool {
 	for _, c := range ContentAttrs {
 		if key == c || (strings.HasSuffix(c, ".") && strings.HasPrefix(key, c)) {
+			return true
+		}
+	}
+	// OpenInference evaluation explanations:
+	// [trace.]annotations.N.annotation.explanation, [trace.]evaluations.N.evaluation.explanation
+	if strings.HasSuffix(key, ".explanation") {
+		k := strings.TrimPrefix(key, "trace.")
+		if strings.HasPrefix(k, "annotations.") || strings.HasPrefix(k, "evaluations.") {
 			return true
 		}
 	}
@@ -124,6 +134,58 @@ func Redact(td ptrace.Traces) {
 				for e := 0; e < evs.Len(); e++ {
 					strip(evs.At(e).Attributes())
 				}
+			}
+		}
+	}
+}
+
+// logLimitSink refuses logs batches once a run has max log records (the
+// --max-spans bound applies to log records too), so a runaway test
+// cannot fill the disk or the memory of the check that follows.
+type logLimitSink struct {
+	next     receiver.LogSink
+	max      int64
+	records  atomic.Int64
+	exceeded atomic.Bool
+}
+
+func (l *logLimitSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	n := int64(ld.LogRecordCount())
+	if l.records.Add(n) > l.max {
+		l.records.Add(-n)
+		l.exceeded.Store(true)
+		return &receiver.PermanentError{Err: fmt.Errorf("the run reached --max-spans %d log records", l.max)}
+	}
+	if err := l.next.ConsumeLogs(ctx, ld); err != nil {
+		l.records.Add(-n)
+		return err
+	}
+	return nil
+}
+
+// redactLogSink removes bodies and content attributes from log records
+// before they are written (--redact).
+type redactLogSink struct{ next receiver.LogSink }
+
+func (r redactLogSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	RedactLogs(ld)
+	return r.next.ConsumeLogs(ctx, ld)
+}
+
+// RedactLogs removes the body and the content attributes (ContentAttrs,
+// evaluation explanations) of every log record of ld. Event bodies carry
+// prompts and completions (the GenAI events' messages), so a redacted
+// record keeps no body at all.
+func RedactLogs(ld plog.Logs) {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				pcommon.NewValueEmpty().CopyTo(lr.Body())
+				lr.Attributes().RemoveIf(func(k string, _ pcommon.Value) bool { return isContent(k) })
 			}
 		}
 	}

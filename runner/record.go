@@ -43,7 +43,8 @@ func checkOutDir(dir string) error {
 // serving every protocol.
 var DefaultRecordListen = []string{"127.0.0.1:4317", "127.0.0.1:4318"}
 
-// Record receives spans into a trace file until a signal or ctx ends it.
+// Record receives spans into a trace file, and log records into the logs
+// file beside it, until a signal or ctx ends it.
 func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	listen := opts.Listen
 	if len(listen) == 0 {
@@ -64,9 +65,20 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	if opts.Redact {
 		sink = redactSink{next: w}
 	}
-	rcv, err := startReceiver(listen, opts.MaxRequest, opts.MaxInflight, sink, opts.Stderr)
+	logsOut := filepath.Join(opts.OutDir, LogsFile)
+	lw, err := replay.CreateLogs(logsOut)
 	if err != nil {
 		w.Close()
+		return 0, exitcode.Newf(exitcode.Usage, "--out %s: %v", opts.OutDir, unwrapPath(err))
+	}
+	var logs receiver.LogSink = lw
+	if opts.Redact {
+		logs = redactLogSink{next: lw}
+	}
+	rcv, err := startReceiver(listen, opts.MaxRequest, opts.MaxInflight, sink, logs, opts.Stderr)
+	if err != nil {
+		w.Close()
+		lw.Close()
 		return 0, err
 	}
 	var eps []string
@@ -81,11 +93,14 @@ func Record(ctx context.Context, opts RecordOptions) (int, error) {
 	case <-ctx.Done():
 	}
 	waitForSpans(rcv, time.Now(), DefaultIdle, 2*time.Second)
-	if err := shutdown(rcv, w); err != nil {
+	if err := shutdown(rcv, w, lw); err != nil {
 		return 0, err
 	}
 	st := rcv.Stats()
 	fmt.Fprintf(opts.Stderr, "llmcheck: recorded %s in %s to %s\n", count(st.Spans, "span", "spans"), count(st.Requests, "request", "requests"), safetext.Line(out))
+	if st.LogRecords > 0 {
+		fmt.Fprintf(opts.Stderr, "llmcheck: recorded %s to %s\n", count(st.LogRecords, "log record", "log records"), safetext.Line(logsOut))
+	}
 	if st.Spans == 0 {
 		return exitcode.NoSpans, nil
 	}

@@ -45,6 +45,9 @@ type RunOptions struct {
 	// Repeat is how many times the command runs, one after the other,
 	// into one recording (--repeat; 0 means 1).
 	Repeat int
+	// Collect, when set, adds the spans a trace store holds of the
+	// recorded traces (run --collect-from; see collect.go).
+	Collect *CollectOptions
 
 	Env    []string // the environment the command inherits (os.Environ())
 	Stdin  io.Reader
@@ -93,6 +96,9 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if err := base.CheckRules(suite); err != nil {
 		return 0, err
 	}
+	if err := checkCollect(opts.Collect); err != nil {
+		return 0, err
+	}
 	path, err := exec.LookPath(opts.Command[0])
 	if err != nil {
 		return 0, exitcode.Newf(exitcode.Usage, "test command %q not found: %v", opts.Command[0], unwrapExec(err))
@@ -125,21 +131,33 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if opts.Redact {
 		sink = redactSink{next: limit}
 	}
-	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, opts.MaxInflight, sink, errw)
+	logsPath := filepath.Join(opts.Report.OutDir, LogsFile)
+	lw, err := replay.CreateLogs(logsPath)
 	if err != nil {
 		w.Close()
+		return 0, outDirError(opts.Report.OutDir, err)
+	}
+	logLimit := &logLimitSink{next: lw, max: maxSpans}
+	var logs receiver.LogSink = logLimit
+	if opts.Redact {
+		logs = redactLogSink{next: logLimit}
+	}
+	rcv, err := startReceiver(opts.Listen, opts.MaxRequest, opts.MaxInflight, sink, logs, errw)
+	if err != nil {
+		w.Close()
+		lw.Close()
 		return 0, err
 	}
 
 	started := time.Now()
 	reps, interrupted, err := runRepetitions(ctx, opts, path, runID, repeat, rcv.Endpoint(), errw)
 	if err != nil {
-		shutdown(rcv, w)
+		shutdown(rcv, w, lw)
 		return 0, err
 	}
 	exited := time.Now()
 	waitForSpans(rcv, exited, durationOr(opts.Idle, DefaultIdle), durationOr(opts.FlushTimeout, DefaultFlushTimeout))
-	if err := shutdown(rcv, w); err != nil {
+	if err := shutdown(rcv, w, lw); err != nil {
 		return 0, err
 	}
 	st := rcv.Stats()
@@ -148,15 +166,22 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 	if limit.exceeded.Load() {
 		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d spans; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, limit.spans.Load(), tracePath)
 	}
-	run, err := LoadRunLimit([]string{tracePath}, maxSpans, opts.MaxTraceBytes, ws.warn)
+	if logLimit.exceeded.Load() {
+		return 0, exitcode.Newf(exitcode.Usage, "the test command sent more than --max-spans %d log records; the first %d are in %s, nothing was checked; raise --max-spans if the run is meant to be that large", maxSpans, logLimit.records.Load(), logsPath)
+	}
+	store, err := collect(ctx, opts.Collect, tracePath, maxSpans, errw)
 	if err != nil {
 		return 0, err
 	}
-	if int64(len(run.Spans)) != st.Spans {
+	run, err := LoadRunLimit([]string{tracePath, logsPath}, maxSpans, opts.MaxTraceBytes, ws.warn)
+	if err != nil {
+		return 0, err
+	}
+	if int64(len(run.Spans)) != st.Spans+storeSpans(store) {
 		fmt.Fprintf(errw, "llmcheck: warning: %d spans acknowledged but %d read back from %s\n", st.Spans, len(run.Spans), tracePath)
 	}
 	meta := report.Meta{Command: opts.Command, CommandStatus: cmdFailed, CommandDuration: exited.Sub(started), Started: started, TracePath: tracePath, Interrupted: interrupted,
-		RunID: runID, Repeat: repeat, Repetitions: reps}
+		RunID: runID, Repeat: repeat, Repetitions: reps, Store: store}
 	code, err := Evaluate(suite, run, base, meta, opts.Report)
 	if err != nil {
 		return 0, err
@@ -181,7 +206,7 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 		fmt.Fprintf(errw, "llmcheck: interrupted by %s: %d of %d repetitions run\n", interrupted, len(reps), repeat)
 	}
 	if !opts.Report.Quiet {
-		fmt.Fprintf(errw, "llmcheck: run id %s (resource attribute %s of every span)\n", runID, span.ResourceRunID)
+		fmt.Fprintf(errw, "llmcheck: run id %s (resource attribute %s of the spans)\n", runID, span.ResourceRunID)
 	}
 	return code, nil
 }
@@ -196,13 +221,16 @@ func run(ctx context.Context, opts RunOptions) (int, error) {
 func runRepetitions(ctx context.Context, opts RunOptions, path, runID string, repeat int, endpoint string, errw io.Writer) (reps []report.Repetition, interrupted string, err error) {
 	base := ChildEnv(opts.Env, endpoint)
 	for k := 1; k <= repeat && interrupted == ""; k++ {
-		// A signal between two repetitions stops the run too.
-		select {
-		case sig := <-opts.Signals:
-			interrupted = sig.String()
-			fmt.Fprintf(errw, "llmcheck: %s: not starting repetition %d of %d, writing what was received\n", sig, k, repeat)
-			return reps, interrupted, nil
-		default:
+		// A signal between two repetitions stops the run too (one before
+		// the first is forwarded to it, as without --repeat).
+		if k > 1 {
+			select {
+			case sig := <-opts.Signals:
+				interrupted = sig.String()
+				fmt.Fprintf(errw, "llmcheck: %s: not starting repetition %d of %d, writing what was received\n", sig, k, repeat)
+				return reps, interrupted, nil
+			default:
+			}
 		}
 		rep := report.Repetition{Number: k}
 		started := time.Now()
@@ -285,9 +313,10 @@ func repetitionsStatus(reps []report.Repetition, repeat int) string {
 }
 
 // ChildEnv is the environment of the test command: the inherited one with
-// every OTLP trace export pointed at llmcheck's receiver. Trace-specific
-// overrides are removed, so a user's OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-// cannot send spans elsewhere; the protocol is left to the SDK (the
+// every OTLP trace and log export pointed at llmcheck's receiver. Trace-
+// and log-specific overrides are removed, so a user's
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (or _LOGS_ENDPOINT) cannot send spans
+// or evaluation results elsewhere; the protocol is left to the SDK (the
 // receiver speaks all three).
 func ChildEnv(base []string, endpoint string) []string {
 	drop := map[string]bool{
@@ -304,6 +333,14 @@ func ChildEnv(base []string, endpoint string) []string {
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE":        true,
 		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": true,
 		"LLMCHECK_ENDPOINT":                            true,
+		// logs: evaluation results are log events (issue #14)
+		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT":           true,
+		"OTEL_LOGS_EXPORTER":                         true,
+		"OTEL_BLRP_SCHEDULE_DELAY":                   true,
+		"OTEL_EXPORTER_OTLP_LOGS_INSECURE":           true,
+		"OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE":        true,
+		"OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY":         true,
+		"OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE": true,
 	}
 	env := make([]string, 0, len(base)+6)
 	for _, kv := range base {
@@ -318,6 +355,9 @@ func ChildEnv(base []string, endpoint string) []string {
 		"OTEL_BSP_SCHEDULE_DELAY=100",
 		"OTEL_EXPORTER_OTLP_INSECURE=true",
 		"OTEL_EXPORTER_OTLP_TRACES_INSECURE=true",
+		"OTEL_LOGS_EXPORTER=otlp",
+		"OTEL_BLRP_SCHEDULE_DELAY=100",
+		"OTEL_EXPORTER_OTLP_LOGS_INSECURE=true",
 		"LLMCHECK_ENDPOINT="+endpoint,
 	)
 }
@@ -334,7 +374,7 @@ func checkReceiverLimits(maxRequest, maxInflight int64) error {
 	return nil
 }
 
-func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.Sink, errw io.Writer) (*receiver.Receiver, error) {
+func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.Sink, logs receiver.LogSink, errw io.Writer) (*receiver.Receiver, error) {
 	if len(addrs) == 0 {
 		addrs = []string{"127.0.0.1:0"}
 	}
@@ -343,7 +383,7 @@ func startReceiver(addrs []string, maxRequest, maxInflight int64, sink receiver.
 			fmt.Fprintf(errw, "llmcheck: warning: listening on %s, which is reachable from other machines; use a 127.0.0.1 address unless you need that\n", a)
 		}
 	}
-	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest, MaxInflightBytes: maxInflight}, sink)
+	rcv, err := receiver.Start(receiver.Options{Addrs: addrs, MaxRequestBytes: maxRequest, MaxInflightBytes: maxInflight, Logs: logs}, sink)
 	if err != nil {
 		var le *receiver.ListenError
 		if errors.As(err, &le) {
@@ -373,6 +413,9 @@ func waitForSpans(rcv *receiver.Receiver, exited time.Time, idle, timeout time.D
 		if st.LastSpan.After(last) {
 			last = st.LastSpan
 		}
+		if st.LastLog.After(last) { // evaluation results may follow the spans
+			last = st.LastLog
+		}
 		quiet := st.InFlight == 0 && now.Sub(last) >= idle
 		if quiet || now.After(deadline) {
 			return
@@ -381,12 +424,19 @@ func waitForSpans(rcv *receiver.Receiver, exited time.Time, idle, timeout time.D
 	}
 }
 
-func shutdown(rcv *receiver.Receiver, w *replay.Writer) error {
+// shutdown stops the receiver, then closes the trace file and the other
+// files it wrote (the logs file).
+func shutdown(rcv *receiver.Receiver, w *replay.Writer, more ...io.Closer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := rcv.Shutdown(ctx)
 	if cerr := w.Close(); cerr != nil {
 		return exitcode.New(exitcode.Usage, cerr)
+	}
+	for _, c := range more {
+		if cerr := c.Close(); cerr != nil {
+			return exitcode.New(exitcode.Usage, cerr)
+		}
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return exitcode.New(exitcode.Usage, err)

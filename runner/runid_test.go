@@ -206,3 +206,24 @@ func reps(statuses ...string) []report.Repetition {
 	}
 	return out
 }
+
+// Whatever the user's value and ours, the value llmcheck appends is the
+// one read back, and the user's members other than its key are kept.
+func FuzzAppendResourceAttributes(f *testing.F) {
+	f.Add("team=a%20b,x=1", "r-1")
+	f.Add("llmcheck.run.id=x,,", "a,b=c d%")
+	f.Add("=,=,k", "é\x00")
+	f.Fuzz(func(t *testing.T, user, val string) {
+		got := AppendResourceAttributes(user, "llmcheck.run.id", val)
+		back, ok := ResourceAttribute(got, "llmcheck.run.id")
+		if !ok || back != val {
+			t.Fatalf("AppendResourceAttributes(%q, %q) = %q reads back %q, %v", user, val, got, back, ok)
+		}
+		for _, m := range strings.Split(user, ",") {
+			k, _, _ := strings.Cut(m, "=")
+			if strings.TrimSpace(m) != "" && strings.TrimSpace(k) != "llmcheck.run.id" && !strings.Contains(got, m) {
+				t.Fatalf("member %q of %q lost in %q", m, user, got)
+			}
+		}
+	})
+}

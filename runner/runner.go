@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog"
+
 	"github.com/llmcheck/llmcheck/assert"
 	"github.com/llmcheck/llmcheck/diff"
 	"github.com/llmcheck/llmcheck/exitcode"
@@ -25,7 +27,10 @@ import (
 
 // File names inside the output folder.
 const (
-	TracesFile  = "traces.jsonl"
+	TracesFile = "traces.jsonl"
+	// LogsFile holds the OTLP log records received (evaluation results
+	// are log records), beside TracesFile.
+	LogsFile    = "logs.jsonl"
 	ResultsFile = "results.json"
 	JUnitFile   = "junit.xml"
 	ReportFile  = "report.md"
@@ -101,7 +106,8 @@ func LoadRunLimit(paths []string, maxSpans, maxBytes int64, warn func(string)) (
 	if maxSpans <= 0 {
 		maxSpans = DefaultMaxSpans
 	}
-	spans, err := replay.LoadSpans(paths, replay.ReadOptions{Warn: warn, MaxSpans: maxSpans, MaxBytes: maxBytes})
+	tracePaths, logPaths := splitLogs(paths)
+	spans, err := replay.LoadSpans(tracePaths, replay.ReadOptions{Warn: warn, MaxSpans: maxSpans, MaxBytes: maxBytes})
 	if err != nil {
 		var tooMany *replay.TooManySpansError
 		var tooLarge *replay.TooManyBytesError
@@ -113,9 +119,52 @@ func LoadRunLimit(paths []string, maxSpans, maxBytes int64, warn func(string)) (
 		}
 		return nil, exitcode.New(exitcode.Usage, err)
 	}
+	recs, err := loadEvalRecords(logPaths, maxSpans, maxBytes, warn)
+	if err != nil {
+		return nil, err
+	}
 	run := span.NewRun(spans)
+	span.AttachEvals(run, recs, warn)
 	span.Validate(run, warn)
 	return run, nil
+}
+
+// splitLogs separates the logs files (OTLP log records, such as
+// logs.jsonl; detected from their content) from the trace files.
+func splitLogs(paths []string) (traces, logs []string) {
+	for _, p := range paths {
+		if replay.IsLogsFile(p) {
+			logs = append(logs, p)
+		} else {
+			traces = append(traces, p)
+		}
+	}
+	return traces, logs
+}
+
+// loadEvalRecords reads the evaluation results of logs files with the
+// bounds of trace files: at most maxSpans lines, records and evaluation
+// results, at most maxBytes bytes (decompressed).
+func loadEvalRecords(paths []string, maxSpans, maxBytes int64, warn func(string)) ([]span.RecordEval, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	var recs []span.RecordEval
+	err := replay.ReadLogs(paths, replay.ReadOptions{Warn: warn, MaxSpans: maxSpans, MaxBytes: maxBytes}, func(ld plog.Logs, where string) error {
+		recs = span.EvalsFromLogs(recs, ld, where, warn)
+		if int64(len(recs)) > maxSpans {
+			return fmt.Errorf("%s: more than %d evaluation results (--max-spans bounds them too); raise --max-spans if this run is meant to be that large", strings.Join(paths, ", "), maxSpans)
+		}
+		return nil
+	})
+	if err != nil {
+		var tooLarge *replay.TooManyBytesError
+		if errors.As(err, &tooLarge) {
+			err = fmt.Errorf("%w (--max-trace-bytes); nothing was checked; raise --max-trace-bytes if this run is meant to be that large", err)
+		}
+		return nil, exitcode.New(exitcode.Usage, err)
+	}
+	return recs, nil
 }
 
 // Evaluate checks run against suite (or only summarises it when suite is
@@ -255,6 +304,7 @@ func resultsDoc(res *assert.Results, run *span.Run, meta report.Meta, code int) 
 		doc = &cp
 	}
 	doc.ExitCode = code
+	doc.Store = meta.Store
 	doc.Status = assert.Pass
 	if code != exitcode.OK {
 		doc.Status = assert.Fail
@@ -315,7 +365,9 @@ func unwrapPath(err error) error {
 
 // CheckOptions are the inputs of `llmcheck check`.
 type CheckOptions struct {
-	// Traces are the trace files; none means OUT/traces.jsonl.
+	// Traces are the trace files, and logs files among them (recognised
+	// by content); none means OUT/traces.jsonl and, when it exists,
+	// OUT/logs.jsonl.
 	Traces   []string
 	MaxSpans int64
 	// MaxTraceBytes bounds the decompressed bytes of the trace files
@@ -348,6 +400,9 @@ func check(opts CheckOptions) (int, error) {
 			return 0, exitcode.Newf(exitcode.Usage, "no trace files given and %s does not exist: record one with `llmcheck run -- <tests>`, or name the files: llmcheck check FILE...", def)
 		}
 		opts.Traces = []string{def}
+		if logs := filepath.Join(opts.Report.OutDir, LogsFile); fileExists(logs) {
+			opts.Traces = append(opts.Traces, logs)
+		}
 	}
 	ws := newWarnings(opts.Report.Stderr)
 	defer ws.flush()
@@ -410,4 +465,10 @@ func durationOr(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

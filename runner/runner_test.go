@@ -29,6 +29,8 @@ func TestChildEnv(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
 		"OTEL_SERVICE_NAME=app",
 		"OTEL_BSP_SCHEDULE_DELAY=5000",
+		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=https://vendor.example/v1/logs",
+		"OTEL_LOGS_EXPORTER=none",
 	}
 	env := ChildEnv(base, "http://127.0.0.1:1234")
 	got := map[string]string{}
@@ -46,6 +48,11 @@ func TestChildEnv(t *testing.T) {
 	assert.Equal(t, "app", got["OTEL_SERVICE_NAME"])
 	assert.Equal(t, "/bin", got["PATH"])
 	assert.Equal(t, "http://127.0.0.1:1234", got["LLMCHECK_ENDPOINT"])
+	// evaluation results are log events: logs go to llmcheck too
+	assert.NotContains(t, got, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "a user's logs endpoint must not divert evaluation results")
+	assert.Equal(t, "otlp", got["OTEL_LOGS_EXPORTER"])
+	assert.Equal(t, "100", got["OTEL_BLRP_SCHEDULE_DELAY"])
+	assert.Equal(t, "true", got["OTEL_EXPORTER_OTLP_LOGS_INSECURE"])
 }
 
 // Many concurrent SDK exporters over gRPC and HTTP, into the real trace

@@ -147,6 +147,10 @@ func TestSchemaRefuses(t *testing.T) {
 		"no assertions":                      "pricing:\n  gpt-4o: {input: 1}\n",
 		"cost limit zero":                    "cel_cost_limit: 0\nassertions:\n  - name: a\n    expect: count > 0\n",
 		"retrieval k string":                 "retrieval:\n  k: five\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals empty":                        "evals:\n  faithfulness: {}\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals unknown key":                  "evals:\n  faithfulness: {pass_label: [ok]}\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals empty labels":                 "evals:\n  faithfulness: {pass_labels: []}\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals score string":                 "evals:\n  faithfulness: {min_score: high}\nassertions:\n  - name: a\n    expect: count > 0\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, loadErr := llmassert.ParseConfig("llmcheck.yaml", []byte(y))

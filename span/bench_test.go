@@ -185,3 +185,31 @@ func BenchmarkNewRun(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(spans))*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
 }
+
+// BenchmarkAttachEvals is the evaluation-result pass of loading a run
+// (runner.LoadRun) over 1M spans that carry none, each with the
+// attributes of a GenAI chat span: the cost every run pays.
+func BenchmarkAttachEvals(b *testing.B) {
+	const traces = 250_000
+	attrs := Attrs{
+		{"gen_ai.operation.name", "chat"}, {"gen_ai.request.model", "gpt-4o-mini"},
+		{"gen_ai.response.model", "gpt-4o-mini-2024-07-18"}, {"gen_ai.provider.name", "openai"},
+		{"gen_ai.usage.input_tokens", int64(100)}, {"gen_ai.usage.output_tokens", int64(20)},
+		{"server.address", "api.openai.com"}, {"openinference.span.kind", "LLM"},
+	}
+	spans := make([]Span, 0, 4*traces)
+	for t := range traces {
+		tid := fmt.Sprintf("%032x", t+1)
+		root := fmt.Sprintf("%016x", 4*t+1)
+		spans = append(spans, Span{TraceID: tid, SpanID: root, Attrs: attrs})
+		for c := 2; c <= 4; c++ {
+			spans = append(spans, Span{TraceID: tid, SpanID: fmt.Sprintf("%016x", 4*t+c), ParentSpanID: root, Attrs: attrs})
+		}
+	}
+	r := NewRun(spans)
+	b.ResetTimer()
+	for b.Loop() {
+		AttachEvals(r, nil, nil)
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(len(spans))/float64(b.N), "ns/span")
+}

@@ -119,6 +119,11 @@ type Eval struct {
 	Source string
 	// TraceLevel is set when the result names no span of its trace.
 	TraceLevel bool
+	// TimeUnixNano is when the result was recorded (the log record's
+	// time, else its observed time; the span event's time); 0 for
+	// annotations, which carry none. Results repeated with the same
+	// trace, span, name, score, label and time are kept once.
+	TimeUnixNano uint64
 }
 
 // Tokens are the token counts of one span. Input includes cached input

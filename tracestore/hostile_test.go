@@ -1,0 +1,129 @@
+package tracestore_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llmcheck/llmcheck/tracestore"
+)
+
+// oneTrace is a Jaeger v3 answer holding one span of trace 0x01….
+const oneTrace = `{"result":{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeSpans":[{"scope":{},"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"chat","startTimeUnixNano":"1000","endTimeUnixNano":"2000"}]}]}]}}`
+
+// TestHostileStore: what a store answers is untrusted input. Answers that
+// are too large, too deep, not JSON or refused are errors naming the URL
+// (and status), with the store's message escaped; 429 and 5xx are
+// retried; nothing crashes.
+func TestHostileStore(t *testing.T) {
+	deep := `{"result":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`
+	tests := []struct {
+		name    string
+		handler func(calls int64, w http.ResponseWriter)
+		want    string // in the error; "" for success
+		calls   int64  // requests made
+	}{
+		{"nested a thousand levels", func(_ int64, w http.ResponseWriter) { fmt.Fprint(w, deep) }, "nested more than 256 levels", 1},
+		{"larger than the limit", func(_ int64, w http.ResponseWriter) {
+			fmt.Fprint(w, `{"result":{"resourceSpans":[`+strings.Repeat(" ", 5000)+`]}}`)
+		}, "larger than --max-response-bytes 4096", 1},
+		{"not JSON", func(_ int64, w http.ResponseWriter) { fmt.Fprint(w, "<html>login</html>") }, "not a Jaeger v3 answer", 1},
+		{"no result", func(_ int64, w http.ResponseWriter) { fmt.Fprint(w, `{"data":[]}`) }, `no "result"`, 1},
+		{"not OTLP", func(_ int64, w http.ResponseWriter) {
+			fmt.Fprint(w, `{"result":{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}}`)
+		}, "not a Jaeger v3 answer", 1},
+		{"refused with an escape sequence", func(_ int64, w http.ResponseWriter) {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":{"httpCode":401,"message":"bad token \u001b[31mred\u001b[0m"}}`)
+		}, `answered 401 Unauthorized: bad token \x1b[31mred\x1b[0m`, 1},
+		{"429 then 200", func(calls int64, w http.ResponseWriter) {
+			if calls < 3 {
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			fmt.Fprint(w, oneTrace)
+		}, "", 3},
+		{"always 503", func(_ int64, w http.ResponseWriter) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, "overloaded")
+		}, "answered 503 Service Unavailable: overloaded", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				require.True(t, strings.HasPrefix(r.URL.Path, "/base/api/v3/traces/"), r.URL.Path)
+				assert.Equal(t, "Bearer s3cret", r.Header.Get("Authorization"))
+				tc.handler(calls.Add(1), w)
+			}))
+			defer srv.Close()
+			spec, err := tracestore.ParseSpec("--from", "jaeger="+srv.URL+"/base/")
+			require.NoError(t, err)
+			store := tracestore.NewJaeger(spec, tracestore.ClientOptions{
+				MaxResponseBytes: 4096, Retries: 2, RetryWait: time.Millisecond,
+				Headers: map[string]string{"Authorization": "Bearer s3cret"},
+			})
+			id, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+			td, err := store.Trace(context.Background(), id)
+			if tc.want == "" {
+				require.NoError(t, err)
+				assert.Equal(t, 1, td.SpanCount())
+			} else {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.want)
+				assert.Contains(t, err.Error(), srv.URL+"/base/api/v3/traces/0102030405060708090a0b0c0d0e0f10")
+			}
+			assert.Equal(t, tc.calls, calls.Load())
+		})
+	}
+}
+
+// TestSearchSplitsLargeAnswers: a search answer over the size limit splits
+// the window instead of failing, down to a window of a microsecond.
+func TestSearchSplitsLargeAnswers(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		fmt.Fprint(w, `{"result":{"resourceSpans":[`+strings.Repeat(" ", 5000)+`]}}`)
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+	start := time.Unix(1_800_000_000, 0)
+	_, err := tracestore.Fetch(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{MaxResponseBytes: 4096}),
+		tracestore.FetchOptions{Query: tracestore.Query{Start: start, End: start.Add(time.Millisecond)}, Parallel: 1},
+		func(ptrace.Traces) error { return nil })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "larger than --max-response-bytes 4096")
+	assert.Greater(t, calls.Load(), int64(10), "the window was split before giving up")
+}
+
+func TestParseSpec(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"jaeger=http://localhost:16686", "jaeger=http://localhost:16686", ""},
+		{"jaeger=https://jaeger.example.com/jaeger/", "jaeger=https://jaeger.example.com/jaeger", ""},
+		{"tempo=http://localhost:3200", "", `unknown store kind "tempo"; known kinds: jaeger`},
+		{"http://localhost:16686", "", "expected KIND=URL"},
+		{"jaeger=localhost:16686", "", "is not an http:// or https:// URL"},
+		{"jaeger=", "", "expected KIND=URL"},
+	}
+	for _, tc := range tests {
+		s, err := tracestore.ParseSpec("--from", tc.in)
+		if tc.err != "" {
+			require.Error(t, err, tc.in)
+			assert.Contains(t, err.Error(), tc.err)
+			assert.Contains(t, err.Error(), "--from")
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, s.String())
+	}
+}
