@@ -29,6 +29,9 @@ type check struct {
 	fastWhere  spanPred // where compiled to Go, nil when not covered
 	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
+	eachProg   cel.Program // an each: expression over span (groups.go)
+	eachEnv    *cel.Env
+	eachAST    *cel.Ast
 	fastExpect actPred // expect decided in Go when it can (see compileExpect)
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
@@ -150,6 +153,12 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 				}
 			}
 		}
+		if a.Each != "" && !eachKeyword(a.Each) {
+			var d []Diagnostic
+			c.eachAST, c.eachProg, d = compileEach(wenv, a)
+			c.eachEnv = wenv
+			diags = append(diags, d...)
+		}
 		env := eenv
 		switch {
 		case rule:
@@ -267,6 +276,17 @@ func observedOf(env *cel.Env, ast *cel.Ast, popts []cel.ProgramOption) ([]observ
 	var visit func(e celast.Expr)
 	visit = func(e celast.Expr) {
 		if skip[e.ID()] {
+			return
+		}
+		if r, ok := evalsRead(e, info); ok {
+			addCat("evals")
+			if r.test != "" {
+				stats = appendUnique(stats, r.test)
+			}
+			markSkip(e, skip)
+			if r.text != "" {
+				texts = appendUnique(texts, r.text)
+			}
 			return
 		}
 		switch e.Kind() {
@@ -476,5 +496,8 @@ func ruleTests(a *cel.Ast) (tests []string, baseSpans bool) {
 			tests = append(tests, t)
 		}
 	}))
+	for _, t := range evalTests(a) {
+		tests = appendUnique(tests, t)
+	}
 	return tests, baseSpans
 }

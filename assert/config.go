@@ -24,6 +24,9 @@ type Config struct {
 	Assertions []Assertion
 	// Regressions compare a baseline run with this one (base., head.).
 	Regressions []Assertion
+	// Evals say when a result of an evaluation passes (evals:, see
+	// EvalVerdict).
+	Evals map[string]EvalConfig
 	// CostLimit bounds the CEL evaluation cost of one expression (cel_cost_limit:).
 	CostLimit uint64
 	// Warnings are problems that do not stop the run (a model priced at
@@ -47,9 +50,13 @@ type RetrievalConfig struct {
 
 // Assertion is one entry of assertions:.
 type Assertion struct {
-	Name       string
-	Where      string
-	Expect     string
+	Name   string
+	Where  string
+	Expect string
+	// Each groups the verdict (each:): "trace", "conversation", "test" or
+	// a CEL string expression over span; empty when absent. EachTrace is
+	// Each == "trace".
+	Each       string
 	EachTrace  bool
 	Warn       bool // severity: warn
 	AllowEmpty bool
@@ -61,8 +68,10 @@ type Assertion struct {
 	Pos       Pos // position of the list item (name:)
 	WherePos  Pos
 	ExpectPos Pos
+	EachPos   Pos
 	wherePos  exprPos
 	expectPos exprPos
+	eachPos   exprPos
 }
 
 // Pos is a position in a file, 1-based.
@@ -177,8 +186,10 @@ func parseConfig(path string, data []byte) (*Config, []Diagnostic) {
 	}
 	seen := false
 	names := map[string]Pos{}
-	p.mapping(root, []string{"pricing", "retrieval", "assertions", "regressions", "cel_cost_limit"}, func(key string, k, v *yaml.Node) {
+	p.mapping(root, []string{"pricing", "retrieval", "evals", "assertions", "regressions", "cel_cost_limit"}, func(key string, k, v *yaml.Node) {
 		switch key {
+		case "evals":
+			p.evals(v, cfg)
 		case "pricing":
 			p.pricing(v, cfg)
 		case "retrieval":
@@ -368,7 +379,7 @@ func (p *yamlParser) assertions(n *yaml.Node, names map[string]Pos, rules bool) 
 	keys := []string{"name", "where", "expect", "each", "severity", "allow_empty", "k"}
 	if rules {
 		what = "regressions"
-		keys = []string{"name", "where", "expect", "severity", "allow_empty", "k", "require_significance"}
+		keys = []string{"name", "where", "expect", "severity", "allow_empty", "k", "require_significance", "each"}
 	}
 	if n.Kind != yaml.SequenceNode {
 		p.errAt(n, "%s: expected a list (each item starts with `- name:`)", what)
@@ -395,11 +406,18 @@ func (p *yamlParser) assertions(n *yaml.Node, names map[string]Pos, rules bool) 
 					a.ExpectPos = a.expectPos.start
 				}
 			case "each":
+				if rules {
+					p.errAt(k, "each: is not supported in regressions: (a rule compares the selected spans of two runs as a whole); use each: in an assertion of this run")
+					return
+				}
 				if s, ok := p.stringValue(v); ok {
-					if s != "trace" {
-						p.errAt(v, "each: only `trace` is supported (evaluate once per trace), got %q", s)
+					if strings.TrimSpace(s) == "" {
+						p.errAt(v, "each: expected trace, conversation, test or a CEL string expression over span (each: span.attrs[\"app.team\"])")
+						return
 					}
-					a.EachTrace = true
+					a.Each, a.eachPos = strings.TrimSpace(s), p.exprPos(v)
+					a.EachPos = a.eachPos.start
+					a.EachTrace = a.Each == EachTrace
 				}
 			case "severity":
 				if s, ok := p.stringValue(v); ok {

@@ -55,11 +55,12 @@ func init() {
 	initTokens()
 	initLatency()
 	initTTFT()
+	initEvals()
 	initRetrieval()
 	initDocs()
 	initTrace()
 	initSide()
-	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj)
+	theProvider = newProvider(spanObj, traceObj, tokensObj, latencyObj, retrievalObj, documentObj, eventObj, sideObj, ttftObj, evalObj)
 }
 
 func initSpan() {
@@ -126,8 +127,8 @@ func initSpan() {
 			}
 			return types.Int(n)
 		}, "repetition of llmcheck run --repeat (resource llmcheck.repeat), 0 when absent"},
-		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return evalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
-	}, spanTTFTFields()...)...)
+		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return spanEvalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
+	}, append(spanTTFTFields(), spanTrajectoryFields()...)...)...)
 }
 
 // ---- Tokens ----
@@ -321,7 +322,7 @@ func initDocs() {
 // ---- Trace ----
 
 func initTrace() {
-	traceObj = newObjType(tTrace,
+	traceObj = newObjType(tTrace, append([]field{
 		field{"id", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.ID) }, "hex trace id"},
 		field{"name", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.Root.Name) }, "root span name"},
 		field{"root", spanT, func(v any) ref.Val { tv := v.(*traceVal); return obj{spanObj, tv.rc.entryOf(tv.t.Root)} }, "root span"},
@@ -335,7 +336,7 @@ func initTrace() {
 		field{"llm_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(llmOps...)) }, "chat/completion spans"},
 		field{"tool_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpExecuteTool)) }, "execute_tool spans"},
 		field{"retrievals", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpRetrieval)) }, "retrieval spans"},
-	)
+	}, traceTrajectoryFields()...)...)
 }
 
 var llmOps = []string{span.OpChat, span.OpTextCompletion, span.OpGenerateContent}
@@ -512,6 +513,7 @@ func newEnv(vars ...cel.EnvOption) (*cel.Env, error) {
 		cel.EnableMacroCallTracking(),
 	}
 	opts = append(opts, listFunctions()...)
+	opts = append(opts, trajectoryFunctions()...)
 	opts = append(opts, vars...)
 	return cel.NewEnv(opts...)
 }
@@ -532,6 +534,7 @@ var aggregateVars = []cel.EnvOption{
 	cel.Variable("errors", cel.IntType),
 	cel.Variable("error_rate", cel.DoubleType),
 	cel.Variable("retrieval", retrievalT),
+	cel.Variable("evals", evalsT),
 }
 
 func expectEnv(eachTrace bool) (*cel.Env, error) {
@@ -542,10 +545,10 @@ func expectEnv(eachTrace bool) (*cel.Env, error) {
 	return newEnv(vars...)
 }
 
-// evalsVal is span.evals: one map per result. A result without a score
+// spanEvalsVal is span.evals: one map per result. A result without a score
 // has no "score" key, so reading it is CEL's "no such key" error, never a
 // 0 that passes a threshold (has(e.score) tests it).
-func evalsVal(evals []span.Eval) ref.Val {
+func spanEvalsVal(evals []span.Eval) ref.Val {
 	vals := make([]ref.Val, len(evals))
 	for i := range evals {
 		e := &evals[i]

@@ -41,6 +41,8 @@ type runCtx struct {
 
 	groupsOnce sync.Once
 	groupKeys  []string // GroupKey of each group of spans (regression rules; entry.gi)
+
+	groupings sync.Map // each: text → *grouping (groups.go)
 }
 
 func newRunCtx(cfg *Config, run *span.Run) *runCtx {
@@ -140,10 +142,11 @@ type group struct {
 	spans []*entry
 	k     int
 
-	lat   *latencyVal
-	ttftV *latencyVal // ttft.go
-	tok   *tokenVals
-	ret   *retrievalVal
+	lat    *latencyVal
+	ttftV  *latencyVal // ttft.go
+	evalsV *evalsStats // evals.go
+	tok    *tokenVals
+	ret    *retrievalVal
 
 	queriesDone bool
 	queries     []scoredQuery
@@ -485,6 +488,8 @@ func (g *group) ResolveName(name string) (any, bool) {
 		return g.errorRate(), true
 	case "retrieval":
 		return obj{retrievalObj, g.retrieval()}, true
+	case "evals":
+		return evalsMap{g.evals()}, true
 	}
 	return nil, false
 }
@@ -493,8 +498,10 @@ func (g *group) ResolveName(name string) (any, bool) {
 type traceVal struct {
 	rc  *runCtx
 	t   *span.Trace
-	mu  sync.Mutex // guards grp
+	mu  sync.Mutex // guards grp and trajectory
 	grp *group
+	// trajectory is trace.tools, .agents and .models (trajectory.go).
+	trajectory *trajectory
 }
 
 // all is the group of every span of the trace. Its statistics are cached

@@ -30,8 +30,8 @@ const Inconclusive Status = "inconclusive"
 // sample sizes, Alpha and MinSamples; the rule fills Metric, Unit, Sample
 // and Key; CorrectRegressions fills PAdjusted and Significant.
 type Significance struct {
-	Metric string `json:"metric"` // the test: latency, tokens, cost, count, errors, hit, rr, recall, precision, ndcg
-	Unit   string `json:"unit"`   // what one value stands for: span, trace or query
+	Metric string `json:"metric"` // the test: latency, tokens, cost, count, errors, hit, rr, recall, precision, ndcg, evals["NAME"].score, evals["NAME"].labels["LABEL"]
+	Unit   string `json:"unit"`   // what one value stands for: span, trace, query or result (an evaluation result)
 	Sample string `json:"sample"` // in words: "total tokens per trace"
 	// Key identifies the test within a report: the metric, the unit and
 	// the groups of the selected spans. Tests with the same key compare
@@ -73,6 +73,7 @@ type side interface {
 	errors() int
 	errorRate() ref.Val
 	retrieval() *retrievalVal
+	evals() *evalsStats
 	spansList() ref.Val
 	tracesList() ref.Val
 	samples(test string) []float64
@@ -92,6 +93,7 @@ func initSide() {
 		field{"errors", cel.IntType, func(v any) ref.Val { return types.Int(g(v).errors()) }, "error spans"},
 		field{"error_rate", cel.DoubleType, func(v any) ref.Val { return g(v).errorRate() }, "errors / count"},
 		field{"retrieval", retrievalT, func(v any) ref.Val { return obj{retrievalObj, g(v).retrieval()} }, "retrieval metrics"},
+		field{"evals", evalsT, func(v any) ref.Val { return evalsMap{g(v).evals()} }, "evaluation results by name"},
 	)
 }
 
@@ -225,10 +227,17 @@ func (c *check) checkWhole(sd *summarySide) error {
 	if len(sd.groups) > 1 && contains(c.categories, "ttft") && !contains(need, TestTTFT) {
 		need = append(need, TestTTFT)
 	}
+	if len(sd.groups) > 1 {
+		for _, t := range c.tests {
+			if _, _, isLabel, ok := ParseEvalTest(t); ok && !isLabel && !contains(need, t) {
+				need = append(need, t)
+			}
+		}
+	}
 	for _, t := range need {
 		for _, g := range sd.groups {
 			if ok, what := g.whole(t); !ok {
-				return fmt.Errorf("the baseline summary keeps %s of group %q (it keeps at most %d values of a kind per group), so this rule's %s cannot be computed as from the trace file; use the baseline trace file for this rule", what, g.Key, MaxSamples, testSample[t])
+				return fmt.Errorf("the baseline summary keeps %s of group %q (it keeps at most %d values of a kind per group), so this rule's %s cannot be computed as from the trace file; use the baseline trace file for this rule", what, g.Key, MaxSamples, sampleOfTest(t))
 			}
 		}
 	}
@@ -313,7 +322,7 @@ func (c *check) evaluateRule(base side, baseErr error, hc *runCtx, hb sizeBounds
 				groups = groupsKey(base, head)
 			}
 			v := sig(bs, hs)
-			v.Metric, v.Unit, v.Sample = t, testUnit[t], testSample[t]
+			v.Metric, v.Unit, v.Sample = t, unitOfTest(t), sampleOfTest(t)
 			v.Key = v.Metric + " per " + v.Unit + "|" + groups
 			v.PAdjusted = v.P
 			r.Significance = append(r.Significance, v)
@@ -440,7 +449,7 @@ func (g *group) samples(test string) []float64 {
 			out = append(out, queryValue(q.m, test))
 		}
 	default:
-		return nil
+		return evalSample(g.spans, test)
 	}
 	if out == nil {
 		out = []float64{}

@@ -53,6 +53,11 @@ type Summary struct {
 	CostErr string     `json:"cost_error,omitempty"`
 	Retr    *RetrSums  `json:"retrieval,omitempty"`
 	Samples SampleSets `json:"samples"`
+	// Evals are the evaluation results of the group by name (evals.go).
+	Evals map[string]*EvalSummary `json:"evals,omitempty"`
+	// EvalsUnknown is set on a group read from a summary format that
+	// keeps no evaluation results (version 2).
+	EvalsUnknown bool `json:"-"`
 }
 
 // TokenSums are token sums with presence (a missing count is not zero).
@@ -128,7 +133,7 @@ func (g *Summary) Validate() error {
 			return fmt.Errorf("group %q: %s has %d traces and %d values", g.Key, name, len(ts.Trace), len(ts.Value))
 		}
 	}
-	return nil
+	return g.validateEvals()
 }
 
 // GroupSub is the tool or agent name that splits the group of a span with
@@ -240,6 +245,7 @@ func SummariseGroups(cfg *Config, run *span.Run) []Summary {
 			Retrieval: bound(g.samples(TestRR)),
 		}
 		s.ttftOf(g)
+		s.evalsOf(g)
 		if s.Retr != nil && s.Retr.Queries > 0 {
 			s.Samples.Recall = bound(g.samples(TestRecall))
 			s.Samples.Precision = bound(g.samples(TestPrecision))
@@ -512,7 +518,7 @@ func (sd *summarySide) samples(test string) []float64 {
 		case TestNDCG:
 			out = append(out, g.Samples.NDCG...)
 		default:
-			return nil
+			return sd.evalSamples(test)
 		}
 	}
 	return out
@@ -576,6 +582,8 @@ func (g *Summary) whole(test string) (bool, string) {
 		if g.Samples.TraceCount == nil && g.Count > 0 {
 			return false, fmt.Sprintf("no per-trace sums (it spans %d traces)", g.Traces)
 		}
+	default:
+		return g.wholeEval(test)
 	case TestHit, TestRR, TestRecall, TestPrecision, TestNDCG:
 		if g.Retr != nil && g.Retr.Queries > 0 {
 			n := len(g.Samples.Retrieval)

@@ -25,8 +25,14 @@ const Kind = "llmcheck.baseline"
 
 // Version is the file format version. Version 2 keeps every value up to
 // assert.MaxSamples per group, unrounded, and per-trace sums; version 1
-// files (200 values, no per-trace sums) must be written again.
-const Version = 2
+// files (200 values, no per-trace sums) must be written again. Version 3
+// adds the evaluation results of each group (evals); version 2 files are
+// still read, as summaries without evaluation results (a rule reading
+// base.evals against one is an error saying so).
+const Version = 3
+
+// MinVersion is the oldest version Read accepts.
+const MinVersion = 2
 
 // File is a baseline summary.
 type File struct {
@@ -109,11 +115,17 @@ func Read(path string) (*File, error) {
 	if f.Kind != Kind {
 		return nil, fmt.Errorf("baseline %s: not an llmcheck baseline (kind %q)", path, f.Kind)
 	}
-	if f.Version != Version {
-		return nil, fmt.Errorf("baseline %s: version %d is not supported (this llmcheck reads version %d); rewrite it with `llmcheck baseline write`", path, f.Version, Version)
+	if f.Version < MinVersion || f.Version > Version {
+		return nil, fmt.Errorf("baseline %s: version %d is not supported (this llmcheck reads versions %d to %d); rewrite it with `llmcheck baseline write`", path, f.Version, MinVersion, Version)
 	}
 	total := 0
 	for i := range f.Groups {
+		if f.Version < 3 {
+			if f.Groups[i].Evals != nil {
+				return nil, fmt.Errorf("baseline %s: group %q has evals, which version %d files do not have; write it again with `llmcheck baseline write`", path, f.Groups[i].Key, f.Version)
+			}
+			f.Groups[i].EvalsUnknown = true
+		}
 		if err := f.Groups[i].Validate(); err != nil {
 			return nil, fmt.Errorf("baseline %s: %v; write it again with `llmcheck baseline write`", path, err)
 		}

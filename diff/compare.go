@@ -28,6 +28,10 @@ type Options struct {
 	// in order of preference (default DefaultTestAttr); a trace without
 	// any is named by its root span.
 	TestAttr []string
+	// Verdict says whether an evaluation result passes (default: the
+	// default labels of assert.Config.EvalVerdict); the flips per test
+	// are made of it.
+	Verdict func(*span.Eval) (pass, ok bool)
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +73,7 @@ func Compare(base, head *span.Run, opts Options) *Report {
 	r.Groups, tests = compareGroups(collect(base, opts), collect(head, opts), opts)
 	r.Comparisons = holm(tests, opts.Alpha)
 	r.Structure = compareStructure(base, head, opts)
+	r.Evals = compareVerdicts(base, head, opts)
 	r.Headlines = headlines(r)
 	return r
 }
@@ -118,6 +123,7 @@ type acc struct {
 	cost      Cost
 	hits, rrs []float64
 	noGT      int
+	ev        map[string]*evalSide // evals.go
 
 	// For a base from a baseline summary: the statistics, fixed, and the
 	// error indicators (the summary keeps only their count).
@@ -135,6 +141,9 @@ func collect(run *span.Run, opts Options) map[signature]*acc {
 			groups[sg] = a
 		}
 		a.durations = append(a.durations, s.DurationMS)
+		if len(s.Evals) > 0 {
+			a.addEvals(s.Evals)
+		}
 		if s.HasTTFT {
 			a.ttfts = append(a.ttfts, s.TTFTMS)
 		}
@@ -221,7 +230,7 @@ func (a *acc) stats(k int) *Stats {
 		st := *a.fixed
 		return &st
 	}
-	st := &Stats{Count: len(a.durations), Errors: a.errors}
+	st := &Stats{Count: len(a.durations), Errors: a.errors, Evals: a.evalStats()}
 	if st.Count > 0 {
 		st.ErrorRate = float64(a.errors) / float64(st.Count)
 		sorted := slices.Clone(a.durations)
@@ -404,7 +413,8 @@ func metrics(key string, b, h *acc, bs, hs *Stats, opts Options) ([]Metric, []*T
 			metric(MetricHitRate, "ratio", br.HitRate, hr.HitRate, hit),
 			metric(MetricMRR, "ratio", br.MRR, hr.MRR, rr))
 	}
-	return ms, ts
+	em, et := evalMetrics(key, b, h, opts)
+	return append(ms, em...), append(ts, et...)
 }
 
 func orZero(t *Tokens) Tokens {

@@ -93,6 +93,9 @@ func (m *Metric) label(k int) string {
 	case MetricMRR:
 		return fmt.Sprintf("MRR@%d", k)
 	}
+	if l, ok := evalLabel(m.Name); ok {
+		return l
+	}
 	return m.Name
 }
 
@@ -108,6 +111,12 @@ func (m *Metric) value(v float64) string {
 	case MetricMRR:
 		return fmt.Sprintf("%.2f", v)
 	}
+	switch m.Unit {
+	case "ratio":
+		return fmtPercent(v)
+	case "score":
+		return sig3(v)
+	}
 	return fmtCount(v)
 }
 
@@ -119,6 +128,15 @@ func (m *Metric) change() string {
 		return fmt.Sprintf("%+.1f pp", m.Delta*100)
 	case MetricMRR:
 		return fmt.Sprintf("%+.2f", m.Delta)
+	}
+	switch m.Unit {
+	case "ratio":
+		return fmt.Sprintf("%+.1f pp", m.Delta*100)
+	case "score":
+		if m.Delta >= 0 {
+			return "+" + sig3(m.Delta)
+		}
+		return sig3(m.Delta)
 	}
 	if m.Rel == nil {
 		if m.Name == MetricCost {

@@ -78,6 +78,7 @@ func headlines(r *Report) []Headline {
 			hs = append(hs, x.h)
 		}
 	}
+	hs = append(hs, evalHeadlines(r, name)...)
 
 	for _, kinds := range [][]string{
 		{ChangeLLMCalls, ChangeToolCalls, ChangeRetrievals, ChangeEmbeddings},

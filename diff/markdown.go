@@ -53,7 +53,7 @@ func (r *Report) Markdown(maxBytes int) string {
 		return renderBlocks(blocks)
 	}
 	// Shorten the least important blocks first.
-	for _, name := range []string{"tests", "chart", "table", "patterns", "headlines", "footer"} {
+	for _, name := range []string{"tests", "chart", "flips", "evals", "table", "patterns", "headlines", "footer"} {
 		if blocksSize(blocks) <= maxBytes {
 			break
 		}
@@ -213,6 +213,8 @@ func (r *Report) mdBlocks() []*mdBlock {
 		}
 		bs = append(bs, table)
 	}
+
+	bs = append(bs, r.mdEvals(order)...)
 
 	s := r.Structure
 	var pl []string

@@ -3,6 +3,8 @@ package diff
 import (
 	"encoding/json"
 	"io"
+
+	"github.com/llmcheck/llmcheck/assert"
 )
 
 // Version is the version of the JSON report. It changes only when a field
@@ -31,6 +33,9 @@ type Report struct {
 	Groups []Group `json:"groups"`
 	// Structure compares the traces test by test.
 	Structure Structure `json:"structure"`
+	// Evals compares evaluation verdicts test by test; nil when neither
+	// side has an evaluation result with a verdict.
+	Evals *Evals `json:"evals,omitempty"`
 }
 
 // WriteJSON writes the report as indented JSON, without escaping <, >
@@ -112,6 +117,9 @@ type Stats struct {
 	// Retrieval is nil when no retrieval span of the group has ground
 	// truth.
 	Retrieval *Retrieval `json:"retrieval,omitempty"`
+	// Evals are the evaluation results of the group by name: counts,
+	// score statistics, results per label.
+	Evals map[string]*assert.EvalStats `json:"evals,omitempty"`
 }
 
 // Latency percentiles and mean, in milliseconds.

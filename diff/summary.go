@@ -65,6 +65,9 @@ func CompareSummary(base []assert.Summary, head *span.Run, opts Options) *Report
 	}
 	var tests []*Test
 	r.Groups, tests = compareGroups(bs, collect(head, opts), opts)
+	if ev := compareVerdicts(span.NewRun(nil), head, opts); ev != nil {
+		r.Evals = &Evals{Unavailable: EvalsFromSummary}
+	}
 	r.Comparisons = holm(tests, opts.Alpha)
 	r.Headlines = headlines(r)
 	return r
@@ -104,6 +107,8 @@ func summaryAcc(sg signature, g *assert.Summary, k int) *acc {
 			}
 		}
 	}
+	a.ev = summaryEvals(g)
+	st.Evals = a.evalStats()
 	a.fixed = st
 	return a
 }

@@ -139,7 +139,7 @@ func (r *Report) Text(w io.Writer) {
 		}
 		rows = append(rows, []string{safetext.Text(g.Key)})
 		noted := map[*Test]bool{}
-		for _, m := range g.shownMetrics(textMetrics) {
+		for _, m := range append(g.shownMetrics(textMetrics), g.evalMetricsOf()...) {
 			note := ""
 			if m.Test != nil && !noted[m.Test] {
 				noted[m.Test] = true
@@ -172,6 +172,18 @@ func (r *Report) Text(w io.Writer) {
 		}
 		writeTable(&b, nil, rows, []bool{false, true, true, true, false})
 		b.WriteString("\n")
+	}
+
+	if e := r.Evals; e != nil {
+		if e.Unavailable != "" {
+			b.WriteString("Evaluation verdicts per test: not compared — " + oneLine(e.Unavailable) + "\n\n")
+		} else {
+			fmt.Fprintf(&b, "Evaluation verdicts per test: %d compared, %d passing → failing, %d failing → passing\n", e.Compared, len(e.Flips), len(e.Fixed))
+			for _, l := range e.flipLines() {
+				b.WriteString("  • " + oneLine(l) + "\n")
+			}
+			b.WriteString("\n")
+		}
 	}
 
 	s := r.Structure

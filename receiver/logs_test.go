@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -19,6 +20,8 @@ import (
 	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/llmcheck/llmcheck/replay"
 	"github.com/llmcheck/llmcheck/span"
@@ -177,4 +180,44 @@ func TestLogsHTTPJSON(t *testing.T) {
 	resp, _ = post(t, http.DefaultClient, dropped.Endpoint()+"/v1/logs", "application/json", "", bytes.NewReader(body))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, int64(0), dropped.Stats().LogRecords)
+}
+
+// refusingLogs is a LogSink that refuses every batch with err.
+type refusingLogs struct{ err error }
+
+func (r refusingLogs) ConsumeLogs(context.Context, plog.Logs) error { return r.err }
+
+// A LogSink that cannot store a batch gets it retried (HTTP 503 with
+// Retry-After, gRPC UNAVAILABLE); a permanent refusal (--max-spans) is
+// HTTP 400 and gRPC FAILED_PRECONDITION, which exporters do not retry.
+// Nothing refused is counted as received.
+func TestLogsRefused(t *testing.T) {
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("x")
+	req := plogotlp.NewExportRequestFromLogs(ld)
+	body, err := req.MarshalProto()
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name     string
+		err      error
+		httpCode int
+		grpcCode codes.Code
+	}{
+		{"retryable", errors.New("disk full"), http.StatusServiceUnavailable, codes.Unavailable},
+		{"permanent", &PermanentError{Err: errors.New("the run reached --max-spans 1 log records")}, http.StatusBadRequest, codes.FailedPrecondition},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startReceiver(t, Options{Logs: refusingLogs{tc.err}}, &memSink{})
+			resp, msg := post(t, http.DefaultClient, r.Endpoint()+"/v1/logs", "application/x-protobuf", "", bytes.NewReader(body))
+			assert.Equal(t, tc.httpCode, resp.StatusCode)
+			_, text := decodeStatusProto(t, msg)
+			assert.Contains(t, text, "log records not stored: "+tc.err.Error())
+			if tc.httpCode == http.StatusServiceUnavailable {
+				assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+			}
+			_, err := plogotlp.NewGRPCClient(grpcConn(t, r)).Export(context.Background(), req)
+			assert.Equal(t, tc.grpcCode, status.Code(err), "%v", err)
+			assert.Equal(t, int64(0), r.Stats().LogRecords)
+		})
+	}
 }

@@ -58,9 +58,12 @@ type Charts struct {
 	models   int
 	gantt    string
 	ganttCap string
+	// evaluations (evals.go)
+	evals      []EvalRow
+	evalCharts []string
 }
 
-// PrepareCharts computes the run's part of report.md (three passes over
+// PrepareCharts computes the run's part of report.md (four passes over
 // the spans, in parallel). It only reads run, so it may run while the
 // assertions are evaluated.
 func PrepareCharts(run *span.Run, cost func(*span.Span) (float64, bool)) *Charts {
@@ -68,6 +71,7 @@ func PrepareCharts(run *span.Run, cost func(*span.Span) (float64, bool)) *Charts
 	var wg sync.WaitGroup
 	wg.Go(func() { c.groups = GroupDetails(run, cost) })
 	wg.Go(func() { c.charts, c.models = latencyHistograms(run, 6) })
+	wg.Go(func() { c.evals = evalRows(run); c.evalCharts = evalCharts(c.evals) })
 	c.gantt, c.ganttCap = slowestTraceGantt(run)
 	wg.Wait()
 	return c
@@ -87,6 +91,9 @@ func WriteMarkdown(path string, md string) error {
 //     and observed, and the worst spans or traces with their ids;
 //   - calls per operation and model: count, errors, p50/p95 latency, input
 //     and output tokens, cost when known;
+//   - the evaluation results per name (count, score statistics, label
+//     shares) and a mermaid xychart-beta chart per evaluation (at most 6):
+//     a histogram of its scores, or its results per label;
 //   - a mermaid xychart-beta latency histogram per model (at most 20 bars,
 //     the 6 busiest models) and a mermaid gantt waterfall of the slowest
 //     trace (at most 30 spans).
@@ -157,13 +164,15 @@ type mdModel struct {
 	opts    MarkdownOptions
 	results []assert.Result // worst first
 	// rulesOnly: only the regression rules' section (RulesMarkdown).
-	rulesOnly bool
-	groups    []GroupDetail
-	charts    []string // mermaid histogram blocks, busiest model first
-	models    int      // models with spans (charted or not)
-	gantt     string   // mermaid gantt block, "" when no trace
-	ganttCap  string   // the line under the gantt
-	budget    int      // bytes the render under way may use
+	rulesOnly  bool
+	groups     []GroupDetail
+	charts     []string  // mermaid histogram blocks, busiest model first
+	models     int       // models with spans (charted or not)
+	gantt      string    // mermaid gantt block, "" when no trace
+	ganttCap   string    // the line under the gantt
+	budget     int       // bytes the render under way may use
+	evals      []EvalRow // evals.go
+	evalCharts []string
 }
 
 func newMDModel(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOptions) *mdModel {
@@ -177,6 +186,7 @@ func newMDModel(res *assert.Results, run *span.Run, meta Meta, opts MarkdownOpti
 		c = PrepareCharts(run, opts.Cost)
 	}
 	m.groups, m.charts, m.models, m.gantt, m.ganttCap = c.groups, c.charts, c.models, c.gantt, c.ganttCap
+	m.evals, m.evalCharts = c.evals, c.evalCharts
 	return m
 }
 
@@ -233,7 +243,7 @@ func Verdict(res *assert.Results, spans int, meta Meta) string {
 func (m *mdModel) render(lim mdLimits, budget int) (string, bool) {
 	m.budget = budget
 	b := &strings.Builder{}
-	for _, part := range []func(*strings.Builder, mdLimits){m.writeVerdict, m.writeAssertions, m.writeRegressions, m.writeFailures, m.writeGroups, m.writeCharts, m.writeFooter} {
+	for _, part := range []func(*strings.Builder, mdLimits){m.writeVerdict, m.writeAssertions, m.writeRegressions, m.writeFailures, m.writeGroups, m.writeEvals, m.writeCharts, m.writeFooter} {
 		part(b, lim)
 		if m.over(b) {
 			return "", false
@@ -460,18 +470,35 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 		if r.Warning != "" {
 			b.WriteString("> [!WARNING]\n> " + mdText(r.Warning, lim.cell*2) + "\n\n")
 		}
-		if r.Each == "trace" && len(r.Rows) > 0 {
+		if r.Each != "" && len(r.Rows) > 0 {
 			var rows []assert.Row
 			for _, row := range r.Rows {
 				if row.Status != assert.Pass {
 					rows = append(rows, row)
 				}
 			}
-			t := mdTable{header: []string{"Trace", "Root span", "Status", "Observed"}, n: len(rows), row: func(i int) []string {
-				row := rows[i]
-				return []string{codeCell(row.TraceID), cellText(row.Name, lim.cell), cellText(string(row.Status), lim.cell), cellText(row.Message, lim.cell)}
-			}}
-			m.table(b, &t, lim.detail, "traces that did not pass")
+			if r.Each == assert.EachTrace {
+				t := mdTable{header: []string{"Trace", "Root span", "Status", "Observed"}, n: len(rows), row: func(i int) []string {
+					row := rows[i]
+					return []string{codeCell(row.TraceID), cellText(row.Name, lim.cell), cellText(string(row.Status), lim.cell), cellText(row.Message, lim.cell)}
+				}}
+				m.table(b, &t, lim.detail, "traces that did not pass")
+			} else {
+				noun := assert.GroupNoun(r.Each)
+				head := strings.ToUpper(noun[:1]) + noun[1:]
+				if noun == "group" {
+					head = codeCell(clip(r.Each, lim.cell))
+				}
+				t := mdTable{header: []string{head, "Traces", "Status", "Observed"}, n: len(rows), row: func(i int) []string {
+					row := rows[i]
+					g := cellText(row.Group, lim.cell)
+					if row.Group != assert.NoGroup {
+						g = codeCell(clip(row.Group, lim.cell))
+					}
+					return []string{g, strconv.Itoa(row.Traces), cellText(string(row.Status), lim.cell), cellText(row.Message, lim.cell)}
+				}}
+				m.table(b, &t, lim.detail, noun+"s that did not pass")
+			}
 		} else if len(r.Offenders) > 0 {
 			t := mdTable{header: []string{"Trace", "Span", "Name", "Metric", "Value"}, n: len(r.Offenders), row: func(i int) []string {
 				o := r.Offenders[i]

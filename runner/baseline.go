@@ -91,6 +91,7 @@ func (b *Baseline) compare(suite *assert.Suite, run *span.Run) *diff.Report {
 	o := diff.Options{Alpha: b.opts.Alpha, MinSamples: b.opts.MinSamples}
 	if suite != nil {
 		o.Pricing, o.K = suite.Config.Pricing, suite.Config.Retrieval.K
+		o.Verdict = suite.Config.EvalVerdict
 	}
 	switch {
 	case b.Summary != nil:

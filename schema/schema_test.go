@@ -136,7 +136,8 @@ func TestSchemaRefuses(t *testing.T) {
 		"no name":                            "assertions:\n  - expect: count > 0\n",
 		"blank name":                         "assertions:\n  - name: ' '\n    expect: count > 0\n",
 		"bad severity":                       "assertions:\n  - name: a\n    expect: count > 0\n    severity: fatal\n",
-		"bad each":                           "assertions:\n  - name: a\n    expect: count > 0\n    each: spn\n",
+		"blank each":                         "assertions:\n  - name: a\n    expect: count > 0\n    each: ' '\n",
+		"each in a regression rule":          "regressions:\n  - name: a\n    expect: head.count > 0\n    each: test\n",
 		"allow_empty not bool":               "assertions:\n  - name: a\n    expect: count > 0\n    allow_empty: yes please\n",
 		"k zero":                             "assertions:\n  - name: a\n    expect: count > 0\n    k: 0\n",
 		"negative price":                     "pricing:\n  gpt-4o: {input: -1}\nassertions:\n  - name: a\n    expect: count > 0\n",
@@ -146,6 +147,10 @@ func TestSchemaRefuses(t *testing.T) {
 		"no assertions":                      "pricing:\n  gpt-4o: {input: 1}\n",
 		"cost limit zero":                    "cel_cost_limit: 0\nassertions:\n  - name: a\n    expect: count > 0\n",
 		"retrieval k string":                 "retrieval:\n  k: five\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals empty":                        "evals:\n  faithfulness: {}\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals unknown key":                  "evals:\n  faithfulness: {pass_label: [ok]}\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals empty labels":                 "evals:\n  faithfulness: {pass_labels: []}\nassertions:\n  - name: a\n    expect: count > 0\n",
+		"evals score string":                 "evals:\n  faithfulness: {min_score: high}\nassertions:\n  - name: a\n    expect: count > 0\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, loadErr := llmassert.ParseConfig("llmcheck.yaml", []byte(y))

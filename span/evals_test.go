@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,6 +65,8 @@ func TestEvalsFromEveryEncoding(t *testing.T) {
 		{Name: "coherence", Score: 0.6, HasScore: true, Source: "log", TimeUnixNano: logTime},
 		{Name: "conciseness", Score: 4, HasScore: true, Source: "log", TimeUnixNano: logTime},
 		{Name: "groundedness", Source: "log", TimeUnixNano: logTime},
+		// no trace or span id: linked by gen_ai.response.id
+		{Name: "helpfulness", Score: 0.9, HasScore: true, Source: "log", TimeUnixNano: logTime},
 	}, chat.Evals)
 	assert.Equal(t, []Eval{
 		{Name: "task_success", Score: 1, HasScore: true, Source: "annotation", TraceLevel: true},
@@ -77,7 +80,8 @@ func TestEvalsFromEveryEncoding(t *testing.T) {
 		`span "chat gpt-4o-mini" (00f067aa0ba902b7) has no annotations.3.annotation.name; result ignored`,
 		`logs.jsonl:2: gen_ai.evaluation.result log record (evaluation "groundedness"): gen_ai.evaluation.score.value is the string "0.7", not a number; the result has no score`,
 		`logs.jsonl:2: gen_ai.evaluation.result log record has no gen_ai.evaluation.name; result ignored`,
-		`logs.jsonl:2: gen_ai.evaluation.result log record (evaluation "untraced") names no trace: it cannot be attached to a span; ignored`,
+		`logs.jsonl:2: gen_ai.evaluation.result log record (evaluation "untraced") names no trace and no gen_ai.response.id: it cannot be attached to a span; ignored`,
+		`logs.jsonl:2: evaluation "lost" names gen_ai.response.id "chatcmpl-404", which no span of the run has; ignored`,
 		`logs.jsonl:2: evaluation "elsewhere" names trace ffffffffffffffffffffffffffffffff, which is not in the run; ignored`,
 		`logs.jsonl:2: evaluation "stale" names span 1111111111111111 of trace 0af7651916cd43dd8448eb211c80319c, which is not in the run; kept on the trace`,
 	}, warns)
@@ -142,3 +146,27 @@ func spanByID(t *testing.T, r *Run, id string) *Span {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// A span with very many annotations (untrusted data) is read in
+// n log n: every one of them lands, in index order.
+func TestEvalsManyAnnotations(t *testing.T) {
+	const n = 100_000
+	attrs := make(Attrs, 0, 2*n)
+	for i := n - 1; i >= 0; i-- { // recorded in reverse order
+		attrs = append(attrs,
+			KeyValue{"annotations." + strconv.Itoa(i) + ".annotation.name", "a" + strconv.Itoa(i)},
+			KeyValue{"annotations." + strconv.Itoa(i) + ".annotation.score", int64(i)})
+	}
+	run := NewRun([]Span{{TraceID: evTrace, SpanID: evChat, Name: "chat", Attrs: attrs}})
+	AttachEvals(run, nil, nil)
+	evals := run.Spans[0].Evals
+	require.Len(t, evals, n)
+	for i, e := range evals {
+		if e.Name != "a"+strconv.Itoa(i) || e.Score != float64(i) {
+			t.Fatalf("result %d is %+v", i, e)
+		}
+	}
+	// read again: every result is a repeat (de-duplicated through a set)
+	AttachEvals(run, nil, nil)
+	assert.Len(t, run.Spans[0].Evals, n)
+}
