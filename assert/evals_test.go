@@ -489,3 +489,18 @@ func FuzzEvalsExpression(f *testing.F) {
 		}
 	})
 }
+
+// TestPercentileFarApart: neighbours whose difference overflows float64
+// (recorded scores near the limits, of opposite signs) interpolate to a
+// finite value, never ±Inf.
+func TestPercentileFarApart(t *testing.T) {
+	p, err := Percentile([]float64{-1.7e308, 1.7e308}, 0.5)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, p)
+	p, err = Percentile([]float64{-1.7e308, 1.7e308}, 0.95)
+	require.NoError(t, err)
+	assert.InDelta(t, 0.9*1.7e308, p, 1e294)
+	// Ordinary values are unchanged: 10 + 0.5 × (20 − 10).
+	p, _ = Percentile([]float64{10, 20}, 0.5)
+	assert.Equal(t, 15.0, p)
+}

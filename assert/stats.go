@@ -39,7 +39,12 @@ func percentileSorted(s []float64, q float64) (float64, error) {
 	if i+1 >= len(s) {
 		return s[len(s)-1], nil
 	}
-	return s[i] + (h-lo)*(s[i+1]-s[i]), nil
+	if d := s[i+1] - s[i]; !math.IsInf(d, 0) {
+		return s[i] + (h-lo)*d, nil
+	}
+	// Neighbours further apart than a float64 can hold (recorded numbers,
+	// such as evaluation scores, of opposite signs near the limits).
+	return s[i]*(1-(h-lo)) + s[i+1]*(h-lo), nil
 }
 
 // Latency summarises span durations in milliseconds.
