@@ -504,3 +504,15 @@ func TestPercentileFarApart(t *testing.T) {
 	p, _ = Percentile([]float64{10, 20}, 0.5)
 	assert.Equal(t, 15.0, p)
 }
+
+// TestMeanOverflow: the mean of finite values near the float64 limit is
+// finite; ordinary means are sum / n as before.
+func TestMeanOverflow(t *testing.T) {
+	assert.Equal(t, 1.7e308, Mean([]float64{1.7e308, 1.7e308}))
+	xs := []float64{0.1, 0.2, 0.3}
+	assert.Equal(t, (xs[0]+xs[1]+xs[2])/3, Mean(xs)) // float64 sum / n, as before
+	assert.Equal(t, 0.0, Mean(nil))
+	l, err := Summarise([]float64{1.7e308, 1.7e308, 1.7e308})
+	require.NoError(t, err)
+	assert.Equal(t, 1.7e308, l.Avg)
+}
