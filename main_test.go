@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 		"emitevals":   func() { os.Exit(emitEvals(os.Args[1:])) },
 		"emithostile": func() { os.Exit(emitHostile(os.Args[1:])) },
 		"emitchain":   func() { os.Exit(emitChain(os.Args[1:])) },
+		"emitagent":   func() { os.Exit(emitAgent(os.Args[1:])) },
 	})
 }
 

@@ -78,3 +78,65 @@ func TestDocLinks(t *testing.T) {
 	}
 	require.Greater(t, checked, 3)
 }
+
+// The README's "Agent trajectories" and "Groups" examples are the ones
+// testdata/script/trajectories_groups.txtar runs through the real binary
+// against an agent on the OpenTelemetry Go SDK: every assertion of their
+// YAML blocks is in the script's llmcheck.yaml, and every console line
+// they show matches a line the script expects.
+func TestReadmeTrajectoryAndGroupExamples(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	readme := string(data)
+	script, err := os.ReadFile(filepath.Join("testdata", "script", "trajectories_groups.txtar"))
+	require.NoError(t, err)
+	_, cfg, ok := strings.Cut(string(script), "-- llmcheck.yaml --\n")
+	require.True(t, ok)
+	var patterns []*regexp.Regexp
+	for _, m := range regexp.MustCompile(`(?m)^stderr '(.*)'$`).FindAllStringSubmatch(string(script), -1) {
+		patterns = append(patterns, regexp.MustCompile(strings.ReplaceAll(m[1], "''", "'")))
+	}
+	for _, section := range []string{"### Agent trajectories", "### Groups"} {
+		start := strings.Index(readme, section)
+		require.GreaterOrEqual(t, start, 0, section)
+		text := readme[start+len(section):]
+		text = text[:strings.Index(text, "\n### ")]
+		blocks := fencedBlocks(text)
+		require.Len(t, blocks["yaml"], 1, section)
+		require.Len(t, blocks[""], 1, section)
+		_, assertions, ok := strings.Cut(blocks["yaml"][0], "assertions:\n")
+		require.True(t, ok)
+		for _, item := range strings.SplitAfter(assertions, "\n  - ")[1:] {
+			item = "  - " + strings.TrimSuffix(item, "  - ")
+			require.Contains(t, cfg, item, "%s: the script runs this assertion", section)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(blocks[""][0]), "\n") {
+			matched := false
+			for _, p := range patterns {
+				matched = matched || p.MatchString(line)
+			}
+			require.True(t, matched, "%s: the script expects the README's line %q", section, line)
+		}
+	}
+}
+
+// fencedBlocks returns the fenced code blocks of markdown text by their
+// info string ("" for none).
+func fencedBlocks(text string) map[string][]string {
+	out := map[string][]string{}
+	var info string
+	var body []string
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case !in && strings.HasPrefix(line, "```"):
+			in, info, body = true, strings.TrimPrefix(line, "```"), nil
+		case in && line == "```":
+			in = false
+			out[info] = append(out[info], strings.Join(body, "\n")+"\n")
+		case in:
+			body = append(body, line)
+		}
+	}
+	return out
+}

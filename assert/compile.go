@@ -29,6 +29,9 @@ type check struct {
 	fastWhere  spanPred // where compiled to Go, nil when not covered
 	whereKey   string   // where in normal form: checks with equal keys select the same spans
 	expect     cel.Program
+	eachProg   cel.Program // an each: expression over span (groups.go)
+	eachEnv    *cel.Env
+	eachAST    *cel.Ast
 	fastExpect actPred // expect decided in Go when it can (see compileExpect)
 	whereEnv   *cel.Env
 	whereAST   *cel.Ast
@@ -149,6 +152,12 @@ func compile(cfg *Config) (*Suite, []Diagnostic, error) {
 					diags = append(diags, Diagnostic{a.WherePos, "where: " + err.Error()})
 				}
 			}
+		}
+		if a.Each != "" && !eachKeyword(a.Each) {
+			var d []Diagnostic
+			c.eachAST, c.eachProg, d = compileEach(wenv, a)
+			c.eachEnv = wenv
+			diags = append(diags, d...)
 		}
 		env := eenv
 		switch {

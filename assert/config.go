@@ -50,9 +50,13 @@ type RetrievalConfig struct {
 
 // Assertion is one entry of assertions:.
 type Assertion struct {
-	Name       string
-	Where      string
-	Expect     string
+	Name   string
+	Where  string
+	Expect string
+	// Each groups the verdict (each:): "trace", "conversation", "test" or
+	// a CEL string expression over span; empty when absent. EachTrace is
+	// Each == "trace".
+	Each       string
 	EachTrace  bool
 	Warn       bool // severity: warn
 	AllowEmpty bool
@@ -64,8 +68,10 @@ type Assertion struct {
 	Pos       Pos // position of the list item (name:)
 	WherePos  Pos
 	ExpectPos Pos
+	EachPos   Pos
 	wherePos  exprPos
 	expectPos exprPos
+	eachPos   exprPos
 }
 
 // Pos is a position in a file, 1-based.
@@ -373,7 +379,7 @@ func (p *yamlParser) assertions(n *yaml.Node, names map[string]Pos, rules bool) 
 	keys := []string{"name", "where", "expect", "each", "severity", "allow_empty", "k"}
 	if rules {
 		what = "regressions"
-		keys = []string{"name", "where", "expect", "severity", "allow_empty", "k", "require_significance"}
+		keys = []string{"name", "where", "expect", "severity", "allow_empty", "k", "require_significance", "each"}
 	}
 	if n.Kind != yaml.SequenceNode {
 		p.errAt(n, "%s: expected a list (each item starts with `- name:`)", what)
@@ -400,11 +406,18 @@ func (p *yamlParser) assertions(n *yaml.Node, names map[string]Pos, rules bool) 
 					a.ExpectPos = a.expectPos.start
 				}
 			case "each":
+				if rules {
+					p.errAt(k, "each: is not supported in regressions: (a rule compares the selected spans of two runs as a whole); use each: in an assertion of this run")
+					return
+				}
 				if s, ok := p.stringValue(v); ok {
-					if s != "trace" {
-						p.errAt(v, "each: only `trace` is supported (evaluate once per trace), got %q", s)
+					if strings.TrimSpace(s) == "" {
+						p.errAt(v, "each: expected trace, conversation, test or a CEL string expression over span (each: span.attrs[\"app.team\"])")
+						return
 					}
-					a.EachTrace = true
+					a.Each, a.eachPos = strings.TrimSpace(s), p.exprPos(v)
+					a.EachPos = a.eachPos.start
+					a.EachTrace = a.Each == EachTrace
 				}
 			case "severity":
 				if s, ok := p.stringValue(v); ok {

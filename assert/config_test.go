@@ -80,7 +80,7 @@ func TestConfigErrorsPointIntoTheFile(t *testing.T) {
 		{
 			name: "bad values",
 			yaml: "pricing:\n  m: {input: -1, output: cheap}\nretrieval: {k: 0}\nassertions:\n  - name: a\n    expect: count > 0\n    each: span\n    severity: meh\n",
-			want: []string{"2:14: pricing.m.input: a price cannot be negative", `2:26: expected a number, got "cheap"`, "3:16: retrieval.k must be at least 1", `7:11: each: only`, `8:15: severity: expected warn or error`},
+			want: []string{"2:14: pricing.m.input: a price cannot be negative", `2:26: expected a number, got "cheap"`, "3:16: retrieval.k must be at least 1", `7:11: each: "span" is llmcheck.Span; an each: expression must be a string`, `8:15: severity: expected warn or error`},
 		},
 		{
 			name: "empty file",

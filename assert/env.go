@@ -128,7 +128,7 @@ func initSpan() {
 			return types.Int(n)
 		}, "repetition of llmcheck run --repeat (resource llmcheck.repeat), 0 when absent"},
 		field{"evals", cel.ListType(cel.MapType(cel.StringType, cel.DynType)), func(v any) ref.Val { return spanEvalsVal(spanOf(v).s.Evals) }, "evaluation results: {name, score, label, explanation, source}; score is absent (reading it is an error) when the result has none"},
-	}, spanTTFTFields()...)...)
+	}, append(spanTTFTFields(), spanTrajectoryFields()...)...)...)
 }
 
 // ---- Tokens ----
@@ -322,7 +322,7 @@ func initDocs() {
 // ---- Trace ----
 
 func initTrace() {
-	traceObj = newObjType(tTrace,
+	traceObj = newObjType(tTrace, append([]field{
 		field{"id", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.ID) }, "hex trace id"},
 		field{"name", cel.StringType, func(v any) ref.Val { return types.String(v.(*traceVal).t.Root.Name) }, "root span name"},
 		field{"root", spanT, func(v any) ref.Val { tv := v.(*traceVal); return obj{spanObj, tv.rc.entryOf(tv.t.Root)} }, "root span"},
@@ -336,7 +336,7 @@ func initTrace() {
 		field{"llm_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(llmOps...)) }, "chat/completion spans"},
 		field{"tool_calls", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpExecuteTool)) }, "execute_tool spans"},
 		field{"retrievals", cel.IntType, func(v any) ref.Val { return types.Int(v.(*traceVal).countOps(span.OpRetrieval)) }, "retrieval spans"},
-	)
+	}, traceTrajectoryFields()...)...)
 }
 
 var llmOps = []string{span.OpChat, span.OpTextCompletion, span.OpGenerateContent}
@@ -513,6 +513,7 @@ func newEnv(vars ...cel.EnvOption) (*cel.Env, error) {
 		cel.EnableMacroCallTracking(),
 	}
 	opts = append(opts, listFunctions()...)
+	opts = append(opts, trajectoryFunctions()...)
 	opts = append(opts, vars...)
 	return cel.NewEnv(opts...)
 }

@@ -99,6 +99,9 @@ func (c *check) checkCost(b sizeBounds, limit uint64) error {
 	if err := checkCost(c.whereEnv, c.whereAST, b, limit, "where"); err != nil {
 		return err
 	}
+	if err := checkCost(c.eachEnv, c.eachAST, b, limit, "each"); err != nil {
+		return err
+	}
 	return checkCost(c.expectEnv, c.expectAST, b, limit, "expect")
 }
 
@@ -228,9 +231,7 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 		Position: a.Pos,
 		Observed: []Observed{},
 	}
-	if a.EachTrace {
-		r.Each = "trace"
-	}
+	r.Each = a.Each
 	if a.Warn {
 		r.Severity = "warn"
 	}
@@ -253,8 +254,8 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 		r.Skipped, r.Failed = r.Status == Pass, r.Status == Fail
 		return r
 	}
-	if a.EachTrace {
-		c.evaluateTraces(rc, g, &r)
+	if a.Each != "" {
+		c.evaluateRows(rc, g, &r)
 		return r
 	}
 	ok, err := c.evalExpect(g)
@@ -276,29 +277,26 @@ func (c *check) evaluate(rc *runCtx, sel selection) (r Result) {
 	return r
 }
 
-func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
-	tl := g.traces()
-	groups := g.byTrace()
-	// Every trace of the run is a row: the traces where nothing was
-	// selected follow, in run order, with no spans.
-	if len(tl) < len(rc.tvals) {
-		seen := make([]bool, len(rc.tvals))
-		for _, ti := range tl {
-			seen[ti] = true
-		}
-		tl = slices.Clip(tl)
-		for ti := range rc.tvals {
-			if !seen[ti] {
-				tl = append(tl, int32(ti))
-				groups = append(groups, nil)
-			}
+// evaluateRows evaluates an each: assertion once per row: per trace,
+// conversation, test or group value (groups.go).
+func (c *check) evaluateRows(rc *runCtx, g *group, r *Result) {
+	var rs rowSet
+	if c.a.EachTrace {
+		rs = traceRows(rc, g)
+	} else {
+		var err error
+		if rs, err = c.groupRows(rc, g); err != nil {
+			r.Status, r.Message = Error, err.Error()
+			return
 		}
 	}
-	r.Rows = make([]Row, len(tl))
-	// Traces are evaluated in parallel, in chunks; each row has its place,
+	noun := GroupNoun(c.a.Each)
+	n := len(rs.spans)
+	r.Rows = make([]Row, n)
+	// Rows are evaluated in parallel, in chunks; each row has its place,
 	// so the result is the sequential one.
 	const chunk = 512
-	nchunks := (len(tl) + chunk - 1) / chunk
+	nchunks := (n + chunk - 1) / chunk
 	costSrcs := make([]string, nchunks) // first cost source of each chunk
 	var next atomic.Int64
 	work := func() {
@@ -309,18 +307,26 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 			if ci >= nchunks {
 				return
 			}
-			for i := ci * chunk; i < min((ci+1)*chunk, len(tl)); i++ {
-				*tg = group{rc: rc, spans: groups[i], k: g.k}
-				act.group, act.tv, act.tref = tg, &rc.tvals[tl[i]], nil
-				t := act.tv.t
+			for i := ci * chunk; i < min((ci+1)*chunk, n); i++ {
+				*tg = group{rc: rc, spans: rs.spans[i], k: g.k}
 				row := &r.Rows[i]
+				*row = Row{Observed: []Observed{}}
+				var ea interpreter.Activation = tg
+				if rs.traces != nil {
+					act.group, act.tv, act.tref = tg, &rc.tvals[rs.traces[i]], nil
+					t := act.tv.t
+					row.TraceID, row.Name = t.ID, t.Root.Name
+					ea = act
+				} else {
+					row.Group = rs.groups[i]
+					row.Traces = tg.traceCount()
+				}
 				if len(tg.spans) == 0 {
-					*row = Row{TraceID: t.ID, Name: t.Root.Name, Observed: []Observed{}}
 					row.Status, row.Message = c.noSpans()
 					continue
 				}
-				ok, err := c.evalExpect(act)
-				*row = Row{TraceID: t.ID, Name: t.Root.Name, Spans: len(tg.spans), Observed: c.observe(act)}
+				ok, err := c.evalExpect(ea)
+				row.Spans, row.Observed = len(tg.spans), c.observe(ea)
 				switch {
 				case err != nil:
 					row.Status, row.Message = Error, err.Error()
@@ -328,6 +334,9 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 					row.Status, row.Message = Pass, summary(row.Observed, len(tg.spans))
 				default:
 					row.Status, row.Message = Fail, summary(row.Observed, len(tg.spans))
+					if len(row.Observed) == 0 {
+						row.Message = "expect is false " + row.Message
+					}
 				}
 				if tg.costDone && costSrcs[ci] == "" {
 					costSrcs[ci] = tg.costSrc
@@ -364,50 +373,85 @@ func (c *check) evaluateTraces(rc *runCtx, g *group, r *Result) {
 		}
 	}
 	r.CostSource = costSrc
-	n := len(r.Rows)
+	nouns := noun + "s"
 	switch {
 	case failed > 0:
 		r.Status, r.Failed = Fail, true
-		r.Message = fmt.Sprintf("%d of %s failed", failed, count(n, "trace", "traces"))
+		r.Message = fmt.Sprintf("%d of %s failed", failed, count(n, noun, nouns))
 	case errored > 0:
 		r.Status = Error
-		r.Message = fmt.Sprintf("%d of %s could not be evaluated", errored, count(n, "trace", "traces"))
+		r.Message = fmt.Sprintf("%d of %s could not be evaluated", errored, count(n, noun, nouns))
 	default:
 		r.Status = Pass
-		r.Message = fmt.Sprintf("all %d traces passed", n)
+		r.Message = fmt.Sprintf("all %d %s passed", n, nouns)
 		if n == 1 {
-			r.Message = "the 1 trace passed"
+			r.Message = "the 1 " + noun + " passed"
 		}
 	}
 	if errored > 0 && failed > 0 {
 		r.Message += fmt.Sprintf(", %d could not be evaluated", errored)
 	}
 	if firstBad != nil {
-		r.Message += fmt.Sprintf("; first: %s (trace %s): %s", safetext.Clip(firstBad.Name, safetext.MaxRunes), firstBad.TraceID, firstBad.Message)
-	} else if rng := ranges(r.Rows); rng != "" {
+		if rs.traces != nil {
+			r.Message += fmt.Sprintf("; first: %s (trace %s): %s", safetext.Clip(firstBad.Name, safetext.MaxRunes), firstBad.TraceID, firstBad.Message)
+		} else {
+			r.Message += fmt.Sprintf("; first: %s: %s", GroupLabel(c.a.Each, firstBad.Group), firstBad.Message)
+		}
+	} else if rng := ranges(r.Rows, "in every "+noun); rng != "" {
 		r.Message += "; " + rng
 	}
-	// The worst traces: failed and errored rows, the first few by value.
+	// The worst rows: failed and errored rows, the first few by value.
 	for _, row := range r.Rows {
 		if row.Status == Pass || len(r.Offenders) >= maxOffenders {
 			continue
 		}
-		o := Offender{TraceID: row.TraceID, Name: row.Name, Metric: "trace"}
-		if row.Spans == 0 {
-			o.Metric = "selected spans" // where selected nothing in this trace
+		o := Offender{TraceID: row.TraceID, Name: row.Name, Group: row.Group, Metric: noun}
+		if row.Group != "" {
+			o.Name = row.Group
 		}
+		if row.Spans == 0 {
+			o.Metric = "selected spans" // where selected nothing in this row
+		}
+		numeric := false
 		for _, ob := range row.Observed {
 			if f, ok := ob.Value.(float64); ok {
-				o.Metric, o.Value, o.Unit = ob.Expr, f, ob.Unit
+				o.Metric, o.Value, o.Unit, numeric = ob.Expr, f, ob.Unit, true
 				break
 			}
 			if i, ok := ob.Value.(int64); ok {
-				o.Metric, o.Value, o.Unit = ob.Expr, float64(i), ob.Unit
+				o.Metric, o.Value, o.Unit, numeric = ob.Expr, float64(i), ob.Unit, true
 				break
 			}
 		}
+		if !numeric && row.Spans > 0 {
+			// no number to show (trace.tools, a comprehension): the row's
+			// message says what was observed
+			o.Detail = row.Message
+		}
 		r.Offenders = append(r.Offenders, o)
 	}
+}
+
+// traceRows splits the selected spans of g by trace: every trace of the
+// run is a row, the traces where nothing was selected following, in run
+// order, with no spans.
+func traceRows(rc *runCtx, g *group) rowSet {
+	tl := g.traces()
+	groups := g.byTrace()
+	if len(tl) < len(rc.tvals) {
+		seen := make([]bool, len(rc.tvals))
+		for _, ti := range tl {
+			seen[ti] = true
+		}
+		tl = slices.Clip(tl)
+		for ti := range rc.tvals {
+			if !seen[ti] {
+				tl = append(tl, int32(ti))
+				groups = append(groups, nil)
+			}
+		}
+	}
+	return rowSet{spans: groups, traces: tl}
 }
 
 // noSpans is the verdict over a selection (or, with each: trace, a
@@ -499,10 +543,20 @@ func elideContent(r *Result) {
 			if v, ok := obs[i].Value.(string); ok && len(v) > 32 {
 				obs[i].Value = strings.Trim(clean(strconv.Quote(v)), `"`)
 			}
+			if l, ok := obs[i].Value.([]string); ok {
+				for j, v := range l {
+					if len(v) > maxQuoted {
+						l[j] = strings.Trim(clean(strconv.Quote(v)), `"`)
+					}
+				}
+			}
 		}
 	}
 	r.Message = clean(r.Message)
 	observed(r.Observed)
+	for i := range r.Offenders {
+		r.Offenders[i].Detail = clean(r.Offenders[i].Detail)
+	}
 	for i := range r.Rows {
 		r.Rows[i].Message = clean(r.Rows[i].Message)
 		observed(r.Rows[i].Observed)
@@ -510,7 +564,7 @@ func elideContent(r *Result) {
 }
 
 // ranges summarises the observed values across rows: "cost from $0.0001 to $0.0003".
-func ranges(rows []Row) string {
+func ranges(rows []Row, every string) string {
 	if len(rows) == 0 {
 		return ""
 	}
@@ -539,7 +593,7 @@ func ranges(rows []Row) string {
 			return FormatValue(f, first.Unit)
 		}
 		if lo == hi {
-			parts = append(parts, fmt.Sprintf("%s = %s in every trace", first.Expr, val(lo)))
+			parts = append(parts, fmt.Sprintf("%s = %s %s", first.Expr, val(lo), every))
 		} else {
 			parts = append(parts, fmt.Sprintf("%s from %s to %s", first.Expr, val(lo), val(hi)))
 		}
@@ -627,6 +681,9 @@ func nativeValue(v ref.Val) any {
 	case types.String:
 		return string(x)
 	case traits.Lister:
+		if l, ok := shortStrings(x); ok {
+			return l // a trajectory: trace.tools, trace.models
+		}
 		return fmt.Sprintf("(a list of %v)", x.Size())
 	case traits.Mapper:
 		if n, ok := x.Size().(types.Int); ok {
@@ -635,6 +692,28 @@ func nativeValue(v ref.Val) any {
 		return fmt.Sprintf("(a map of %v entries)", x.Size())
 	}
 	return fmt.Sprint(v.Value())
+}
+
+// maxListShown is the longest list of strings an observed value shows
+// element by element; a longer one is "(a list of N)".
+const maxListShown = 20
+
+// shortStrings returns the elements of l when it is a list of at most
+// maxListShown strings.
+func shortStrings(l traits.Lister) ([]string, bool) {
+	n, ok := l.Size().(types.Int)
+	if !ok || n > maxListShown {
+		return nil, false
+	}
+	out := make([]string, 0, int(n))
+	for it := l.Iterator(); it.HasNext() == types.True; {
+		s, ok := it.Next().(types.String)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, string(s))
+	}
+	return out, true
 }
 
 // summary is the human line of observed values: "latency.p95 = 1623.4 ms (412 spans)".
@@ -681,6 +760,12 @@ func FormatValue(v any, unit string) string {
 		s = strconv.FormatInt(x, 10)
 	case string:
 		s = strconv.Quote(x)
+	case []string:
+		q := make([]string, len(x))
+		for i, e := range x {
+			q[i] = strconv.Quote(e)
+		}
+		s = "[" + strings.Join(q, ", ") + "]"
 	default:
 		s = fmt.Sprint(x)
 	}

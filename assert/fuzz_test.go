@@ -37,8 +37,9 @@ func FuzzLoadConfig(f *testing.F) {
 	})
 }
 
-// FuzzExpression: any expression, as where and as expect (plain and per
-// trace), compiles with a positioned error or evaluates to a verdict.
+// FuzzExpression: any expression, as where, as expect (plain, per trace,
+// conversation and test) and as an each: group, compiles with a
+// positioned error or evaluates to a verdict.
 func FuzzExpression(f *testing.F) {
 	for _, seed := range []string{
 		"latency.p95 < 1500", "tokens.total <= 50000", "cost < 0.02", "retrieval.hit_rate >= 0.8",
@@ -50,6 +51,9 @@ func FuzzExpression(f *testing.F) {
 		"span.operation == 'chat' && span.model in ['gpt-4o-mini', 'x']", "!(span.duration_ms > 50.0) || span.is_error",
 		"span.tokens.output > 100", "latency.p95 < 1500 && !(errors > 0)", "trace.llm_calls <= 1 || count > 3",
 		"spans.exists(s, s.cost > 0.0001)", "avg(spans.map(s, double(s.tokens.output))) > 1.0",
+		"in_order(trace.tools, ['search', 'answer']) && size(trace.agents) <= 2", "trace.models == []",
+		"in_order([1, 'a'], ['a'])", "span.tool_args.q == 'x'", "has(span.tool_args.q)", "span.model",
+		"span.attrs['app.team']", "string(span.duration_ms)", "traces.all(t, in_order(t.tools, []))",
 	} {
 		f.Add(seed)
 	}
@@ -59,6 +63,9 @@ func FuzzExpression(f *testing.F) {
 		for _, y := range []string{
 			"assertions:\n  - name: a\n    expect: " + q + "\n",
 			"assertions:\n  - name: a\n    each: trace\n    expect: " + q + "\n",
+			"assertions:\n  - name: a\n    each: conversation\n    expect: " + q + "\n",
+			"assertions:\n  - name: a\n    each: test\n    expect: " + q + "\n",
+			"assertions:\n  - name: a\n    each: " + q + "\n    expect: count >= 1\n",
 			"assertions:\n  - name: a\n    where: " + q + "\n    expect: count >= 0\n",
 			"regressions:\n  - name: a\n    expect: " + q + "\n",
 		} {

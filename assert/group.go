@@ -41,6 +41,8 @@ type runCtx struct {
 
 	groupsOnce sync.Once
 	groupKeys  []string // GroupKey of each group of spans (regression rules; entry.gi)
+
+	groupings sync.Map // each: text → *grouping (groups.go)
 }
 
 func newRunCtx(cfg *Config, run *span.Run) *runCtx {
@@ -496,8 +498,10 @@ func (g *group) ResolveName(name string) (any, bool) {
 type traceVal struct {
 	rc  *runCtx
 	t   *span.Trace
-	mu  sync.Mutex // guards grp
+	mu  sync.Mutex // guards grp and trajectory
 	grp *group
+	// trajectory is trace.tools, .agents and .models (trajectory.go).
+	trajectory *trajectory
 }
 
 // all is the group of every span of the trace. Its statistics are cached

@@ -149,7 +149,7 @@ func TestRegressionNoise(t *testing.T) {
 func TestRegressionConfigErrors(t *testing.T) {
 	_, err := LoadBytes("llmcheck.yaml", []byte("regressions:\n  - name: a\n    expect: latency.p95 < 1\n    each: trace\n"))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `llmcheck.yaml:4:5: unknown key "each"`)
+	assert.Contains(t, err.Error(), `llmcheck.yaml:4:5: each: is not supported in regressions:`)
 	assert.Contains(t, err.Error(), "llmcheck.yaml:3:13: expect: undeclared reference to 'latency'")
 	assert.Contains(t, err.Error(), "compares `base.` and `head.`")
 }

@@ -117,7 +117,7 @@ type Result struct {
 	Observed   []Observed `json:"observed"`
 	CostSource string     `json:"cost_source,omitempty"`
 	Offenders  []Offender `json:"offenders,omitempty"`
-	Rows       []Row      `json:"rows,omitempty"` // each: trace, one per trace
+	Rows       []Row      `json:"rows,omitempty"` // each:, one per trace or group
 	// RowsOmitted counts the rows results.json leaves out (passing rows
 	// beyond the first MaxPassingRows, others beyond MaxOtherRows); the
 	// in-memory Rows always hold every trace.
@@ -142,25 +142,38 @@ type Result struct {
 // Observed is the value of one statistic or aggregate the expression used.
 type Observed struct {
 	Expr  string `json:"expr"`
-	Value any    `json:"value,omitempty"` // float64, int64, string or bool
+	Value any    `json:"value,omitempty"` // float64, int64, string, bool or []string (a list of at most 20 strings: trace.tools)
 	Unit  string `json:"unit,omitempty"`  // ms, USD or empty
 	Error string `json:"error,omitempty"`
 }
 
 // Offender is one of the worst spans or traces behind a failure.
 type Offender struct {
-	TraceID string  `json:"trace_id"`
-	SpanID  string  `json:"span_id,omitempty"`
-	Name    string  `json:"name"`
-	Metric  string  `json:"metric"`
-	Value   float64 `json:"value"`
-	Unit    string  `json:"unit,omitempty"`
+	TraceID string `json:"trace_id,omitempty"` // empty for a group
+	SpanID  string `json:"span_id,omitempty"`
+	// Group is the group value of a failed row of an each: conversation,
+	// test or expression result (see Row.Group).
+	Group  string `json:"group,omitempty"`
+	Name   string `json:"name"`
+	Metric string `json:"metric"`
+	// Detail is, for a failed row whose observed values hold no number
+	// (trace.tools, a comprehension), the row's message instead of
+	// metric and value.
+	Detail string  `json:"detail,omitempty"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit,omitempty"`
 }
 
-// Row is the verdict for one trace of an each: trace assertion.
+// Row is the verdict for one trace (each: trace) or one group (each:
+// conversation, test or an expression) of an each: assertion.
 type Row struct {
-	TraceID  string     `json:"trace_id"`
-	Name     string     `json:"name"` // root span name
+	TraceID string `json:"trace_id,omitempty"` // each: trace
+	Name    string `json:"name,omitempty"`     // each: trace: the root span name
+	// Group is the group value (each: conversation, test or an
+	// expression); NoGroup for the selected spans without one.
+	Group string `json:"group,omitempty"`
+	// Traces counts the traces of a group's selected spans.
+	Traces   int        `json:"traces,omitempty"`
 	Status   Status     `json:"status"`
 	Message  string     `json:"message"`
 	Spans    int        `json:"spans"`

@@ -46,8 +46,8 @@ assertions:
     expect: tokens.total <= 50000
 
   - name: every request costs under 2 cents
-    each: trace                         # evaluated once per trace
-    expect: cost < 0.02
+    each: trace                         # evaluated once per trace; also
+    expect: cost < 0.02                 # conversation, test, span.attrs["app.team"]
 
   - name: no failed LLM calls
     where: span.operation == "chat"
@@ -56,6 +56,10 @@ assertions:
   # - name: retrieval finds the right document
   #   where: span.operation == "retrieval"
   #   expect: retrieval.hit_rate >= 0.8
+
+  # - name: the agent searches before it answers
+  #   each: trace
+  #   expect: in_order(trace.tools, ["search_docs", "answer"])
 
   # - name: rerank stays fast
   #   where: span.name == "rerank"

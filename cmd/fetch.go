@@ -25,7 +25,7 @@ The store is given as KIND=URL; jaeger is the first kind: the URL of
 Jaeger's query service (v2, or v1.x with the v3 API: /api/v3/traces).
 Traces are read raw (without Jaeger's clock-skew and other adjusters).
 The window is split so that no query asks for more than --page-size
-traces; a window whose answer is full is split in two and asked again, so
+traces; a window whose answer is full is split in four and asked again, so
 the store's limit never cuts traces off. A trace with spans in two windows
 is written once. Jaeger's HTTP API ignores attribute filters: --attr is
 applied here, with Jaeger's rule (every attribute on one span, its scope,

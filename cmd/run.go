@@ -30,6 +30,13 @@ times into one run, each repetition with LLMCHECK_REPEAT and the resource
 attribute llmcheck.repeat set to 1..N (span.repeat in assertions); every
 repetition runs, and any that fails makes the exit code 3.
 
+With --collect-from jaeger=URL (end-to-end tests of deployed services),
+every recorded trace is then read whole from the trace store, polled until
+its span count has not changed for --collect-settle (at most
+--collect-timeout), and the spans the services exported there are added to
+OUT/traces.jsonl without duplicates; traces still incomplete are named in
+every report.
+
 The config is checked before CMD starts: a YAML or CEL error exits 2
 without running the tests.`,
 		Example: `  llmcheck run -- go test ./...
@@ -47,9 +54,9 @@ without running the tests.`,
 	fs.Duration("flush-timeout", runner.DefaultFlushTimeout, "after CMD exits, wait at most this long for spans")
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
 	fs.Int64("max-inflight-bytes", 0, "request bytes (decompressed) held in memory at once across all clients; over it requests get a retryable 503 / UNAVAILABLE (0: 2 × --max-request-bytes)")
-	collectFlags(fs)
 	fs.Var(&runIDValue{}, "run-id", "the run's `ID`, added to every span as the resource attribute llmcheck.run.id and written to results.json; default: the start time and a random part (with the workflow run on GitHub Actions)")
 	fs.Var(&repeatValue{n: 1}, "repeat", "run CMD `N` times (1 to 1000), one after the other, into one run; each repetition's spans carry llmcheck.repeat = 1..N")
+	collectFlags(fs)
 	fs.Bool("redact", false, "remove prompt and completion content attributes (gen_ai.input.messages, input.value, llm.input_messages.*, evaluation explanations, …) from the stored trace file, and bodies and content attributes from the stored log records")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		v := settings(c)
@@ -76,9 +83,9 @@ without running the tests.`,
 			MaxSpans:      v.GetInt64("max-spans"),
 			MaxTraceBytes: v.GetInt64("max-trace-bytes"),
 			Redact:        v.GetBool("redact"),
+			Collect:       collect,
 			RunID:         c.Flags().Lookup("run-id").Value.String(),
 			Repeat:        c.Flags().Lookup("repeat").Value.(*repeatValue).n,
-			Collect:       collect,
 			Env:           environ(),
 			Stdin:         s.in,
 			Stdout:        s.rawOut,

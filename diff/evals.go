@@ -267,7 +267,7 @@ func verdicts(run *span.Run, opts Options) map[[2]string]verdictCount {
 					continue
 				}
 				if test == "" {
-					test, _ = testName(t, opts.TestAttr)
+					test, _ = span.TestName(t, opts.TestAttr)
 				}
 				k := [2]string{test, s.Evals[i].Name}
 				v := out[k]

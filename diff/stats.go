@@ -21,7 +21,7 @@ const (
 // to, in order of preference: besides test.name and llmcheck.test, the
 // OpenTelemetry test conventions test.case.name (qualified as "suite /
 // case" when the trace also has test.suite.name) and test.suite.name.
-var DefaultTestAttr = []string{"test.name", "test.case.name", "llmcheck.test", "code.function", "test.suite.name"}
+var DefaultTestAttr = span.DefaultTestAttrs
 
 // Verdict is the outcome of comparing two samples.
 type Verdict struct {

@@ -64,180 +64,41 @@ type shape struct {
 // cell); longer traces fall back to comparing models as sets.
 const maxAlignCells = 1 << 20
 
-// Test identity conventions of OpenTelemetry (semantic conventions,
-// "test" namespace): a test case, qualified by its suite when the trace
-// carries both.
-const (
-	attrTestCase  = "test.case.name"
-	attrTestSuite = "test.suite.name"
-)
-
-// testName names the test of a trace: the first of attrs found on the
-// root span, else on any span in start order. named is false when no
-// attribute names it and the root span name stands in.
-func testName(t *span.Trace, attrs []string) (name string, named bool) {
-	root := t.Root
-	if root == nil && len(t.Spans) > 0 {
-		root = t.Spans[0]
-	}
-	find := func(a string) string {
-		if root != nil {
-			if v := attrString(root.Attrs.Value(a)); v != "" {
-				return v
-			}
-		}
-		for _, s := range t.Spans {
-			if s == root {
-				continue
-			}
-			if v := attrString(s.Attrs.Value(a)); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	for _, a := range attrs {
-		if v := find(a); v != "" {
-			if a == attrTestCase {
-				if suite := find(attrTestSuite); suite != "" {
-					v = suite + " / " + v
-				}
-			}
-			return v, true
-		}
-	}
-	if root != nil && root.Name != "" {
-		return root.Name, false
-	}
-	return "(unnamed)", false
-}
-
-func attrString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
-// Clock resolutions recognised in the start times of a trace, coarsest
-// first: the OpenTelemetry Node SDK truncates start times to whole
-// milliseconds (its end times are start + a precise duration).
-var resolutions = []uint64{1_000_000, 100_000, 10_000, 1_000}
-
-// resolution is the tolerance of the trace's clock: the coarsest of
-// resolutions that every start time of the spans is a multiple of, or 0
-// (nanoseconds) when none is or the trace has fewer than 2 spans.
-func resolution(spans []*span.Span) uint64 {
-	if len(spans) < 2 {
-		return 0
-	}
-next:
-	for _, r := range resolutions {
-		for _, s := range spans {
-			if s.StartUnixNano%r != 0 {
-				continue next
-			}
-		}
-		return r
-	}
-	return 0
-}
-
 // shapeOf computes the shape of a trace. The sequence of operations is in
 // causal and start order: spans by start time, an ancestor before its
 // descendants and, at the same start, the one that ends first first.
-// Two spans are concurrent when one starts more than the clock's
-// resolution (see resolution) before the other ends and neither contains
-// the other; concurrent spans are sorted by operation and model, so that
-// a race between them is not a change.
+// Concurrent spans (span.Run.CausalSteps, the one ordering shared with
+// assert's trajectories) are sorted by operation and model, so that a
+// race between them is not a change.
 //
 // scratch is a buffer for the spans with an operation, reused across
 // traces; shapeOf returns it (grown) for the next call.
 func shapeOf(run *span.Run, t *span.Trace, attrs []string, scratch []*span.Span) (*shape, []*span.Span) {
 	sh := &shape{trace: t}
-	sh.test, sh.named = testName(t, attrs)
-	tol := resolution(t.Spans)
+	sh.test, sh.named = span.TestName(t, attrs)
 	ops := scratch[:0]
 	for _, s := range t.Spans {
 		if s.Operation != "" {
 			ops = append(ops, s)
 		}
 	}
-	depth := func(s *span.Span) int {
-		d := 0
-		for cur := run.Parent(s); cur != nil && d < 1000; cur = run.Parent(cur) {
-			d++
-		}
-		return d
-	}
-	sorted := true
-	for i := 1; i < len(ops); i++ {
-		if ops[i].StartUnixNano <= ops[i-1].StartUnixNano {
-			sorted = false // ties (or disorder): sort with the full key
-			break
-		}
-	}
-	if !sorted {
-		depths := make(map[*span.Span]int, len(ops))
-		for _, s := range ops {
-			depths[s] = depth(s)
-		}
-		sort.SliceStable(ops, func(i, j int) bool {
-			a, b := ops[i], ops[j]
-			if a.StartUnixNano != b.StartUnixNano {
-				return a.StartUnixNano < b.StartUnixNano
-			}
-			if depths[a] != depths[b] {
-				return depths[a] < depths[b]
-			}
-			return a.EndUnixNano < b.EndUnixNano
-		})
-	}
-	ancestor := func(a, s *span.Span) bool {
-		for cur, d := run.Parent(s), 0; cur != nil && d < 1000; cur, d = run.Parent(cur), d+1 {
-			if cur == a || cur.SpanID == a.SpanID {
-				return true
-			}
-		}
-		return false
-	}
 	sh.items = make([]item, 0, len(ops))
-	var step []*span.Span
-	flush := func() {
+	run.CausalSteps(t, ops, func(step []*span.Span) {
 		start := len(sh.items)
 		for _, s := range step {
+			if k := countKind(s.Operation); k >= 0 {
+				sh.counts[k]++
+			}
+			if s.Model != "" && !slices.Contains(sh.models, s.Model) {
+				sh.models = append(sh.models, s.Model)
+			}
 			sh.items = append(sh.items, item{s.Operation, s.Model})
 		}
 		if len(step) > 1 {
 			tail := sh.items[start:]
 			sort.SliceStable(tail, func(i, j int) bool { return tail[i].less(tail[j]) })
 		}
-		step = step[:0]
-	}
-	for _, s := range ops {
-		if k := countKind(s.Operation); k >= 0 {
-			sh.counts[k]++
-		}
-		if s.Model != "" && !slices.Contains(sh.models, s.Model) {
-			sh.models = append(sh.models, s.Model)
-		}
-		concurrent := false
-		for _, c := range step {
-			if s.StartUnixNano+tol < c.EndUnixNano && !ancestor(c, s) {
-				concurrent = true
-				break
-			}
-		}
-		if !concurrent && len(step) > 0 {
-			flush()
-		}
-		step = append(step, s)
-	}
-	flush()
+	})
 	sort.Strings(sh.models)
 	return sh, ops
 }

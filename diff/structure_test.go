@@ -243,7 +243,7 @@ func TestResolution(t *testing.T) {
 		{"one span says nothing", at(1_700_000_000_000_000_000), 0},
 		{"no spans", nil, 0},
 	} {
-		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, resolution(tc.spans)) })
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, span.Resolution(tc.spans)) })
 	}
 }
 

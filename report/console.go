@@ -68,7 +68,18 @@ func consoleResults(w io.Writer, results []assert.Result, opts ConsoleOptions) {
 			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiYellow, "warning: "+safetext.Line(r.Warning)))
 		}
 		for _, o := range r.Offenders {
-			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(o)))
+			fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, offenderLine(r.Each, o)))
+		}
+		if r.Each != "" {
+			bad := 0
+			for _, row := range r.Rows {
+				if row.Status != assert.Pass {
+					bad++
+				}
+			}
+			if n := bad - len(r.Offenders); n > 0 && len(r.Offenders) > 0 {
+				fmt.Fprintf(w, "    %s\n", paint(opts.Color, ansiDim, fmt.Sprintf("… and %d more %ss that did not pass (results.json lists them)", n, assert.GroupNoun(r.Each))))
+			}
 		}
 	}
 }
@@ -90,12 +101,21 @@ func statusMark(r assert.Result) (string, string) {
 	}
 }
 
-func offenderLine(o assert.Offender) string {
+// offenderLine is one offender: a span or trace, or the group of a
+// failed row of an each: result, whose each: it names.
+func offenderLine(each string, o assert.Offender) string {
+	what := o.Metric + " = " + assert.FormatValue(o.Value, o.Unit)
+	if o.Detail != "" {
+		what = o.Detail
+	}
+	if o.TraceID == "" && o.Group != "" {
+		return fmt.Sprintf("%s: %s", oneLine(assert.GroupLabel(each, o.Group)), oneLine(what))
+	}
 	id := "trace " + o.TraceID
 	if o.SpanID != "" {
 		id += ", span " + o.SpanID
 	}
-	return fmt.Sprintf("%s (%s): %s = %s", oneLine(o.Name), id, o.Metric, assert.FormatValue(o.Value, o.Unit))
+	return fmt.Sprintf("%s (%s): %s", oneLine(o.Name), id, oneLine(what))
 }
 
 // CountLine is the closing line: "3 passed, 1 failed (412 spans in 40

@@ -254,14 +254,14 @@ func resultAnnotation(r assert.Result, configFile string) Annotation {
 		fmt.Fprintf(&b, "\nwhere: %s", oneLine(r.Where))
 	}
 	if r.Each != "" {
-		fmt.Fprintf(&b, "\neach: %s", r.Each)
+		fmt.Fprintf(&b, "\neach: %s", oneLine(r.Each))
 	}
 	for i, o := range r.Offenders {
 		if i == 3 {
 			fmt.Fprintf(&b, "\n… %d more", len(r.Offenders)-3)
 			break
 		}
-		fmt.Fprintf(&b, "\n%s", offenderLine(o))
+		fmt.Fprintf(&b, "\n%s", offenderLine(r.Each, o))
 	}
 	a.Message = clip(b.String(), maxAnnotationRunes)
 	return a

@@ -45,12 +45,12 @@ func clipNames(res *assert.Results) *assert.Results {
 				return true
 			}
 			for _, o := range r.Offenders {
-				if len(o.Name) > safetext.MaxRunes {
+				if len(o.Name) > safetext.MaxRunes || len(o.Group) > safetext.MaxRunes || len(o.Detail) > safetext.MaxLineRunes {
 					return true
 				}
 			}
 			for _, row := range r.Rows {
-				if len(row.Name) > safetext.MaxRunes || len(row.Message) > safetext.MaxLineRunes {
+				if len(row.Name) > safetext.MaxRunes || len(row.Group) > safetext.MaxRunes || len(row.Message) > safetext.MaxLineRunes {
 					return true
 				}
 			}
@@ -72,6 +72,8 @@ func clipNames(res *assert.Results) *assert.Results {
 			r.Offenders = append([]assert.Offender(nil), r.Offenders...)
 			for j := range r.Offenders {
 				r.Offenders[j].Name = safetext.Clip(r.Offenders[j].Name, safetext.MaxRunes)
+				r.Offenders[j].Group = safetext.Clip(r.Offenders[j].Group, safetext.MaxRunes)
+				r.Offenders[j].Detail = safetext.Clip(r.Offenders[j].Detail, safetext.MaxLineRunes)
 			}
 			r.Significance = append([]assert.Significance(nil), r.Significance...)
 			for j := range r.Significance {
@@ -81,6 +83,7 @@ func clipNames(res *assert.Results) *assert.Results {
 			r.Rows = append([]assert.Row(nil), r.Rows...)
 			for j := range r.Rows {
 				r.Rows[j].Name = safetext.Clip(r.Rows[j].Name, safetext.MaxRunes)
+				r.Rows[j].Group = safetext.Clip(r.Rows[j].Group, safetext.MaxRunes)
 				r.Rows[j].Message = safetext.Clip(r.Rows[j].Message, safetext.MaxLineRunes)
 			}
 			out[i] = r

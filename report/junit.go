@@ -343,7 +343,7 @@ func resultSuite(name string, results []assert.Result, props map[string]string, 
 	return s
 }
 
-// maxJUnitRows bounds the traces listed in an each: trace failure body.
+// maxJUnitRows bounds the rows listed in an each: failure body.
 const maxJUnitRows = 100
 
 func resultCase(r assert.Result, suite string) junitTestcase {
@@ -426,25 +426,29 @@ func junitBody(r assert.Result) string {
 	for _, o := range r.Observed {
 		fmt.Fprintf(&b, "observed: %s\n", o)
 	}
-	if r.Each == "trace" && len(r.Rows) > 0 {
+	if r.Each != "" && len(r.Rows) > 0 {
 		var bad []assert.Row
 		for _, row := range r.Rows {
 			if row.Status != assert.Pass {
 				bad = append(bad, row)
 			}
 		}
-		fmt.Fprintf(&b, "\n%d of %d traces did not pass:\n", len(bad), len(r.Rows))
+		fmt.Fprintf(&b, "\n%d of %d %ss did not pass:\n", len(bad), len(r.Rows), assert.GroupNoun(r.Each))
 		for i, row := range bad {
 			if i == maxJUnitRows {
 				fmt.Fprintf(&b, "  … and %d more (see results.json)\n", len(bad)-maxJUnitRows)
 				break
 			}
-			fmt.Fprintf(&b, "  %-5s trace %s  %q: %s\n", strings.ToUpper(string(row.Status)), row.TraceID, row.Name, oneLine(row.Message))
+			if row.TraceID != "" {
+				fmt.Fprintf(&b, "  %-5s trace %s  %q: %s\n", strings.ToUpper(string(row.Status)), row.TraceID, row.Name, oneLine(row.Message))
+			} else {
+				fmt.Fprintf(&b, "  %-5s %s: %s\n", strings.ToUpper(string(row.Status)), oneLine(assert.GroupLabel(r.Each, row.Group)), oneLine(row.Message))
+			}
 		}
 	} else if len(r.Offenders) > 0 {
 		fmt.Fprintf(&b, "\nworst:\n")
 		for _, o := range r.Offenders {
-			fmt.Fprintf(&b, "  %s\n", offenderLine(o))
+			fmt.Fprintf(&b, "  %s\n", offenderLine(r.Each, o))
 		}
 	}
 	return b.String()

@@ -470,18 +470,35 @@ func (m *mdModel) writeFailures(b *strings.Builder, lim mdLimits) {
 		if r.Warning != "" {
 			b.WriteString("> [!WARNING]\n> " + mdText(r.Warning, lim.cell*2) + "\n\n")
 		}
-		if r.Each == "trace" && len(r.Rows) > 0 {
+		if r.Each != "" && len(r.Rows) > 0 {
 			var rows []assert.Row
 			for _, row := range r.Rows {
 				if row.Status != assert.Pass {
 					rows = append(rows, row)
 				}
 			}
-			t := mdTable{header: []string{"Trace", "Root span", "Status", "Observed"}, n: len(rows), row: func(i int) []string {
-				row := rows[i]
-				return []string{codeCell(row.TraceID), cellText(row.Name, lim.cell), cellText(string(row.Status), lim.cell), cellText(row.Message, lim.cell)}
-			}}
-			m.table(b, &t, lim.detail, "traces that did not pass")
+			if r.Each == assert.EachTrace {
+				t := mdTable{header: []string{"Trace", "Root span", "Status", "Observed"}, n: len(rows), row: func(i int) []string {
+					row := rows[i]
+					return []string{codeCell(row.TraceID), cellText(row.Name, lim.cell), cellText(string(row.Status), lim.cell), cellText(row.Message, lim.cell)}
+				}}
+				m.table(b, &t, lim.detail, "traces that did not pass")
+			} else {
+				noun := assert.GroupNoun(r.Each)
+				head := strings.ToUpper(noun[:1]) + noun[1:]
+				if noun == "group" {
+					head = codeCell(clip(r.Each, lim.cell))
+				}
+				t := mdTable{header: []string{head, "Traces", "Status", "Observed"}, n: len(rows), row: func(i int) []string {
+					row := rows[i]
+					g := cellText(row.Group, lim.cell)
+					if row.Group != assert.NoGroup {
+						g = codeCell(clip(row.Group, lim.cell))
+					}
+					return []string{g, strconv.Itoa(row.Traces), cellText(string(row.Status), lim.cell), cellText(row.Message, lim.cell)}
+				}}
+				m.table(b, &t, lim.detail, noun+"s that did not pass")
+			}
 		} else if len(r.Offenders) > 0 {
 			t := mdTable{header: []string{"Trace", "Span", "Name", "Metric", "Value"}, n: len(r.Offenders), row: func(i int) []string {
 				o := r.Offenders[i]

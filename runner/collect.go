@@ -94,7 +94,8 @@ func collectFromStore(ctx context.Context, c *CollectOptions, tracePath string, 
 	total := int64(len(have))
 	added := 0
 	var m ptrace.JSONMarshaler
-	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Headers: c.Headers})
+	// No retries inside a poll: the polls are the retries, until the timeout.
+	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Headers: c.Headers, Retries: -1})
 	settle := durationOr(c.Settle, DefaultCollectSettle)
 	timeout := durationOr(c.Timeout, DefaultCollectTimeout)
 	if len(ids) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -107,7 +108,10 @@ func Fetch(ctx context.Context, opts FetchOptions) (int, error) {
 		maxSpans = DefaultMaxSpans
 	}
 	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Headers: opts.Headers, MaxResponseBytes: opts.MaxResponseBytes, Retries: opts.Retries})
-	w, err := replay.Create(opts.Out)
+	// The file appears under its name only once complete: an interrupted
+	// or failed fetch never leaves a partial file that reads as a run.
+	tmp := filepath.Join(filepath.Dir(opts.Out), "."+filepath.Base(opts.Out)+".fetching")
+	w, err := replay.Create(tmp)
 	if err != nil {
 		return 0, exitcode.Newf(exitcode.Usage, "--out: %v", err)
 	}
@@ -127,8 +131,13 @@ func Fetch(ctx context.Context, opts FetchOptions) (int, error) {
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
+	if err == nil && st.Spans > 0 {
+		err = os.Rename(tmp, opts.Out)
+	}
+	if err != nil || st.Spans == 0 {
+		os.Remove(tmp)
+	}
 	if err != nil {
-		os.Remove(opts.Out)
 		var tooMany *tracestore.TooManySpansError
 		if errors.As(err, &tooMany) {
 			return 0, exitcode.Newf(exitcode.Usage, "%v; %s was not written; narrow the query or raise --max-spans", err, opts.Out)
@@ -139,7 +148,6 @@ func Fetch(ctx context.Context, opts FetchOptions) (int, error) {
 		fmt.Fprintf(opts.Stderr, "llmcheck: warning: trace %s: not in the store at %s\n", id, safetext.Line(store.URL()))
 	}
 	if st.Spans == 0 {
-		os.Remove(opts.Out)
 		fmt.Fprintf(opts.Stderr, "llmcheck: no traces in %s for this query (%s); nothing written\n", safetext.Line(store.URL()), describeQuery(q, len(ids)))
 		return exitcode.NoSpans, nil
 	}

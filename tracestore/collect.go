@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -36,8 +37,6 @@ type traceState struct {
 	count   int // spans the store held at the last poll; -1 before
 	changed time.Time
 	err     error
-	last    ptrace.Traces
-	has     bool // last was fetched
 	done    bool
 }
 
@@ -45,8 +44,10 @@ type traceState struct {
 // count has been the same for Settle (complete), or Timeout has passed
 // (incomplete: the reason names the last count or the store's error).
 // Each trace goes to sink once, as the store last returned it, complete or
-// not: an incomplete trace is reported, never dropped. A trace the store
-// does not hold (404) counts as 0 spans.
+// not (a trace whose last request failed has no spans to give): an
+// incomplete trace is reported, never dropped. A trace the store does not
+// hold (404) counts as 0 spans. Answers are not kept between polls: memory
+// holds Parallel answers, whatever the number of traces.
 func Collect(ctx context.Context, store *Jaeger, ids []pcommon.TraceID, opts CollectOptions, sink Sink) (CollectStats, error) {
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
@@ -69,25 +70,31 @@ func Collect(ctx context.Context, store *Jaeger, ids []pcommon.TraceID, opts Col
 			return st, nil
 		}
 		final := !time.Now().Before(deadline)
-		if err := pollAll(ctx, store, open, opts.Parallel); err != nil {
-			return st, err
-		}
-		now := time.Now()
-		for _, s := range open {
-			settled := s.err == nil && s.count >= 0 && now.Sub(s.changed) >= opts.Settle
-			if !settled && !final {
-				continue
+		// Each answer is handled as it comes: written when the trace is
+		// complete (or at the deadline), else dropped, so memory holds
+		// only the answers in flight, whatever the number of traces.
+		var mu sync.Mutex
+		var sinkErr error
+		err := pollAll(ctx, store, open, opts.Parallel, func(s *traceState, td ptrace.Traces) {
+			mu.Lock()
+			defer mu.Unlock()
+			settled := s.err == nil && s.count >= 0 && time.Since(s.changed) >= opts.Settle
+			if sinkErr != nil || (!settled && !final) {
+				return
 			}
 			s.done = true
-			if s.has && s.last.SpanCount() > 0 {
-				if err := sink(s.last); err != nil {
-					return st, err
-				}
+			if s.err == nil && td.SpanCount() > 0 {
+				sinkErr = sink(td)
 			}
-			s.last, s.has = ptrace.Traces{}, false
 			if !settled {
 				st.Incomplete = append(st.Incomplete, Incomplete{TraceID: hexID(s.id), Reason: s.reason(opts.Settle)})
 			}
+		})
+		if sinkErr != nil {
+			return st, sinkErr
+		}
+		if err != nil {
+			return st, err
 		}
 		if final {
 			sort.Slice(st.Incomplete, func(i, j int) bool { return st.Incomplete[i].TraceID < st.Incomplete[j].TraceID })
@@ -113,36 +120,35 @@ func (s *traceState) reason(settle time.Duration) string {
 	return fmt.Sprintf("%d spans in the store, still changing within the last %s", s.count, settle)
 }
 
-// pollAll asks the store for each open trace, Parallel at a time, and
-// updates its state.
-func pollAll(ctx context.Context, store *Jaeger, open []*traceState, parallel int) error {
+// pollAll asks the store for each open trace, Parallel at a time, updates
+// its state and hands the answer (empty after an error) to handle.
+func pollAll(ctx context.Context, store *Jaeger, open []*traceState, parallel int, handle func(*traceState, ptrace.Traces)) error {
 	sem := make(chan struct{}, parallel)
-	done := make(chan struct{}, len(open))
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, s := range open {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		wg.Add(1)
 		go func() {
-			defer func() { <-sem; done <- struct{}{} }()
+			defer func() { <-sem; wg.Done() }()
 			td, err := store.Trace(ctx, s.id)
-			now := time.Now()
 			if err != nil {
 				s.err = err
+				handle(s, ptrace.NewTraces())
 				return
 			}
 			s.err = nil
-			n := td.SpanCount()
-			if n != s.count {
-				s.count, s.changed = n, now
+			if n := td.SpanCount(); n != s.count {
+				s.count, s.changed = n, time.Now()
 			}
-			s.last, s.has = td, true
+			handle(s, td)
 		}()
 	}
-	for range open {
-		<-done
-	}
+	wg.Wait()
 	return ctx.Err()
 }
 

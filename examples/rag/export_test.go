@@ -2,6 +2,8 @@ package rag
 
 // Internals for the external tests.
 var (
-	ExporterProtocol  = exporterProtocol
+	ExporterProtocol  = func() string { return exporterProtocol("traces") }
+	LogsProtocol      = func() string { return exporterProtocol("logs") }
 	NewTracerProvider = newTracerProvider
+	NewLoggerProvider = newLoggerProvider
 )

@@ -85,6 +85,11 @@ type Result struct {
 	Model     string
 	Documents []Retrieved // in rank order
 	Usage     Usage
+	// ChatSpan identifies the chat span that wrote Answer (the span an
+	// evaluation of the answer belongs to) and ResponseID its
+	// gen_ai.response.id.
+	ChatSpan   trace.SpanContext
+	ResponseID string
 }
 
 // Retrieved is one retrieved document.
@@ -145,12 +150,12 @@ func (a *App) Answer(ctx context.Context, question string) (res *Result, err err
 	if err != nil {
 		return nil, err
 	}
-	answer, usage, err := a.chat(ctx, tr, question, docs, lat)
+	res, err = a.chat(ctx, tr, question, "", "", docs, lat)
 	if err != nil {
 		return nil, err
 	}
-	usage.EmbeddingTokens = embTokens
-	return &Result{Answer: answer, Model: a.cfg.ChatModel, Documents: docs, Usage: usage}, nil
+	res.Usage.EmbeddingTokens = embTokens
+	return res, nil
 }
 
 func (a *App) embed(ctx context.Context, tr trace.Tracer, text string, lat latencies) ([]float64, int64, error) {
@@ -198,15 +203,26 @@ func (a *App) retrieve(ctx context.Context, tr trace.Tracer, query string, vec [
 const systemPrompt = "You are the Acme help-centre assistant. Answer the customer's question in one or two sentences, " +
 	"using only the articles below. If the articles do not answer it, say you do not know and offer to open a ticket."
 
-func (a *App) chat(ctx context.Context, tr trace.Tracer, question string, docs []Retrieved, lat latencies) (string, Usage, error) {
+// embellishment is what the small model adds to its answers: a sentence
+// of its own that no article supports, which the faithfulness judge
+// catches.
+const embellishment = "Most customers tell us it only takes a minute."
+
+// chat asks the fake chat model. In a conversation (Agent.Turn),
+// conversation is its id and history its earlier turns, sent between the
+// articles and the question; both are "" otherwise.
+func (a *App) chat(ctx context.Context, tr trace.Tracer, question, conversation, history string, docs []Retrieved, lat latencies) (*Result, error) {
 	model := a.cfg.ChatModel
-	ctx, sp := tr.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(
-			attribute.String("gen_ai.operation.name", "chat"),
-			attribute.String("gen_ai.provider.name", Provider),
-			attribute.String("gen_ai.request.model", model),
-			attribute.Float64("gen_ai.request.temperature", 0),
-		))
+	attrs := []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", "chat"),
+		attribute.String("gen_ai.provider.name", Provider),
+		attribute.String("gen_ai.request.model", model),
+		attribute.Float64("gen_ai.request.temperature", 0),
+	}
+	if conversation != "" {
+		attrs = append(attrs, attribute.String("gen_ai.conversation.id", conversation))
+	}
+	ctx, sp := tr.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	defer sp.End()
 
 	var prompt strings.Builder
@@ -217,13 +233,20 @@ func (a *App) chat(ctx context.Context, tr trace.Tracer, question string, docs [
 		prompt.WriteString("\n")
 		prompt.WriteString(a.store.byID[d.ID].Text)
 	}
+	if history != "" {
+		prompt.WriteString("\n\n")
+		prompt.WriteString(history)
+	}
 	prompt.WriteString("\n\nQuestion: ")
 	prompt.WriteString(question)
 
 	answer := "I do not know; shall I open a ticket?"
 	if len(docs) > 0 && docs[0].Score > 0 {
 		top := a.store.byID[docs[0].ID]
-		answer = "According to \"" + top.Title + "\": " + firstSentence(top.Text)
+		answer = "According to \"" + top.Title + "\": " + bestSentence(top.Text, question)
+		if model == CheapChat {
+			answer += " " + embellishment
+		}
 	}
 	usage := Usage{
 		InputTokens:       countTokens(prompt.String()),
@@ -231,17 +254,23 @@ func (a *App) chat(ctx context.Context, tr trace.Tracer, question string, docs [
 		OutputTokens:      countTokens(answer),
 	}
 	if err := a.cfg.Sleep(ctx, lat.chat(usage.OutputTokens)); err != nil {
-		return "", Usage{}, fail(sp, err)
+		return nil, fail(sp, err)
 	}
+	key := model + "\x00" + question
+	if history != "" {
+		key += "\x00" + history
+	}
+	responseID := "chatcmpl-" + strconv.FormatUint(hash64(key), 36)
 	sp.SetAttributes(
 		attribute.String("gen_ai.response.model", model),
-		attribute.String("gen_ai.response.id", "chatcmpl-"+strconv.FormatUint(hash64(model+"\x00"+question), 36)),
+		attribute.String("gen_ai.response.id", responseID),
 		attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}),
 		attribute.Int64("gen_ai.usage.input_tokens", usage.InputTokens),
 		attribute.Int64("gen_ai.usage.output_tokens", usage.OutputTokens),
 		attribute.Int64("gen_ai.usage.cache_read.input_tokens", usage.CachedInputTokens),
 	)
-	return answer, usage, nil
+	return &Result{Answer: answer, Model: model, Documents: docs, Usage: usage,
+		ChatSpan: sp.SpanContext(), ResponseID: responseID}, nil
 }
 
 func fail(sp trace.Span, err error) error {
@@ -272,11 +301,26 @@ func countTokens(s string) int64 {
 	return int64((len(s) + 3) / 4)
 }
 
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
+// bestSentence returns the sentence of text that shares the most words
+// with query, the first one on a tie.
+func bestSentence(text, query string) string {
+	want := map[string]bool{}
+	for _, t := range terms(query) {
+		want[t] = true
 	}
-	return s
+	best, bestN := "", -1
+	for _, s := range sentences(text) {
+		n := 0
+		for _, t := range terms(s) {
+			if want[t] {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = s, n
+		}
+	}
+	return best
 }
 
 // --- fake vector store ---------------------------------------------------

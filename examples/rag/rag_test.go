@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/llmcheck/llmcheck/examples/rag"
 	"github.com/llmcheck/llmcheck/span"
@@ -26,25 +27,34 @@ import (
 // asks for it (as `llmcheck run -- go test ./examples/rag/` does), and
 // flushes them before the process exits.
 func TestMain(m *testing.M) {
-	shutdown, err := rag.SetupTracing(context.Background())
+	shutdownTracing, err := rag.SetupTracing(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "setting up tracing:", err)
 		os.Exit(1)
 	}
+	shutdownLogging, err := rag.SetupLogging(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "setting up logging:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := shutdown(ctx); err != nil {
-		// Not a test failure: the tests passed; llmcheck reports the
-		// missing spans itself.
+	// Not test failures: the tests passed; llmcheck reports the missing
+	// spans and evaluations itself.
+	if err := shutdownTracing(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "warning: flushing spans:", err)
+	}
+	if err := shutdownLogging(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "warning: flushing evaluation records:", err)
 	}
 	cancel()
 	os.Exit(code)
 }
 
-// questions are the requests the suite sends; only TestAnswers exports
-// spans (through the global provider), so a recorded run holds exactly
-// these 21 traces.
+// questions are the requests the suite sends; only TestAnswers and
+// TestConversations export spans and evaluation records (through the
+// global providers), so a recorded run holds exactly these 21 traces and
+// the 10 turns of TestConversations.
 var questions = []struct {
 	q       string
 	model   string // "" = rag.DefaultChat
@@ -83,6 +93,7 @@ func TestAnswers(t *testing.T) {
 		rag.DefaultChat: rag.New(rag.Config{}),
 		rag.CheapChat:   rag.New(rag.Config{ChatModel: rag.CheapChat}),
 	}
+	var judge rag.Judge // the global logger provider
 	for _, c := range questions {
 		t.Run(c.q, func(t *testing.T) {
 			model := c.model
@@ -107,6 +118,17 @@ func TestAnswers(t *testing.T) {
 			assert.Greater(t, res.Usage.InputTokens, res.Usage.CachedInputTokens)
 			assert.Positive(t, res.Usage.CachedInputTokens)
 			assert.Positive(t, res.Usage.OutputTokens)
+
+			// The judge: only the small model's embellishment is unfaithful.
+			ev := judge.Evaluate(context.Background(), res)
+			assert.Equal(t, rag.EvalFaithfulness, ev.Name)
+			if model == rag.CheapChat {
+				assert.Equal(t, 0.5, ev.Score, ev.Explanation)
+				assert.Equal(t, rag.LabelUnfaithful, ev.Label)
+			} else {
+				assert.Equal(t, 1.0, ev.Score, ev.Explanation)
+				assert.Equal(t, rag.LabelFaithful, ev.Label)
+			}
 		})
 	}
 }
@@ -221,6 +243,7 @@ func TestSpans(t *testing.T) {
 	}
 	assert.False(t, rt.Tokens.Any())
 
+	assert.Equal(t, byName["chat gpt-4o-mini"].SpanContext, res.ChatSpan, "the result names its chat span")
 	c := got["chat gpt-4o-mini"]
 	assert.Equal(t, span.OpChat, c.Operation)
 	assert.Equal(t, rag.DefaultChat, c.Model)
@@ -255,6 +278,8 @@ func TestDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	b, err := app.Answer(context.Background(), q)
 	require.NoError(t, err)
+	assert.NotEqual(t, a.ChatSpan, b.ChatSpan, "two calls, two spans")
+	a.ChatSpan, b.ChatSpan = trace.SpanContext{}, trace.SpanContext{}
 	assert.Equal(t, a, b)
 
 	stubs := exp.GetSpans()

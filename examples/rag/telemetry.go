@@ -8,8 +8,12 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/log/global"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -39,16 +43,20 @@ func SetupTracing(ctx context.Context) (shutdown func(context.Context) error, er
 	return tp.Shutdown, nil
 }
 
-// exporterProtocol says which exporter the environment asks for: "grpc",
-// "http", or "" for none.
-func exporterProtocol() string {
-	if strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")), "none") {
+// exporterProtocol says which exporter the environment asks for the
+// signal ("traces" or "logs"): "grpc", "http", or "" for none. The
+// per-signal variables (OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+// OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, ...) come first, as the OpenTelemetry
+// environment specification says.
+func exporterProtocol(signal string) string {
+	sig := strings.ToUpper(signal)
+	if strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_"+sig+"_EXPORTER")), "none") {
 		return ""
 	}
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_"+sig+"_ENDPOINT") == "" {
 		return ""
 	}
-	proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	proto := os.Getenv("OTEL_EXPORTER_OTLP_" + sig + "_PROTOCOL")
 	if proto == "" {
 		proto = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
@@ -65,7 +73,7 @@ func newTracerProvider(ctx context.Context) (*sdktrace.TracerProvider, error) {
 		exp sdktrace.SpanExporter
 		err error
 	)
-	switch exporterProtocol() {
+	switch exporterProtocol("traces") {
 	case "":
 		return nil, nil
 	case "grpc":
@@ -76,6 +84,20 @@ func newTracerProvider(ctx context.Context) (*sdktrace.TracerProvider, error) {
 	if err != nil {
 		return nil, err
 	}
+	res, err := newResource(ctx)
+	if err != nil {
+		_ = exp.Shutdown(ctx)
+		return nil, err
+	}
+	return sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(exp),
+		sdktrace.WithResource(res),
+	), nil
+}
+
+// newResource describes the process: service.name is OTEL_SERVICE_NAME,
+// default DefaultServiceName; OTEL_RESOURCE_ATTRIBUTES is honoured.
+func newResource(ctx context.Context) (*resource.Resource, error) {
 	// Later options win: the default name, then the environment.
 	res, err := resource.New(ctx,
 		resource.WithTelemetrySDK(),
@@ -83,11 +105,57 @@ func newTracerProvider(ctx context.Context) (*sdktrace.TracerProvider, error) {
 		resource.WithFromEnv(),
 	)
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) && !errors.Is(err, resource.ErrSchemaURLConflict) {
+		return nil, err
+	}
+	return res, nil
+}
+
+// SetupLogging installs a global logger provider (go.opentelemetry.io/otel/log/global)
+// that exports log records over OTLP, for the judge's gen_ai.evaluation.result
+// events, on the same terms as SetupTracing: OTEL_EXPORTER_OTLP_ENDPOINT or
+// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set and OTEL_LOGS_EXPORTER is not
+// "none"; the protocol comes from OTEL_EXPORTER_OTLP_LOGS_PROTOCOL or
+// OTEL_EXPORTER_OTLP_PROTOCOL ("grpc", otherwise HTTP/protobuf). The
+// exporters read their endpoint (HTTP appends /v1/logs), headers,
+// compression and timeout from the same environment; records are batched
+// (OTEL_BLRP_* apply). The resource is the tracer provider's.
+//
+// Otherwise it does nothing and records go to the default no-op provider.
+// Call shutdown before exiting: it flushes the records still batched.
+func SetupLogging(ctx context.Context) (shutdown func(context.Context) error, err error) {
+	lp, err := newLoggerProvider(ctx)
+	if err != nil || lp == nil {
+		return func(context.Context) error { return nil }, err
+	}
+	global.SetLoggerProvider(lp)
+	return lp.Shutdown, nil
+}
+
+// newLoggerProvider builds the exporting logger provider, or returns nil
+// when the environment asks for no export.
+func newLoggerProvider(ctx context.Context) (*sdklog.LoggerProvider, error) {
+	var (
+		exp sdklog.Exporter
+		err error
+	)
+	switch exporterProtocol("logs") {
+	case "":
+		return nil, nil
+	case "grpc":
+		exp, err = otlploggrpc.New(ctx)
+	default:
+		exp, err = otlploghttp.New(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := newResource(ctx)
+	if err != nil {
 		_ = exp.Shutdown(ctx)
 		return nil, err
 	}
-	return sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp),
-		sdktrace.WithResource(res),
+	return sdklog.NewLoggerProvider(
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)),
+		sdklog.WithResource(res),
 	), nil
 }
