@@ -516,3 +516,28 @@ func TestMeanOverflow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1.7e308, l.Avg)
 }
+
+// TestEvalsEachConversation: with each: conversation the evals of each
+// conversation's spans decide its row, and the failing row names the
+// conversation.
+func TestEvalsEachConversation(t *testing.T) {
+	var spans []span.Span
+	for i, c := range []struct {
+		conv  string
+		score float64
+	}{{"c-good", 0.9}, {"c-good", 0.8}, {"c-bad", 0.9}, {"c-bad", 0.3}} {
+		spans = append(spans, span.Span{TraceID: fmt.Sprintf("t%d", i), SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1, Conversation: c.conv,
+			Evals: []span.Eval{{Name: "faithfulness", Score: c.score, HasScore: true}}})
+	}
+	r := evaluate(t, "assertions:\n  - name: x\n    each: conversation\n    expect: 'evals[\"faithfulness\"].min >= 0.5'\n", span.NewRun(spans))["x"]
+	require.Equal(t, Fail, r.Status, r.Message)
+	var failing []string
+	for _, row := range r.Rows {
+		if row.Status != Pass {
+			failing = append(failing, row.Group+": "+row.Message)
+		}
+	}
+	require.Len(t, failing, 1, "%v", r.Rows)
+	assert.Contains(t, failing[0], "c-bad")
+	assert.Contains(t, failing[0], `evals["faithfulness"].min = 0.3`)
+}
