@@ -72,12 +72,18 @@ func (r *EvalRow) labelsByCount() []string {
 	return out
 }
 
-// evalCharts draws the chart of each of the first maxEvalCharts rows.
+// evalCharts draws the chart of each of the first maxEvalCharts rows
+// that have scores or labels: results that carry neither (a score that
+// was not a number) have nothing to chart, and an xychart without bars
+// is an empty chart.
 func evalCharts(rows []EvalRow) []string {
 	var out []string
 	for i := range rows {
-		if i == maxEvalCharts {
+		if len(out) == maxEvalCharts {
 			break
+		}
+		if len(rows[i].scores) == 0 && rows[i].Labelled == 0 {
+			continue
 		}
 		c := evalChart(&rows[i])
 		if c == "" {

@@ -104,3 +104,24 @@ func TestEvalChartExtremeScores(t *testing.T) {
 	assert.Contains(t, md, "| wide | 2 | 2 | 0 | -1.7e+308 | 0 | 1.53e+308 | 1.7e+308 | – |")
 	assert.Less(t, len(md), 5000)
 }
+
+// TestEvalChartNoData: results that carry neither a score nor a label (a
+// score that was not a number) draw no chart: an xychart with no bars is
+// an empty chart, and it took the place of an evaluation that has data.
+func TestEvalChartNoData(t *testing.T) {
+	var spans []span.Span
+	for i := range 8 {
+		spans = append(spans, span.Span{TraceID: fmt.Sprintf("t%d", i), SpanID: "s", Name: "x", DurationMS: 1, Evals: []span.Eval{
+			{Name: "a-bare", Explanation: "score was NaN"}, {Name: "b-bare"}, {Name: "c-bare"},
+			{Name: "d-bare"}, {Name: "e-bare"}, {Name: "f-bare"},
+			{Name: "z-labelled", Label: "ok"},
+		}})
+	}
+	md := Markdown(nil, span.NewRun(spans), Meta{}, MarkdownOptions{})
+	checkMarkdown(t, md)
+	h, _ := checkMermaid(t, md)
+	assert.Equal(t, 1, h, "only z-labelled has something to chart")
+	assert.NotContains(t, md, "[]")
+	assert.Contains(t, md, `title "z-labelled labels, 8 results"`)
+	assert.Contains(t, md, "| a-bare | 8 | 0 | – | – | – | – | – | – |")
+}
