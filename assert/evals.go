@@ -74,6 +74,12 @@ type evalVal struct {
 	where string
 }
 
+// neither says that no result of ev carries a score or a label (a score
+// that was not a number is read as none; the reader warns of it).
+func (ev *evalVal) neither() string {
+	return fmt.Sprintf("none of its %d results%s carries a score or a label (a score that is not a number counts as none: see the warnings)", ev.st.Count, ev.where)
+}
+
 // Score statistics of evals[name].
 var evalScoreFields = []string{"avg", "min", "max", "p50", "p90", "p95"}
 
@@ -82,6 +88,9 @@ func evalScoreField(name string, get func(l *Latency) float64) field {
 		ev := v.(*evalVal)
 		if ev.err != nil {
 			return errVal("evals[%s].%s: %v", strconv.Quote(ev.name), name, ev.err)
+		}
+		if ev.st.Scores == nil && ev.st.Labelled == 0 {
+			return errVal("evals[%s].%s: %s", strconv.Quote(ev.name), name, ev.neither())
 		}
 		if ev.st.Scores == nil {
 			return errVal("evals[%s].%s: none of its %d results%s carries a score (only labels: read .labels)", strconv.Quote(ev.name), name, ev.st.Count, ev.where)
@@ -101,6 +110,9 @@ func initEvals() {
 		evalScoreField("p95", func(l *Latency) float64 { return l.P95 }),
 		field{"labels", evalLabelT, func(v any) ref.Val {
 			ev := v.(*evalVal)
+			if ev.st.Labelled == 0 && ev.st.Scores == nil {
+				return errVal("evals[%s].labels: %s", strconv.Quote(ev.name), ev.neither())
+			}
 			if ev.st.Labelled == 0 {
 				return errVal("evals[%s].labels: none of its %d results%s carries a label (only scores: read .avg, .p50, …)", strconv.Quote(ev.name), ev.st.Count, ev.where)
 			}

@@ -244,3 +244,28 @@ func TestEvalsRuleFalseAlarms(t *testing.T) {
 	t.Logf("false alarms: %d of %d unchanged pairs (%.1f %%)", fails, pairs, 100*float64(fails)/pairs)
 	assert.LessOrEqual(t, float64(fails)/pairs, 0.05)
 }
+
+// TestEvalsNeitherScoreNorLabel: results with neither a score nor a label
+// (a score that was not a number) are an error that says so, not a hint
+// to read the other statistic, which is an error too.
+func TestEvalsNeitherScoreNorLabel(t *testing.T) {
+	s, err := LoadBytes("llmcheck.yaml", []byte(`assertions:
+  - name: scores
+    expect: evals["bare"].avg > 0
+  - name: labels
+    expect: evals["bare"].labels["ok"] > 0
+  - name: count
+    expect: evals["bare"].count == 2
+`))
+	require.NoError(t, err)
+	run := span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1,
+		Evals: []span.Eval{{Name: "bare"}, {Name: "bare", Explanation: "x"}}}})
+	res := s.Evaluate(run)
+	require.Len(t, res.Assertions, 3)
+	for _, r := range res.Assertions[:2] {
+		assert.Equal(t, Error, r.Status, r.Message)
+		assert.Contains(t, r.Message, `none of its 2 results carries a score or a label`, r.Name)
+		assert.NotContains(t, r.Message, "only", r.Name)
+	}
+	assert.Equal(t, Pass, res.Assertions[2].Status, res.Assertions[2].Message)
+}
