@@ -3,6 +3,7 @@ package span
 import (
 	"bufio"
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -169,4 +170,24 @@ func TestEvalsManyAnnotations(t *testing.T) {
 	// read again: every result is a repeat (de-duplicated through a set)
 	AttachEvals(run, nil, nil)
 	assert.Len(t, run.Spans[0].Evals, n)
+}
+
+// TestEvalScoreNotFinite: an infinite or NaN double score is no score, and
+// the warning says what it was (it said "is float64, not a number").
+func TestEvalScoreNotFinite(t *testing.T) {
+	for _, tc := range []struct {
+		score any
+		warn  string
+	}{
+		{math.Inf(1), `gen_ai.evaluation.score.value is +Inf, not a finite number; the result has no score`},
+		{math.Inf(-1), `gen_ai.evaluation.score.value is -Inf, not a finite number; the result has no score`},
+		{math.NaN(), `gen_ai.evaluation.score.value is NaN, not a finite number; the result has no score`},
+		{"NaN", `gen_ai.evaluation.score.value is the string "NaN", not a number; the result has no score`},
+	} {
+		var warns []string
+		e, ok := evalFrom(modelAttrs{m: map[string]any{attrEvalName: "f", attrEvalScore: tc.score}}, "event", func(w string) { warns = append(warns, w) })
+		require.True(t, ok)
+		assert.False(t, e.HasScore)
+		assert.Equal(t, []string{`event (evaluation "f"): ` + tc.warn}, warns)
+	}
 }
