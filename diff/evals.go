@@ -31,6 +31,9 @@ const maxEvalLabels = 10
 const (
 	HeadlineEvals = "evals" // a significant change of a score or label rate
 	HeadlineFlips = "flips" // tests whose evaluation went from passing to failing
+	// HeadlineEvalsOneSide: evaluations with results on one side of a
+	// group only (a judge that stopped emitting, or a new one).
+	HeadlineEvalsOneSide = "evals_one_side"
 )
 
 // EvalMetricScore is the metric name of the mean score of an evaluation.
@@ -349,6 +352,21 @@ func evalHeadlines(r *Report, name func(*Group) string) []Headline {
 	for _, x := range list {
 		hs = append(hs, x.h)
 	}
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		if g.Presence != Compared || g.Base == nil || g.Head == nil {
+			continue
+		}
+		for _, side := range []struct {
+			has, lacks       map[string]*assert.EvalStats
+			hasName, lacksNm string
+		}{{g.Base.Evals, g.Head.Evals, "base", "head"}, {g.Head.Evals, g.Base.Evals, "head", "base"}} {
+			if text := oneSide(side.has, side.lacks); text != "" {
+				hs = append(hs, Headline{Kind: HeadlineEvalsOneSide, Group: g.Key,
+					Text: fmt.Sprintf("%s %s: in %s, none in %s", name(g), text, side.hasName, side.lacksNm)})
+			}
+		}
+	}
 	if r.Evals == nil {
 		return hs
 	}
@@ -366,6 +384,30 @@ func evalHeadlines(r *Report, name func(*Group) string) []Headline {
 			plural(len(byEval), "test"), quoteClip(byEval[0].Eval), strings.Join(tests, ", "), more)})
 	}
 	return hs
+}
+
+// oneSide names the evaluations of has that lacks has no result of, with
+// their counts, at most three ("" when none).
+func oneSide(has, lacks map[string]*assert.EvalStats) string {
+	var names []string
+	for n := range has {
+		if lacks[n] == nil {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	var parts []string
+	for i, n := range names {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(names)-3))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", quoteClip(n), plural(has[n].Count, "result")))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // groupFlips splits flips (sorted by evaluation) by evaluation.

@@ -335,3 +335,45 @@ func TestEvalsExtremeScores(t *testing.T) {
 	checkMarkdown(t, md)
 	assert.Less(t, len(md), 5000)
 }
+
+// TestEvalsOneSide: an evaluation with results on one side of a group
+// only (the judge stopped emitting, or a new one started) is a headline
+// naming it and its counts; it was left out of the table and the report
+// said "No significant change".
+func TestEvalsOneSide(t *testing.T) {
+	with := seededEvals(1, 40, 0.85, 0.1)
+	without := seededEvals(2, 40, 0.85, 0.1)
+	for _, s := range without.Spans {
+		s.Evals = nil
+	}
+	find := func(r *Report) []string {
+		var out []string
+		for _, h := range r.Headlines {
+			if h.Kind == HeadlineEvalsOneSide {
+				out = append(out, h.Text)
+			}
+		}
+		return out
+	}
+	gone := find(Compare(with, without, Options{}))
+	require.Len(t, gone, 1)
+	assert.Contains(t, gone[0], `"correctness" (40 results), "faithfulness" (40 results): in base, none in head`)
+	added := find(Compare(without, with, Options{}))
+	require.Len(t, added, 1)
+	assert.Contains(t, added[0], `"correctness" (40 results), "faithfulness" (40 results): in head, none in base`)
+	assert.Empty(t, find(Compare(with, with, Options{})))
+	// Many names: a few named, the rest counted.
+	many := func() *span.Run {
+		var evals []span.Eval
+		for i := range 500 {
+			evals = append(evals, span.Eval{Name: fmt.Sprintf("e%03d\n<b>", i), Score: 1, HasScore: true})
+		}
+		return span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1, Evals: evals}})
+	}
+	none := span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1}})
+	hs := find(Compare(many(), none, Options{}))
+	require.Len(t, hs, 1)
+	assert.Contains(t, hs[0], "and 497 more")
+	assert.NotContains(t, hs[0], "\n")
+	assert.Less(t, len(hs[0]), 400)
+}
