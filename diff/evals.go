@@ -352,9 +352,14 @@ func evalHeadlines(r *Report, name func(*Group) string) []Headline {
 	for _, x := range list {
 		hs = append(hs, x.h)
 	}
+	headEvals := false
 	for i := range r.Groups {
 		g := &r.Groups[i]
 		if g.Presence != Compared || g.Base == nil || g.Head == nil {
+			continue
+		}
+		if r.baseEvalsUnknown {
+			headEvals = headEvals || len(g.Head.Evals) > 0
 			continue
 		}
 		for _, side := range []struct {
@@ -366,6 +371,10 @@ func evalHeadlines(r *Report, name func(*Group) string) []Headline {
 					Text: fmt.Sprintf("%s %s: in %s, none in %s", name(g), text, side.hasName, side.lacksNm)})
 			}
 		}
+	}
+	if headEvals {
+		hs = append(hs, Headline{Kind: HeadlineEvalsOneSide,
+			Text: "evaluations not compared: the baseline is a version 2 summary, which keeps no evaluation results (write it again with `llmcheck baseline write`)"})
 	}
 	if r.Evals == nil {
 		return hs

@@ -377,3 +377,23 @@ func TestEvalsOneSide(t *testing.T) {
 	assert.NotContains(t, hs[0], "\n")
 	assert.Less(t, len(hs[0]), 400)
 }
+
+// TestEvalsOneSideV2Summary: a version 2 baseline summary keeps no
+// evaluation results; the head's are not "none in base" but not compared,
+// and the headline says why.
+func TestEvalsOneSideV2Summary(t *testing.T) {
+	base, head := seededEvals(1, 40, 0.85, 0.1), seededEvals(2, 40, 0.85, 0.1)
+	sums := llmassert.SummariseGroups(&llmassert.Config{}, base)
+	for i := range sums {
+		sums[i].Evals, sums[i].EvalsUnknown = nil, true
+	}
+	r := CompareSummary(sums, head, Options{})
+	var texts []string
+	for _, h := range r.Headlines {
+		if h.Kind == HeadlineEvalsOneSide {
+			texts = append(texts, h.Text)
+		}
+	}
+	require.Len(t, texts, 1)
+	assert.Equal(t, "evaluations not compared: the baseline is a version 2 summary, which keeps no evaluation results (write it again with `llmcheck baseline write`)", texts[0])
+}

@@ -36,6 +36,11 @@ type Report struct {
 	// Evals compares evaluation verdicts test by test; nil when neither
 	// side has an evaluation result with a verdict.
 	Evals *Evals `json:"evals,omitempty"`
+
+	// baseEvalsUnknown is set when the base is a version 2 summary, which
+	// keeps no evaluation results: none are compared, and none is "only
+	// in head".
+	baseEvalsUnknown bool
 }
 
 // WriteJSON writes the report as indented JSON, without escaping <, >

@@ -63,6 +63,9 @@ func CompareSummary(base []assert.Summary, head *span.Run, opts Options) *Report
 		Head:       RunInfo{Name: "head", Spans: len(head.Spans), Traces: len(head.Traces)},
 		Structure:  Structure{Unavailable: StructureFromSummary},
 	}
+	for i := range base {
+		r.baseEvalsUnknown = r.baseEvalsUnknown || base[i].EvalsUnknown
+	}
 	var tests []*Test
 	r.Groups, tests = compareGroups(bs, collect(head, opts), opts)
 	if ev := compareVerdicts(span.NewRun(nil), head, opts); ev != nil {
