@@ -269,3 +269,32 @@ func TestEvalsNeitherScoreNorLabel(t *testing.T) {
 	}
 	assert.Equal(t, Pass, res.Assertions[2].Status, res.Assertions[2].Message)
 }
+
+// TestEvalsSummaryLargeGroup: a group with more scores than a summary
+// keeps cannot give the trace file's test of the scores: refused at load
+// (docs/statistics.md); its label rates are exact at any size.
+func TestEvalsSummaryLargeGroup(t *testing.T) {
+	base := evalRun(5, MaxSamples+500, 0.8)
+	scoreRule, err := LoadBytes("llmcheck.yaml", []byte(`regressions:
+  - name: f
+    where: span.operation == "chat"
+    expect: head.evals["faithfulness"].avg >= base.evals["faithfulness"].avg
+`))
+	require.NoError(t, err)
+	err = scoreRule.CheckSummary(summaryJSON(t, scoreRule.Config, base))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `scores`)
+	labelRule, err := LoadBytes("llmcheck.yaml", []byte(`regressions:
+  - name: l
+    where: span.operation == "chat"
+    expect: head.evals["faithfulness"].labels["pass"] >= base.evals["faithfulness"].labels["pass"] + 0.5
+`))
+	require.NoError(t, err)
+	sums := summaryJSON(t, labelRule.Config, base)
+	require.NoError(t, labelRule.CheckSummary(sums))
+	head := evalRun(6, 800, 0.78)
+	full := labelRule.EvaluateRegressions(base, head, mannWhitney)
+	fromSummary := labelRule.EvaluateRegressionsSummary(sums, head, mannWhitney)
+	assert.Equal(t, full[0].Status, fromSummary[0].Status, "%s | %s", full[0].Message, fromSummary[0].Message)
+	assert.Equal(t, full[0].Significance, fromSummary[0].Significance)
+}
