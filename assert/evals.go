@@ -38,7 +38,7 @@ var (
 
 // EvalStats is the statistics of the results of one evaluation name.
 type EvalStats struct {
-	// Count is the number of results, scored or labelled.
+	// Count is the number of results: scored, labelled or neither.
 	Count int `json:"count"`
 	// Scores are the statistics of the results that carry a score; nil
 	// when none does.
@@ -101,7 +101,7 @@ func evalScoreField(name string, get func(l *Latency) float64) field {
 
 func initEvals() {
 	evalObj = newObjType(tEval,
-		field{"count", cel.IntType, func(v any) ref.Val { return types.Int(v.(*evalVal).st.Count) }, "number of results (scored or labelled)"},
+		field{"count", cel.IntType, func(v any) ref.Val { return types.Int(v.(*evalVal).st.Count) }, "number of results (scored, labelled or neither)"},
 		evalScoreField("avg", func(l *Latency) float64 { return l.Avg }),
 		evalScoreField("min", func(l *Latency) float64 { return l.Min }),
 		evalScoreField("max", func(l *Latency) float64 { return l.Max }),
