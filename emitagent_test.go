@@ -30,7 +30,9 @@ import (
 // in parallel, and ">name" hands off to a nested agent that runs the
 // steps after it, with a chat call of its own. A step "tool~K" is
 // skipped in repetition K of llmcheck run --repeat (LLMCHECK_REPEAT=K);
-// "tool~2~3" in repetitions 2 and 3.
+// "tool~2~3" in repetitions 2 and 3. The root span carries an evaluation
+// result (a gen_ai.evaluation.result event) "correct": label "pass" when
+// the request called search_docs, else "fail".
 func emitAgent(args []string) int {
 	ctx := context.Background()
 	exp, err := otlptracehttp.New(ctx)
@@ -87,6 +89,7 @@ func emitAgent(args []string) int {
 		}
 		chat(rctx)
 		pctx := rctx
+		searched := false
 		var nested trace.Span
 		if f[3] != "" {
 			for _, step := range strings.Split(f[3], ",") {
@@ -111,6 +114,7 @@ func emitAgent(args []string) int {
 					}
 					at += len(par) + 6
 				default:
+					searched = searched || step == "search_docs"
 					tool(pctx, step, at, at+5)
 					at += 6
 				}
@@ -120,6 +124,12 @@ func emitAgent(args []string) int {
 			nested.End(trace.WithTimestamp(t0.Add(ms(at))))
 			at++
 		}
+		label := "fail"
+		if searched {
+			label = "pass"
+		}
+		root.AddEvent("gen_ai.evaluation.result", trace.WithTimestamp(t0.Add(ms(at))), trace.WithAttributes(
+			attribute.String("gen_ai.evaluation.name", "correct"), attribute.String("gen_ai.evaluation.score.label", label)))
 		root.End(trace.WithTimestamp(t0.Add(ms(at + 1))))
 	}
 	if err := tp.Shutdown(ctx); err != nil {

@@ -3,5 +3,8 @@
 // pointing into the file), computing the statistics expressions read
 // (latency percentiles, token and cost sums, retrieval metrics) in Go over
 // the span model, and evaluating assertions and regression rules into
-// results with observed values and the worst offending spans.
+// results with observed values and the worst offending spans — over the
+// whole run, or per trace, conversation, test or expression value
+// (each:, groups.go), with agent trajectories (trace.tools,
+// trajectory.go).
 package assert

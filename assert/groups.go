@@ -161,16 +161,22 @@ func (gr *grouping) compute(rc *runCtx, c *check) {
 	for i := range rc.entries {
 		k := own[i]
 		for cur, d := rc.run.Parent(rc.entries[i].s), 0; k < 0 && cur != nil && d < 1000; cur, d = rc.run.Parent(cur), d+1 {
-			k = own[rc.indexOf(cur)]
+			j, ok := rc.indexOf(cur)
+			if !ok {
+				break
+			}
+			k = own[j]
 		}
 		gr.key[i] = k
 	}
 }
 
-// indexOf is the index of the run's span s in rc.entries.
-func (rc *runCtx) indexOf(s *span.Span) int32 {
+// indexOf is the index of the run's span s in rc.entries; ok is false
+// for a span that is not one of the run's.
+func (rc *runCtx) indexOf(s *span.Span) (i int32, ok bool) {
 	rc.entryOf(s) // builds the index
-	return rc.index[s]
+	i, ok = rc.index[s]
+	return i, ok
 }
 
 // rowSet is the rows of an each: result before evaluation: the selected

@@ -38,7 +38,9 @@ func newDiffCmd(s *streams) *cobra.Command {
 		Short: "Compare two runs: what changed, and the regression rules",
 		Long: `Diff compares a baseline run (BASE) with a new one (HEAD). Each side is one
 trace file or several separated by commas (sharded runs); BASE may also be a
-baseline summary written by ` + "`llmcheck baseline write`" + `.
+baseline summary written by ` + "`llmcheck baseline write`" + `. Logs files
+among them (OTLP log records such as logs.jsonl, recognised by content)
+give the evaluation results of their spans.
 
 Spans are grouped by service + operation + model (span name when there is
 no operation). For each group it shows count, latency p50/p95/p99, tokens,
@@ -63,6 +65,7 @@ sequential.
 The regression rules of the config (regressions:) are evaluated with BASE
 as base and HEAD as head; a failed rule exits 1.`,
 		Example: `  llmcheck diff base/traces.jsonl .llmcheck/traces.jsonl
+  llmcheck diff base/traces.jsonl,base/logs.jsonl .llmcheck/traces.jsonl,.llmcheck/logs.jsonl
   llmcheck diff llmcheck.baseline.json .llmcheck/traces.jsonl
   llmcheck diff shard1.jsonl,shard2.jsonl .llmcheck/traces.jsonl --format markdown > diff.md`,
 		Args: cobra.ExactArgs(2),
@@ -115,8 +118,9 @@ and every value the significance tests compare up to 1,000 per statistic
 (beyond, 1,000 evenly spaced order statistics). Format version 3; version 2
 summaries are still read, without evaluation results. Commit it and pass it to --baseline
 or as BASE of llmcheck diff. Its size depends on the number of groups, not
-on the number of spans.`,
-		Example: `  llmcheck baseline write .llmcheck/traces.jsonl -o llmcheck.baseline.json`,
+on the number of spans. Logs files among TRACES (such as logs.jsonl,
+recognised by content) give the evaluation results of their spans.`,
+		Example: `  llmcheck baseline write .llmcheck/traces.jsonl .llmcheck/logs.jsonl -o llmcheck.baseline.json`,
 		Args:    cobra.MinimumNArgs(1),
 	}
 	fs := w.Flags()

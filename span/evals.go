@@ -1,9 +1,11 @@
 package span
 
 import (
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -139,9 +141,29 @@ func (p pdataAttrs) get(key string) (any, bool) {
 	return convertValue(v), true
 }
 
-type modelAttrs struct{ a Attrs }
+// modelAttrs reads the span model's attributes; m, when set, indexes a
+// span with many of them (Attrs.Get scans).
+type modelAttrs struct {
+	a Attrs
+	m map[string]any
+}
 
-func (m modelAttrs) get(key string) (any, bool) { return m.a.Get(key) }
+func (m modelAttrs) get(key string) (any, bool) {
+	if m.m != nil {
+		v, ok := m.m[key]
+		return v, ok
+	}
+	return m.a.Get(key)
+}
+
+// manyAttrs is the attribute count from which a span's attributes are
+// indexed before its annotations are read: a hostile span with a million
+// annotations is read in linear time.
+const manyAttrs = 64
+
+// manyEvals is the result count from which a span's results are
+// de-duplicated through a set rather than by comparing with each.
+const manyEvals = 16
 
 // evalFrom reads one gen_ai.evaluation.result from attributes. It warns
 // and returns false when the name is missing.
@@ -237,16 +259,37 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 	if warn == nil {
 		warn = func(string) {}
 	}
+	var sets map[*Span]map[evalKey]struct{} // for spans with many results
 	add := func(t evalTarget, e Eval) {
 		if t.s == nil {
 			return
 		}
 		e.TraceLevel = t.trace
-		for _, old := range t.s.Evals {
-			if sameEval(old, e) {
-				return
+		if len(t.s.Evals) < manyEvals {
+			for _, old := range t.s.Evals {
+				if sameEval(old, e) {
+					return
+				}
 			}
+			t.s.Evals = append(t.s.Evals, e)
+			return
 		}
+		if sets == nil {
+			sets = map[*Span]map[evalKey]struct{}{}
+		}
+		set := sets[t.s]
+		if set == nil {
+			set = make(map[evalKey]struct{}, 2*len(t.s.Evals))
+			for _, old := range t.s.Evals {
+				set[evalKeyOf(old)] = struct{}{}
+			}
+			sets[t.s] = set
+		}
+		k := evalKeyOf(e)
+		if _, dup := set[k]; dup {
+			return
+		}
+		set[k] = struct{}{}
 		t.s.Evals = append(t.s.Evals, e)
 	}
 	for _, s := range r.Spans {
@@ -268,6 +311,10 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 			}
 		}
 		what := fmt.Sprintf("span %s (%s)", quoteName(s.Name), s.SpanID)
+		attrs := modelAttrs{a: s.Attrs}
+		if len(s.Attrs) >= manyAttrs {
+			attrs.m = s.Attrs.Map()
+		}
 		src := func(def string) string {
 			if evaluator {
 				return evalSourceEvaluatr
@@ -279,7 +326,7 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 			if ev.Name != EvalEventName {
 				continue
 			}
-			if e, ok := evalFrom(modelAttrs{ev.Attrs}, what+": event "+EvalEventName, warn); ok {
+			if e, ok := evalFrom(modelAttrs{a: ev.Attrs}, what+": event "+EvalEventName, warn); ok {
 				e.Source = src(evalSourceEvent)
 				e.TimeUnixNano = ev.TimeUnixNano
 				add(own, e)
@@ -296,7 +343,7 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 		} {
 			for _, idx := range indices(s.Attrs, g.prefix, g.item) {
 				base := g.prefix + idx + "." + g.item + "."
-				e, ok := evalFields(modelAttrs{s.Attrs}, base+"name", base+"score", base+"label", base+"explanation", what, warn)
+				e, ok := evalFields(attrs, base+"name", base+"score", base+"label", base+"explanation", what, warn)
 				if !ok {
 					continue
 				}
@@ -310,7 +357,7 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 		}
 		if evaluator {
 			if _, ok := s.Attrs.Get("metadata.evaluator_name"); ok {
-				if e, ok := evalFields(modelAttrs{s.Attrs}, "metadata.evaluator_name", "metadata.score", "metadata.label", "metadata.explanation", what, warn); ok {
+				if e, ok := evalFields(attrs, "metadata.evaluator_name", "metadata.score", "metadata.label", "metadata.explanation", what, warn); ok {
 					e.Source = evalSourceEvaluatr
 					add(own, e)
 				}
@@ -360,9 +407,19 @@ func AttachEvals(r *Run, recs []RecordEval, warn func(string)) {
 
 // sameEval says two results are one (see AttachEvals); the source and the
 // explanation do not count.
-func sameEval(a, b Eval) bool {
-	return a.Name == b.Name && a.HasScore == b.HasScore && a.Score == b.Score && a.Label == b.Label &&
-		a.TimeUnixNano == b.TimeUnixNano && a.TraceLevel == b.TraceLevel
+func sameEval(a, b Eval) bool { return evalKeyOf(a) == evalKeyOf(b) }
+
+// evalKey is what makes a result one (sameEval).
+type evalKey struct {
+	name, label string
+	score       float64
+	hasScore    bool
+	time        uint64
+	traceLevel  bool
+}
+
+func evalKeyOf(e Eval) evalKey {
+	return evalKey{e.Name, e.Label, e.Score, e.HasScore, e.TimeUnixNano, e.TraceLevel}
 }
 
 // mayCarryEvals is a cheap test that skips spans with nothing to read: it
@@ -426,15 +483,14 @@ func indices(a Attrs, prefix, item string) []string {
 		out = append(out, n)
 	}
 	// numeric order, so results keep the producer's order
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && atoi(out[j]) < atoi(out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
+	slices.SortFunc(out, func(a, b string) int {
+		if len(a) != len(b) { // decimal digits: shorter is smaller (a leading 0 aside)
+			return cmp.Compare(len(a), len(b))
 		}
-	}
+		return strings.Compare(a, b)
+	})
 	return out
 }
-
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // rootOf returns the root span of s's trace.
 func rootOf(r *Run, s *Span) *Span {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -145,3 +146,27 @@ func spanByID(t *testing.T, r *Run, id string) *Span {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// A span with very many annotations (untrusted data) is read in
+// n log n: every one of them lands, in index order.
+func TestEvalsManyAnnotations(t *testing.T) {
+	const n = 100_000
+	attrs := make(Attrs, 0, 2*n)
+	for i := n - 1; i >= 0; i-- { // recorded in reverse order
+		attrs = append(attrs,
+			KeyValue{"annotations." + strconv.Itoa(i) + ".annotation.name", "a" + strconv.Itoa(i)},
+			KeyValue{"annotations." + strconv.Itoa(i) + ".annotation.score", int64(i)})
+	}
+	run := NewRun([]Span{{TraceID: evTrace, SpanID: evChat, Name: "chat", Attrs: attrs}})
+	AttachEvals(run, nil, nil)
+	evals := run.Spans[0].Evals
+	require.Len(t, evals, n)
+	for i, e := range evals {
+		if e.Name != "a"+strconv.Itoa(i) || e.Score != float64(i) {
+			t.Fatalf("result %d is %+v", i, e)
+		}
+	}
+	// read again: every result is a repeat (de-duplicated through a set)
+	AttachEvals(run, nil, nil)
+	assert.Len(t, run.Spans[0].Evals, n)
+}

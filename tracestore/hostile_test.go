@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llmcheck/llmcheck/tracestore"
@@ -126,4 +127,27 @@ func TestParseSpec(t *testing.T) {
 		require.NoError(t, err, tc.in)
 		assert.Equal(t, tc.want, s.String())
 	}
+}
+
+// TestCollectRefused: a store that refuses every request leaves each trace
+// incomplete with the status as the reason; nothing is silently complete.
+func TestCollectRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"error":{"httpCode":403,"message":"tenant header missing"}}`)
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--collect-from", "jaeger="+srv.URL)
+	a, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+	b, _ := tracestore.ParseTraceID("1102030405060708090a0b0c0d0e0f10")
+	written := 0
+	st, err := tracestore.Collect(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1}),
+		[]pcommon.TraceID{b, a}, tracestore.CollectOptions{Settle: 10 * time.Millisecond, Timeout: 50 * time.Millisecond},
+		func(ptrace.Traces) error { written++; return nil })
+	require.NoError(t, err)
+	assert.Zero(t, written)
+	require.Len(t, st.Incomplete, 2)
+	assert.Equal(t, a.String(), st.Incomplete[0].TraceID, "sorted by id")
+	assert.Contains(t, st.Incomplete[0].Reason, "answered 403 Forbidden: tenant header missing")
+	assert.Contains(t, st.Incomplete[1].Reason, srv.URL+"/api/v3/traces/"+b.String())
 }
