@@ -151,3 +151,82 @@ func TestCollectRefused(t *testing.T) {
 	assert.Contains(t, st.Incomplete[0].Reason, "answered 403 Forbidden: tenant header missing")
 	assert.Contains(t, st.Incomplete[1].Reason, srv.URL+"/api/v3/traces/"+b.String())
 }
+
+// TestRedirectToOtherHost: a store that redirects to another host does not
+// get the --header values (tokens) sent there; Go's client alone strips
+// only Authorization and Cookie, not X-Api-Key or a tenant header.
+func TestRedirectToOtherHost(t *testing.T) {
+	var leaked atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("X-Api-Key"))
+		fmt.Fprint(w, oneTrace)
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1,
+		Headers: map[string]string{"Authorization": "Bearer s3cret", "X-Api-Key": "k3y"}})
+	id, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+	_, _ = store.Trace(context.Background(), id)
+	if v := leaked.Load(); v != nil {
+		assert.Equal(t, "|", v, "headers sent to the host redirected to")
+	}
+}
+
+// TestCredentialsInURL: a store URL with user:password is used, but the
+// password never appears in a message (CI logs) or in the spec as printed.
+func TestCredentialsInURL(t *testing.T) {
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, _ := r.BasicAuth()
+		auth.Store(u + ":" + p)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	spec, err := tracestore.ParseSpec("--from", "jaeger=http://ci:hunter2@"+strings.TrimPrefix(srv.URL, "http://"))
+	require.NoError(t, err)
+	assert.NotContains(t, spec.String(), "hunter2")
+	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1})
+	assert.NotContains(t, store.URL(), "hunter2")
+	id, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+	_, err = store.Trace(context.Background(), id)
+	require.Error(t, err)
+	assert.Equal(t, "ci:hunter2", auth.Load(), "the credentials are sent")
+	assert.NotContains(t, err.Error(), "hunter2")
+	assert.Contains(t, err.Error(), "answered 503")
+}
+
+// TestTraceOfOtherIDs: a store that answers a trace id with spans of other
+// traces: only the spans of the trace asked for are taken (by Trace, fetch
+// --trace-id and run --collect-from), the id asked for is missing.
+func TestTraceOfOtherIDs(t *testing.T) {
+	other := strings.Replace(oneTrace, "0102030405060708090a0b0c0d0e0f10", "ffffffffffffffffffffffffffffffff", 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/0102030405060708090a0b0c0d0e0f10") {
+			fmt.Fprint(w, oneTrace, other) // its own span and another trace's
+			return
+		}
+		fmt.Fprint(w, other) // only another trace's span
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1})
+	a, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+	b, _ := tracestore.ParseTraceID("1102030405060708090a0b0c0d0e0f10")
+	td, err := store.Trace(context.Background(), a)
+	require.NoError(t, err)
+	assert.Equal(t, 1, td.SpanCount())
+
+	var got []string
+	st, err := tracestore.Fetch(context.Background(), store, tracestore.FetchOptions{TraceIDs: []pcommon.TraceID{a, b}, Parallel: 1},
+		func(td ptrace.Traces) error {
+			got = append(got, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID().String())
+			return nil
+		})
+	require.NoError(t, err)
+	assert.Equal(t, []string{a.String()}, got)
+	assert.Equal(t, []pcommon.TraceID{b}, st.Missing)
+}

@@ -35,8 +35,9 @@ type Spec struct {
 	URL  *url.URL
 }
 
-// String is the spec as given, KIND=URL.
-func (s Spec) String() string { return s.Kind + "=" + s.URL.String() }
+// String is the spec as given, KIND=URL, with a password in the URL
+// replaced by xxxxx (it is printed and written to reports).
+func (s Spec) String() string { return s.Kind + "=" + s.URL.Redacted() }
 
 // ParseSpec parses a store given as KIND=URL (jaeger=http://localhost:16686,
 // the address of Jaeger's query service). flag names the flag in errors.
@@ -99,11 +100,27 @@ func NewJaeger(spec Spec, opts ClientOptions) *Jaeger {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32 // the parallel requests reuse their connections
-	return &Jaeger{spec: spec, opts: opts, client: &http.Client{Timeout: opts.Timeout, Transport: tr}}
+	return &Jaeger{spec: spec, opts: opts, client: &http.Client{Timeout: opts.Timeout, Transport: tr, CheckRedirect: opts.checkRedirect}}
 }
 
-// URL is the store's base URL.
-func (j *Jaeger) URL() string { return j.spec.URL.String() }
+// checkRedirect follows a redirect, but one to another scheme, host or
+// port does not get the --header values: they are credentials for the
+// store, not for whoever it redirects to (Go's client forwards all but
+// Authorization and Cookie, and those too within the same domain).
+func (o ClientOptions) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		for k := range o.Headers {
+			req.Header.Del(k)
+		}
+	}
+	return nil
+}
+
+// URL is the store's base URL, a password in it replaced by xxxxx.
+func (j *Jaeger) URL() string { return j.spec.URL.Redacted() }
 
 // StatusError is a store's refusal: a status other than 200 (and other than
 // 404, which means nothing found) after the retries.
@@ -200,6 +217,15 @@ func (j *Jaeger) Trace(ctx context.Context, id pcommon.TraceID) (ptrace.Traces, 
 	for _, td := range tds {
 		td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
 	}
+	// Only the trace asked for: spans of other traces in the answer are
+	// not this trace's, whatever the store sends.
+	out.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(s ptrace.Span) bool { return s.TraceID() != id })
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
 	return out, nil
 }
 
@@ -208,7 +234,7 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 	u := *j.spec.URL
 	u.Path += path
 	u.RawQuery = v.Encode()
-	where := u.String()
+	target, where := u.String(), u.Redacted() // where names the request in messages
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -226,7 +252,7 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 			case <-t.C:
 			}
 		}
-		body, status, retry, err := j.once(ctx, where)
+		body, status, retry, err := j.once(ctx, target, where)
 		if err == nil {
 			if status == http.StatusNotFound {
 				return nil, nil
@@ -246,10 +272,10 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 // retryStatus says whether a status is worth another try.
 func retryStatus(s int) bool { return s == http.StatusTooManyRequests || s >= 500 }
 
-// once makes one request: the body of a 200 or 404, or an error that says
-// whether to retry.
-func (j *Jaeger) once(ctx context.Context, where string) (body []byte, status int, retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, where, nil)
+// once makes one request for target: the body of a 200 or 404, or an
+// error naming where that says whether to retry.
+func (j *Jaeger) once(ctx context.Context, target, where string) (body []byte, status int, retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, 0, false, &UnreachableError{URL: where, Err: err}
 	}
