@@ -47,7 +47,7 @@ retried with backoff.`,
 	fs.Duration("since", 0, "the window ending at --end (default now) and starting this long before (default 1h)")
 	fs.String("start", "", "start of the window (RFC 3339, e.g. 2026-12-05T09:00:00Z)")
 	fs.String("end", "", "end of the window (RFC 3339; default now)")
-	fs.StringSlice("trace-id", nil, "fetch these traces whole (32 hex digits, comma-separated or repeated) instead of searching")
+	fs.StringSlice("trace-id", nil, "fetch these traces whole (up to 32 hex digits: a 64-bit id as Jaeger shows it is left-padded; comma-separated or repeated) instead of searching")
 	fs.Int("limit", 0, "stop after this many traces (0: all)")
 	fs.StringArray("header", nil, "request header key=value for the store, e.g. Authorization=Bearer TOKEN (repeatable)")
 	fs.Int64("max-spans", runner.DefaultMaxSpans, "refuse to fetch more spans than this (protects memory and disk of the commands that read the file)")

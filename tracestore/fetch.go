@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -196,6 +197,21 @@ func (j *Jaeger) do(ctx context.Context, jb job, opts FetchOptions) result {
 	}
 	if len(traces) >= opts.PageSize {
 		if jb.w.max.Sub(jb.w.min) <= time.Microsecond {
+			// A full page says the store may hold more, not that it does:
+			// one trace more is asked for to tell.
+			tds, err := j.search(ctx, opts.Query, jb.w, opts.PageSize+1)
+			if err != nil {
+				r.err = err
+				return r
+			}
+			traces = traces[:0]
+			for _, td := range tds {
+				traces = append(traces, byTrace(td)...)
+			}
+			if len(traces) <= opts.PageSize {
+				r.traces = traces
+				return r
+			}
 			r.err = fmt.Errorf("%s: more than --page-size %d traces start within %s of %s; raise --page-size (within the store's own limit)", j.URL(), opts.PageSize, jb.w.max.Sub(jb.w.min), jb.w.min.UTC().Format(time.RFC3339Nano))
 			return r
 		}
@@ -356,12 +372,17 @@ func attrIs(m pcommon.Map, k, v string) bool {
 	return ok && got.AsString() == v
 }
 
-// ParseTraceID parses a trace id of 32 hex digits.
+// ParseTraceID parses a trace id of up to 32 hex digits, in either case;
+// a shorter one is left-padded with zeros, as Jaeger reads it (its UI shows
+// a 64-bit id, whose high half is zero, as 16 digits).
 func ParseTraceID(s string) (pcommon.TraceID, error) {
 	var id pcommon.TraceID
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(id) {
-		return id, fmt.Errorf("%q is not a trace id (32 hex digits)", s)
+	if s == "" || len(s) > 2*len(id) {
+		return id, fmt.Errorf("%q is not a trace id (up to 32 hex digits)", s)
+	}
+	b, err := hex.DecodeString(strings.Repeat("0", 2*len(id)-len(s)) + s)
+	if err != nil {
+		return id, fmt.Errorf("%q is not a trace id (up to 32 hex digits)", s)
 	}
 	copy(id[:], b)
 	if id.IsEmpty() {

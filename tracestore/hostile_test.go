@@ -230,3 +230,50 @@ func TestTraceOfOtherIDs(t *testing.T) {
 	assert.Equal(t, []string{a.String()}, got)
 	assert.Equal(t, []pcommon.TraceID{b}, st.Missing)
 }
+
+// TestParseTraceID: ids as Jaeger's UI and API show them: 32 hex digits,
+// upper or lower case, or fewer for a 64-bit id (Jaeger prints one whose
+// high half is zero as 16 digits), left-padded with zeros.
+func TestParseTraceID(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4736", ""},
+		{"4BF92F3577B34DA6A3CE929D0E0E4736", "4bf92f3577b34da6a3ce929d0e0e4736", ""},
+		{"1122334455667788", "00000000000000001122334455667788", ""},
+		{"abc", "00000000000000000000000000000abc", ""},
+		{"04bf92f3577b34da6a3ce929d0e0e4736", "", "not a trace id (up to 32 hex digits)"},
+		{"xyz", "", "not a trace id (up to 32 hex digits)"},
+		{"", "", "not a trace id"},
+		{"0000", "", "the empty trace id"},
+	}
+	for _, tc := range tests {
+		id, err := tracestore.ParseTraceID(tc.in)
+		if tc.err != "" {
+			require.Error(t, err, tc.in)
+			assert.Contains(t, err.Error(), tc.err)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, id.String())
+	}
+}
+
+// TestFullPageAtTheSmallestWindow: a window that cannot be split further
+// and whose answer holds exactly --page-size traces is asked once more for
+// one trace more; it is an error only when the store has more, not when
+// the one trace it holds fills a page of 1.
+func TestFullPageAtTheSmallestWindow(t *testing.T) {
+	var asked atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Store(r.URL.Query().Get("query.num_traces"))
+		fmt.Fprint(w, strings.Replace(oneTrace, `"1000"`, `"1800000000000000000"`, 1))
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+	start := time.Unix(0, 1_800_000_000_000_000_000)
+	st, err := tracestore.Fetch(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{}),
+		tracestore.FetchOptions{Query: tracestore.Query{Start: start, End: start.Add(time.Millisecond)}, PageSize: 1, Parallel: 1},
+		func(ptrace.Traces) error { return nil })
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), st.Traces)
+	assert.Equal(t, "2", asked.Load())
+}
