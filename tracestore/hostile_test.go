@@ -277,3 +277,27 @@ func TestFullPageAtTheSmallestWindow(t *testing.T) {
 	assert.Equal(t, int64(1), st.Traces)
 	assert.Equal(t, "2", asked.Load())
 }
+
+// TestCollectStoreNeverAnswers: a store that accepts the requests and never
+// answers does not hold run --collect-from past --collect-timeout and the
+// last poll's bound: each trace is incomplete, saying the store did not
+// answer in time (before, the wait lasted two per-request timeouts).
+func TestCollectStoreNeverAnswers(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	spec, _ := tracestore.ParseSpec("--collect-from", "jaeger="+srv.URL)
+	a, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+	st, err := tracestore.Collect(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1, Timeout: 5 * time.Second}),
+		[]pcommon.TraceID{a}, tracestore.CollectOptions{Settle: 10 * time.Millisecond, Timeout: 50 * time.Millisecond, LastPoll: 50 * time.Millisecond},
+		func(ptrace.Traces) error { return nil })
+	require.NoError(t, err)
+	require.Len(t, st.Incomplete, 1)
+	assert.Contains(t, st.Incomplete[0].Reason, "no answer from "+srv.URL+" within --collect-timeout 50ms")
+}
