@@ -301,3 +301,37 @@ func TestCollectStoreNeverAnswers(t *testing.T) {
 	require.Len(t, st.Incomplete, 1)
 	assert.Contains(t, st.Incomplete[0].Reason, "no answer from "+srv.URL+" within --collect-timeout 50ms")
 }
+
+// TestChunkedAnswer: an answer of several {"result": …} objects (a gateway
+// streaming chunks) gives the spans of all of them; before, the fast path
+// decoded the first and silently dropped the rest. A string that merely
+// holds "result" keeps the fast path's answer.
+func TestChunkedAnswer(t *testing.T) {
+	second := strings.Replace(oneTrace, `"spanId":"0102030405060708"`, `"spanId":"0202030405060708"`, 1)
+	withKey := strings.Replace(oneTrace, `"name":"chat"`, `"name":"result","attributes":[{"key":"result","value":{"stringValue":"\"result\": 1"}}]`, 1)
+	for name, tc := range map[string]struct {
+		body  string
+		spans int
+	}{
+		"two chunks":            {oneTrace + second, 2},
+		"two lines":             {oneTrace + "\n" + second, 2},
+		"spaced second chunk":   {oneTrace + ` { "result" : ` + strings.TrimPrefix(second, `{"result":`), 2},
+		"result as a string":    {withKey, 1},
+		"one chunk and garbage": {oneTrace + " garbage", -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, tc.body) }))
+			defer srv.Close()
+			spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+			id, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+			td, err := tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1}).Trace(context.Background(), id)
+			if tc.spans < 0 {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "not a Jaeger v3 answer")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.spans, td.SpanCount())
+		})
+	}
+}

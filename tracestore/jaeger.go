@@ -335,7 +335,9 @@ func decode(where string, body []byte) ([]ptrace.Traces, error) {
 	// Jaeger answers one {"result": TracesData}: decoded in place, without
 	// a first pass of encoding/json (half the time of a large answer).
 	// Anything else takes the general path below.
-	if t := bytes.TrimSpace(body); bytes.HasPrefix(t, []byte(`{"result":`)) && bytes.HasSuffix(t, []byte("}")) {
+	// The unmarshaler stops after one value, so an answer with a second
+	// "result" key (more chunks) takes the general path.
+	if t := bytes.TrimSpace(body); bytes.HasPrefix(t, []byte(`{"result":`)) && bytes.HasSuffix(t, []byte("}")) && !hasKey(t[len(`{"result":`):], `"result"`) {
 		if td, err := um.UnmarshalTraces(t[len(`{"result":`) : len(t)-1]); err == nil {
 			return []ptrace.Traces{td}, nil
 		}
@@ -371,5 +373,20 @@ func decode(where string, body []byte) ([]ptrace.Traces, error) {
 			return nil, &BadAnswerError{URL: where, Err: err}
 		}
 		out = append(out, td)
+	}
+}
+
+// hasKey reports whether b holds key (quoted) followed by a colon: an
+// object key, never the text of a string, where quotes are escaped.
+func hasKey(b []byte, key string) bool {
+	for {
+		i := bytes.Index(b, []byte(key))
+		if i < 0 {
+			return false
+		}
+		b = bytes.TrimLeft(b[i+len(key):], " \t\r\n")
+		if len(b) > 0 && b[0] == ':' {
+			return true
+		}
 	}
 }
