@@ -243,7 +243,7 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 			if errors.As(lastErr, &se) && se.retryAfter > 0 {
 				wait = se.retryAfter
 			}
-			wait = min(wait, 30*time.Second)
+			wait = min(wait, maxRetryWait)
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -267,6 +267,28 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 			return nil, err
 		}
 	}
+}
+
+// maxRetryWait bounds one wait before a retry, whatever the store's
+// Retry-After asks.
+const maxRetryWait = 30 * time.Second
+
+// retryAfter is the wait a Retry-After header asks for (seconds or an HTTP
+// date), at most maxRetryWait; 0 when absent or bad.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.ParseUint(h, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || s > uint64(maxRetryWait/time.Second) {
+			return maxRetryWait
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(t.Sub(now), 0), maxRetryWait)
+	}
+	return 0
 }
 
 // retryStatus says whether a status is worth another try.
@@ -295,9 +317,7 @@ func (j *Jaeger) once(ctx context.Context, target, where string) (body []byte, s
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		se := &StatusError{URL: where, Status: resp.StatusCode, Message: gatewayMessage(msg)}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			se.retryAfter = time.Duration(s) * time.Second
-		}
+		se.retryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return nil, resp.StatusCode, retryStatus(resp.StatusCode), se
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, j.opts.MaxResponseBytes+1))
