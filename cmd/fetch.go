@@ -43,7 +43,7 @@ retried with backoff.`,
 	_ = fs.SetAnnotation("out", noEnv, []string{"true"})
 	fs.String("service", "", "only traces with a span of this service")
 	fs.String("operation", "", "only traces with a span of this name (needs --service)")
-	fs.StringArray("attr", nil, "only traces with a span carrying attribute key=value (repeatable: all on one span)")
+	fs.StringArray("attr", nil, "only traces with a span carrying attribute key=value (repeatable: all on one span; error=true: status Error, as in Jaeger)")
 	fs.Duration("since", 0, "the window ending at --end (default now) and starting this long before (default 1h)")
 	fs.String("start", "", "start of the window (RFC 3339, e.g. 2026-12-05T09:00:00Z)")
 	fs.String("end", "", "end of the window (RFC 3339; default now)")

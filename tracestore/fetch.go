@@ -351,12 +351,27 @@ func matches(td ptrace.Traces, q Query) bool {
 
 func hasAttrs(want map[string]string, s ptrace.Span, scope, res pcommon.Map) bool {
 	for k, v := range want {
+		if k == errorAttr {
+			// Jaeger's rule: error=true is the status Error, anything
+			// else the status Ok; not an attribute.
+			code := ptrace.StatusCodeOk
+			if v == "true" {
+				code = ptrace.StatusCodeError
+			}
+			if s.Status().Code() != code {
+				return false
+			}
+			continue
+		}
 		if !attrIs(s.Attributes(), k, v) && !attrIs(scope, k, v) && !attrIs(res, k, v) && !eventAttr(s, k, v) {
 			return false
 		}
 	}
 	return true
 }
+
+// errorAttr is the attribute Jaeger's search reads as the span's status.
+const errorAttr = "error"
 
 func eventAttr(s ptrace.Span, k, v string) bool {
 	for _, e := range s.Events().All() {

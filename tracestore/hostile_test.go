@@ -335,3 +335,32 @@ func TestChunkedAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestAttrError: --attr error=true selects the spans whose status is Error,
+// error=false those whose status is Ok, as Jaeger's own search does (the
+// error tag of Jaeger's UI); before, an attribute named "error" was looked
+// for, which OpenTelemetry spans do not carry, and nothing was found.
+func TestAttrError(t *testing.T) {
+	span := func(id, status string) string {
+		return `{"traceId":"` + id + `","spanId":"0102030405060708","name":"chat","startTimeUnixNano":"1800000000000000000","endTimeUnixNano":"1800000000000000001"` + status + `}`
+	}
+	body := `{"result":{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[` +
+		span("01000000000000000000000000000000", `,"status":{"code":2,"message":"boom"}`) + `,` +
+		span("02000000000000000000000000000000", `,"status":{"code":1}`) + `,` +
+		span("03000000000000000000000000000000", ``) + `]}]}]}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+	start := time.Unix(0, 1_800_000_000_000_000_000)
+	for v, want := range map[string]string{"true": "01000000000000000000000000000000", "false": "02000000000000000000000000000000"} {
+		var got []string
+		_, err := tracestore.Fetch(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{}),
+			tracestore.FetchOptions{Query: tracestore.Query{Start: start, End: start.Add(time.Second), Attrs: map[string]string{"error": v}}, Parallel: 1},
+			func(td ptrace.Traces) error {
+				got = append(got, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID().String())
+				return nil
+			})
+		require.NoError(t, err)
+		assert.Equal(t, []string{want}, got, "error=%s", v)
+	}
+}
