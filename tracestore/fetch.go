@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -186,6 +187,10 @@ func (j *Jaeger) do(ctx context.Context, jb job, opts FetchOptions) result {
 	if errors.As(err, &tl) && jb.w.max.Sub(jb.w.min) > time.Microsecond {
 		r.split = splitWindow(jb.w, splitParts)
 		return r
+	}
+	var se *StatusError
+	if errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Status == http.StatusInternalServerError) {
+		err = fmt.Errorf("%w (the search asked for --page-size %d traces: lower it if the store allows fewer, e.g. below the memory store's max_traces)", err, opts.PageSize)
 	}
 	if err != nil {
 		r.err = err

@@ -364,3 +364,22 @@ func TestAttrError(t *testing.T) {
 		assert.Equal(t, []string{want}, got, "error=%s", v)
 	}
 }
+
+// TestPageSizeRefused: a store that refuses a search (Jaeger's memory
+// store answers 500 to query.num_traces above its max_traces) gets an
+// error that names --page-size, not only the store's words.
+func TestPageSizeRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, `{"error":{"httpCode":500,"message":"search depth must be greater than 0 and less than max traces"}}`)
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+	start := time.Unix(1_800_000_000, 0)
+	_, err := tracestore.Fetch(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1}),
+		tracestore.FetchOptions{Query: tracestore.Query{Start: start, End: start.Add(time.Hour)}, PageSize: 200, Parallel: 1},
+		func(ptrace.Traces) error { return nil })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "answered 500 Internal Server Error: search depth must be greater than 0 and less than max traces")
+	assert.Contains(t, err.Error(), "--page-size 200")
+}
