@@ -1,6 +1,8 @@
 package tracestore_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"net/http"
@@ -382,4 +384,27 @@ func TestPageSizeRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "answered 500 Internal Server Error: search depth must be greater than 0 and less than max traces")
 	assert.Contains(t, err.Error(), "--page-size 200")
+}
+
+// TestGzipBomb: a gzip answer that inflates far past the limit (10 KB to
+// 64 MiB) is cut at --max-response-bytes of inflated bytes.
+func TestGzipBomb(t *testing.T) {
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	fmt.Fprint(zw, `{"result":{"resourceSpans":[`)
+	_, _ = zw.Write(bytes.Repeat([]byte(" "), 64<<20))
+	fmt.Fprint(zw, `]}}`)
+	require.NoError(t, zw.Close())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write(z.Bytes())
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
+	id, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+	_, err := tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1, MaxResponseBytes: 1 << 20}).Trace(context.Background(), id)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "larger than --max-response-bytes 1048576")
+	assert.Less(t, z.Len(), 200<<10, "the answer on the wire is small")
 }
