@@ -72,7 +72,7 @@ func TestHostileStore(t *testing.T) {
 			spec, err := tracestore.ParseSpec("--from", "jaeger="+srv.URL+"/base/")
 			require.NoError(t, err)
 			store := tracestore.NewJaeger(spec, tracestore.ClientOptions{
-				MaxResponseBytes: 4096, Retries: 2, RetryWait: time.Millisecond,
+				MaxResponseBytes: 4096, LimitFlag: "--max-response-bytes", Retries: 2, RetryWait: time.Millisecond,
 				Headers: map[string]string{"Authorization": "Bearer s3cret"},
 			})
 			id, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
@@ -101,7 +101,7 @@ func TestSearchSplitsLargeAnswers(t *testing.T) {
 	defer srv.Close()
 	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
 	start := time.Unix(1_800_000_000, 0)
-	_, err := tracestore.Fetch(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{MaxResponseBytes: 4096}),
+	_, err := tracestore.Fetch(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{MaxResponseBytes: 4096, LimitFlag: "--max-response-bytes"}),
 		tracestore.FetchOptions{Query: tracestore.Query{Start: start, End: start.Add(time.Millisecond)}, Parallel: 1},
 		func(ptrace.Traces) error { return nil })
 	require.Error(t, err)
@@ -403,8 +403,27 @@ func TestGzipBomb(t *testing.T) {
 	defer srv.Close()
 	spec, _ := tracestore.ParseSpec("--from", "jaeger="+srv.URL)
 	id, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
-	_, err := tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1, MaxResponseBytes: 1 << 20}).Trace(context.Background(), id)
+	_, err := tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1, MaxResponseBytes: 1 << 20, LimitFlag: "--max-response-bytes"}).Trace(context.Background(), id)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "larger than --max-response-bytes 1048576")
 	assert.Less(t, z.Len(), 200<<10, "the answer on the wire is small")
+}
+
+// TestCollectTooLarge: run --collect-from has no --max-response-bytes
+// flag, so a trace larger than the limit is incomplete with the limit in
+// bytes, not a flag run does not have.
+func TestCollectTooLarge(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"result":{"resourceSpans":[`+strings.Repeat(" ", 5000)+`]}}`)
+	}))
+	defer srv.Close()
+	spec, _ := tracestore.ParseSpec("--collect-from", "jaeger="+srv.URL)
+	a, _ := tracestore.ParseTraceID("0102030405060708090a0b0c0d0e0f10")
+	st, err := tracestore.Collect(context.Background(), tracestore.NewJaeger(spec, tracestore.ClientOptions{Retries: -1, MaxResponseBytes: 4096}),
+		[]pcommon.TraceID{a}, tracestore.CollectOptions{Settle: 10 * time.Millisecond, Timeout: 50 * time.Millisecond},
+		func(ptrace.Traces) error { return nil })
+	require.NoError(t, err)
+	require.Len(t, st.Incomplete, 1)
+	assert.NotContains(t, st.Incomplete[0].Reason, "--max-response-bytes")
+	assert.Contains(t, st.Incomplete[0].Reason, "the answer is larger than 4096 bytes")
 }

@@ -65,6 +65,9 @@ type ClientOptions struct {
 	// DefaultMaxResponseBytes); a larger answer to a search splits the
 	// window, to a trace is an error naming the flag.
 	MaxResponseBytes int64
+	// LimitFlag is the flag that sets MaxResponseBytes, named in errors;
+	// empty: the limit is given in bytes (run --collect-from has no flag).
+	LimitFlag string
 	// Retries is how often a 429, a 5xx or a failed connection is retried,
 	// with exponential backoff from RetryWait (defaults 4 and 250ms);
 	// negative: never.
@@ -154,12 +157,16 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // TooLargeError is an answer larger than ClientOptions.MaxResponseBytes.
 type TooLargeError struct {
-	URL string
-	Max int64
+	URL  string
+	Max  int64
+	Flag string // ClientOptions.LimitFlag
 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s: the answer is larger than --max-response-bytes %d", e.URL, e.Max)
+	if e.Flag == "" {
+		return fmt.Sprintf("%s: the answer is larger than %d bytes, the most one answer may hold", e.URL, e.Max)
+	}
+	return fmt.Sprintf("%s: the answer is larger than %s %d", e.URL, e.Flag, e.Max)
 }
 
 // BadAnswerError is an answer that is not the OTLP JSON expected.
@@ -325,7 +332,7 @@ func (j *Jaeger) once(ctx context.Context, target, where string) (body []byte, s
 		return nil, resp.StatusCode, true, &UnreachableError{URL: where, Err: fmt.Errorf("reading the answer: %w", err)}
 	}
 	if int64(len(body)) > j.opts.MaxResponseBytes {
-		return nil, resp.StatusCode, false, &TooLargeError{URL: where, Max: j.opts.MaxResponseBytes}
+		return nil, resp.StatusCode, false, &TooLargeError{URL: where, Max: j.opts.MaxResponseBytes, Flag: j.opts.LimitFlag}
 	}
 	return body, resp.StatusCode, false, nil
 }
