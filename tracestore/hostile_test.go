@@ -117,6 +117,7 @@ func TestParseSpec(t *testing.T) {
 		{"http://localhost:16686", "", "expected KIND=URL"},
 		{"jaeger=localhost:16686", "", "is not an http:// or https:// URL"},
 		{"jaeger=", "", "expected KIND=URL"},
+		{"jaeger=ftp://ci:hunter2@jaeger.example.com", "", `"ftp://ci:xxxxx@jaeger.example.com" is not an http:// or https:// URL`},
 	}
 	for _, tc := range tests {
 		s, err := tracestore.ParseSpec("--from", tc.in)
@@ -124,6 +125,7 @@ func TestParseSpec(t *testing.T) {
 			require.Error(t, err, tc.in)
 			assert.Contains(t, err.Error(), tc.err)
 			assert.Contains(t, err.Error(), "--from")
+			assert.NotContains(t, err.Error(), "hunter2", "a password is not printed")
 			continue
 		}
 		require.NoError(t, err, tc.in)

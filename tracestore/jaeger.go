@@ -51,6 +51,10 @@ func ParseSpec(flag, s string) (Spec, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err == nil { // a password in it is not printed
+			raw = u.Redacted()
+			s = kind + "=" + raw
+		}
 		return Spec{}, fmt.Errorf("%s %q: %q is not an http:// or https:// URL of Jaeger's query service, e.g. http://localhost:16686", flag, s, raw)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
