@@ -434,7 +434,7 @@ func (p *progress) update(st *FetchStats) {
 	}
 	p.last = now
 	p.printed = true
-	fmt.Fprintf(p.w, "\rllmcheck: fetched %d traces, %d spans (%.0f spans/s)…", st.Traces, st.Spans, rate(st.Spans, now.Sub(p.started)))
+	fmt.Fprintf(p.w, "\rllmcheck: fetched %s, %s (%.0f spans/s)…", nOf(st.Traces, "trace"), nOf(st.Spans, "span"), rate(st.Spans, now.Sub(p.started)))
 }
 
 func (p *progress) done(*FetchStats) {
@@ -453,3 +453,11 @@ func rate(n int64, d time.Duration) float64 {
 
 // Rate is the spans per second of a fetch.
 func (st FetchStats) Rate() float64 { return rate(st.Spans, st.Elapsed) }
+
+// nOf is "1 trace", "2 traces".
+func nOf[T ~int | ~int64](n T, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
