@@ -245,7 +245,7 @@ func TestFetchFilters(t *testing.T) {
 		var progress strings.Builder
 		_, st := fetchTo(t, wd.jaeger, tracestore.FetchOptions{Query: win, Progress: &progress})
 		assert.Equal(t, int64(12), st.Traces)
-		assert.Contains(t, progress.String(), "\rllmcheck: fetched 1 traces, 5 spans (")
+		assert.Contains(t, progress.String(), "\rllmcheck: fetched 1 trace, 5 spans (")
 		assert.True(t, strings.HasSuffix(progress.String(), "\r\x1b[K"), "the progress line is erased at the end: %q", progress.String())
 	})
 	t.Run("limit", func(t *testing.T) {
