@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,13 +131,27 @@ func LoadRunLimit(paths []string, maxSpans, maxBytes int64, warn func(string)) (
 }
 
 // splitLogs separates the logs files (OTLP log records, such as
-// logs.jsonl; detected from their content) from the trace files.
+// logs.jsonl; detected from their content) from the trace files. When no
+// logs file is given, a trace file llmcheck wrote (DIR/traces.jsonl)
+// brings the logs file written beside it (DIR/logs.jsonl), so
+// `check .llmcheck/traces.jsonl` sees the evaluation results that run
+// saw; naming any logs file turns that off.
 func splitLogs(paths []string) (traces, logs []string) {
 	for _, p := range paths {
 		if replay.IsLogsFile(p) {
 			logs = append(logs, p)
 		} else {
 			traces = append(traces, p)
+		}
+	}
+	if len(logs) == 0 {
+		for _, p := range traces {
+			if filepath.Base(p) != TracesFile {
+				continue
+			}
+			if sib := filepath.Join(filepath.Dir(p), LogsFile); fileExists(sib) && replay.IsLogsFile(sib) && !slices.Contains(logs, sib) {
+				logs = append(logs, sib)
+			}
 		}
 	}
 	return traces, logs
