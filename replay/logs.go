@@ -66,24 +66,43 @@ func firstKeyIsLogs(b []byte) bool {
 // bounds the lines and records, MaxRecordBytes one line, MaxBytes all of
 // them) and the handling of an interrupted writer's last line are those of
 // Read. The first error from fn stops the read and is returned unchanged.
+//
+// The log records are bounded too, by MaxSpans (DefaultMaxRecords when not
+// set), over all the files: a JSON line's records are counted before pdata
+// decodes it, since a line of empty records ({}) takes some 35 times its
+// size in memory once decoded.
 func ReadLogs(paths []string, opts ReadOptions, fn func(ld plog.Logs, where string) error) error {
-	return runPipeline(paths, opts, logStage{}, func(j *job) error {
+	maxRecords := opts.MaxSpans
+	if maxRecords <= 0 {
+		maxRecords = DefaultMaxRecords
+	}
+	var n int64
+	return runPipeline(paths, opts, logStage{maxRecords: maxRecords}, func(j *job) error {
 		where := fmt.Sprintf("%s:%d", j.path, j.line)
 		if j.kind == protoRecord {
 			where = recordWhere(j.path, j.line, j.offset)
+		}
+		if n += int64(j.ld.LogRecordCount()); n > maxRecords {
+			return tooManyLogRecords(where, maxRecords)
 		}
 		return fn(j.ld, where)
 	})
 }
 
+func tooManyLogRecords(where string, max int64) error {
+	return fmt.Errorf("%s: more than %d log records (--max-spans bounds them); raise --max-spans if this run is meant to be that large", where, max)
+}
+
 // logStage decodes log batches with pdata.
-type logStage struct{}
+type logStage struct {
+	maxRecords int64 // log records of one read
+}
 
 func (logStage) buffer(n int) []byte { return make([]byte, n) }
 
 func (logStage) workers() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
-func (logStage) newWorker() func(j *job) {
+func (st logStage) newWorker() func(j *job) {
 	var (
 		ju plog.JSONUnmarshaler
 		pu plog.ProtoUnmarshaler
@@ -102,10 +121,63 @@ func (logStage) newWorker() func(j *job) {
 		if j.derr = jsondepth.Check(j.data, jsondepth.Max); j.derr != nil {
 			return
 		}
+		if countLogRecords(j.data) > st.maxRecords {
+			j.lineErr = tooManyLogRecords(fmt.Sprintf("%s:%d", j.path, j.line), st.maxRecords)
+			return
+		}
 		j.ld, j.derr = ju.UnmarshalLogs(j.data)
 		if j.derr == nil && j.ld.ResourceLogs().Len() == 0 && len(j.data) > 2 &&
 			!bytes.Contains(j.data, []byte(`"resourceLogs"`)) && !bytes.Contains(j.data, []byte(`"resource_logs"`)) {
 			j.warnings = append(j.warnings, fmt.Sprintf("%s:%d: JSON object without resourceLogs skipped; is this OTLP log data?", j.path, j.line))
 		}
 	}
+}
+
+// countLogRecords counts the elements of the logRecords (log_records) arrays
+// of OTLP JSON log data without decoding it: the objects opened at depth 7,
+// {resourceLogs:[{scopeLogs:[{logRecords:[{…}]}]}]}, in an array opened at
+// depth 6 after that key. Strings are skipped as jsondepth.Check skips them;
+// for invalid JSON the count is whatever it is (the decoder then says what
+// is wrong).
+func countLogRecords(b []byte) int64 {
+	var n int64
+	depth := 0
+	var key []byte // the last string at depth 5
+	inRecords := false
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			start := i + 1
+			for {
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j < 0 {
+					return n
+				}
+				i += 1 + j
+				k := i - 1
+				for b[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
+			if depth == 5 {
+				key = b[start:i]
+			}
+		case '{', '[':
+			depth++
+			switch depth {
+			case 6:
+				inRecords = b[i] == '[' && (string(key) == "logRecords" || string(key) == "log_records")
+			case 7:
+				if inRecords && b[i] == '{' {
+					n++
+				}
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return n
 }
