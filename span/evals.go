@@ -190,7 +190,11 @@ func evalFields(a attrSource, nameKey, scoreKey, labelKey, explKey, what string,
 		if f, ok := scoreOf(v); ok {
 			e.Score, e.HasScore = f, true
 		} else {
-			warn(fmt.Sprintf("%s (evaluation %s): %s is %s, not a number; the result has no score", what, quoteName(name), scoreKey, describeValue(v)))
+			notA := "not a number"
+			if f, ok := v.(float64); ok && math.IsInf(f, 0) {
+				notA = "not a finite number"
+			}
+			warn(fmt.Sprintf("%s (evaluation %s): %s is %s, %s; the result has no score", what, quoteName(name), scoreKey, describeValue(v), notA))
 		}
 	}
 	if v, ok := a.get(labelKey); ok {
@@ -237,6 +241,8 @@ func describeValue(v any) string {
 		return "a map"
 	case []byte:
 		return "bytes"
+	case float64: // NaN or ±Inf, the only doubles that are not scores
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
 	return fmt.Sprintf("%T", v)
 }
