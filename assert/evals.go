@@ -74,6 +74,11 @@ type evalVal struct {
 	where string
 }
 
+// noScoreHint ends the error of a statistic over results that carry
+// neither a score nor a label: their scores were not numbers (a string,
+// NaN), which a warning named when they were read.
+const noScoreHint = " (the warnings of the run say why a score was not read)"
+
 // Score statistics of evals[name].
 var evalScoreFields = []string{"avg", "min", "max", "p50", "p90", "p95"}
 
@@ -84,6 +89,9 @@ func evalScoreField(name string, get func(l *Latency) float64) field {
 			return errVal("evals[%s].%s: %v", strconv.Quote(ev.name), name, ev.err)
 		}
 		if ev.st.Scores == nil {
+			if ev.st.Labelled == 0 {
+				return errVal("evals[%s].%s: none of its %d results%s carries a score, nor a label%s", strconv.Quote(ev.name), name, ev.st.Count, ev.where, noScoreHint)
+			}
 			return errVal("evals[%s].%s: none of its %d results%s carries a score (only labels: read .labels)", strconv.Quote(ev.name), name, ev.st.Count, ev.where)
 		}
 		return types.Double(get(ev.st.Scores))
@@ -102,6 +110,9 @@ func initEvals() {
 		field{"labels", evalLabelT, func(v any) ref.Val {
 			ev := v.(*evalVal)
 			if ev.st.Labelled == 0 {
+				if ev.st.Scores == nil {
+					return errVal("evals[%s].labels: none of its %d results%s carries a label, nor a score%s", strconv.Quote(ev.name), ev.st.Count, ev.where, noScoreHint)
+				}
 				return errVal("evals[%s].labels: none of its %d results%s carries a label (only scores: read .avg, .p50, …)", strconv.Quote(ev.name), ev.st.Count, ev.where)
 			}
 			return labelsMap{ev}

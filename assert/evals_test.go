@@ -489,3 +489,18 @@ func FuzzEvalsExpression(f *testing.F) {
 		}
 	})
 }
+
+// A result whose score was not a number and which has no label (the
+// warning said so when it was read) has neither: the error does not send
+// the user to .labels, which would be an error too.
+func TestEvalsNeitherScoreNorLabel(t *testing.T) {
+	run := span.NewRun([]span.Span{{TraceID: "t1", SpanID: "a", Name: "chat", Evals: []span.Eval{{Name: "relevance"}}}})
+	for expect, want := range map[string]string{
+		`evals["relevance"].avg >= 0.8`:         `evals["relevance"].avg: none of its 1 results carries a score, nor a label (the warnings of the run say why a score was not read)`,
+		`evals["relevance"].labels["x"] >= 0.8`: `evals["relevance"].labels: none of its 1 results carries a label, nor a score (the warnings of the run say why a score was not read)`,
+	} {
+		r := evaluate(t, "assertions:\n  - name: x\n    expect: '"+expect+"'\n", run)["x"]
+		assert.Equal(t, Error, r.Status, r.Message)
+		assert.Contains(t, r.Message, want)
+	}
+}
