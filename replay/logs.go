@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/llmcheck/llmcheck/internal/jsondepth"
+	"github.com/llmcheck/llmcheck/internal/otlpcount"
 )
 
 // Logs files hold OTLP log records (LogsData), as `run` and `record` write
@@ -121,7 +122,7 @@ func (st logStage) newWorker() func(j *job) {
 		if j.derr = jsondepth.Check(j.data, jsondepth.Max); j.derr != nil {
 			return
 		}
-		if countLogRecords(j.data) > st.maxRecords {
+		if otlpcount.LogRecordsJSON(j.data) > st.maxRecords {
 			j.lineErr = tooManyLogRecords(fmt.Sprintf("%s:%d", j.path, j.line), st.maxRecords)
 			return
 		}
@@ -131,53 +132,4 @@ func (st logStage) newWorker() func(j *job) {
 			j.warnings = append(j.warnings, fmt.Sprintf("%s:%d: JSON object without resourceLogs skipped; is this OTLP log data?", j.path, j.line))
 		}
 	}
-}
-
-// countLogRecords counts the elements of the logRecords (log_records) arrays
-// of OTLP JSON log data without decoding it: the objects opened at depth 7,
-// {resourceLogs:[{scopeLogs:[{logRecords:[{…}]}]}]}, in an array opened at
-// depth 6 after that key. Strings are skipped as jsondepth.Check skips them;
-// for invalid JSON the count is whatever it is (the decoder then says what
-// is wrong).
-func countLogRecords(b []byte) int64 {
-	var n int64
-	depth := 0
-	var key []byte // the last string at depth 5
-	inRecords := false
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			start := i + 1
-			for {
-				j := bytes.IndexByte(b[i+1:], '"')
-				if j < 0 {
-					return n
-				}
-				i += 1 + j
-				k := i - 1
-				for b[k] == '\\' {
-					k--
-				}
-				if (i-1-k)%2 == 0 {
-					break
-				}
-			}
-			if depth == 5 {
-				key = b[start:i]
-			}
-		case '{', '[':
-			depth++
-			switch depth {
-			case 6:
-				inRecords = b[i] == '[' && (string(key) == "logRecords" || string(key) == "log_records")
-			case 7:
-				if inRecords && b[i] == '{' {
-					n++
-				}
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return n
 }
