@@ -52,8 +52,14 @@ func TestEachTraceRowsForEveryTrace(t *testing.T) {
 	r = evaluate(t, base+"    allow_empty: true\n", toolRun())["x"]
 	require.Len(t, r.Rows, 40)
 	assert.Equal(t, Pass, r.Status, r.Message)
-	assert.Contains(t, r.Message, "all 40 traces passed")
+	// Only 12 traces were checked: the message must not claim 40.
+	assert.Contains(t, r.Message, "12 traces passed, 28 others selected no spans (allow_empty)")
 	assert.Contains(t, r.Rows[39].Message, "allowed by allow_empty: true")
+
+	// allow_empty and no trace selects anything: nothing was checked.
+	r = evaluate(t, "assertions:\n  - name: x\n    each: trace\n    where: span.operation == \"no such\"\n    expect: count >= 2\n    allow_empty: true\n", toolRun())["x"]
+	assert.Equal(t, Pass, r.Status)
+	assert.Equal(t, "no spans matched; allowed by allow_empty: true", r.Message)
 
 	// The expectation decides the traces that have selected spans.
 	r = evaluate(t, "assertions:\n  - name: x\n    each: trace\n    where: span.operation == \"execute_tool\"\n    expect: count >= 2\n    allow_empty: true\n", toolRun())["x"]

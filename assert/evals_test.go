@@ -504,3 +504,55 @@ func TestEvalsNeitherScoreNorLabel(t *testing.T) {
 		assert.Contains(t, r.Message, want)
 	}
 }
+
+// TestPercentileFarApart: neighbours whose difference overflows float64
+// (recorded scores near the limits, of opposite signs) interpolate to a
+// finite value, never ±Inf.
+func TestPercentileFarApart(t *testing.T) {
+	p, err := Percentile([]float64{-1.7e308, 1.7e308}, 0.5)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, p)
+	p, err = Percentile([]float64{-1.7e308, 1.7e308}, 0.95)
+	require.NoError(t, err)
+	assert.InDelta(t, 0.9*1.7e308, p, 1e294)
+	// Ordinary values are unchanged: 10 + 0.5 × (20 − 10).
+	p, _ = Percentile([]float64{10, 20}, 0.5)
+	assert.Equal(t, 15.0, p)
+}
+
+// TestMeanOverflow: the mean of finite values near the float64 limit is
+// finite; ordinary means are sum / n as before.
+func TestMeanOverflow(t *testing.T) {
+	assert.Equal(t, 1.7e308, Mean([]float64{1.7e308, 1.7e308}))
+	xs := []float64{0.1, 0.2, 0.3}
+	assert.Equal(t, (xs[0]+xs[1]+xs[2])/3, Mean(xs)) // float64 sum / n, as before
+	assert.Equal(t, 0.0, Mean(nil))
+	l, err := Summarise([]float64{1.7e308, 1.7e308, 1.7e308})
+	require.NoError(t, err)
+	assert.Equal(t, 1.7e308, l.Avg)
+}
+
+// TestEvalsEachConversation: with each: conversation the evals of each
+// conversation's spans decide its row, and the failing row names the
+// conversation.
+func TestEvalsEachConversation(t *testing.T) {
+	var spans []span.Span
+	for i, c := range []struct {
+		conv  string
+		score float64
+	}{{"c-good", 0.9}, {"c-good", 0.8}, {"c-bad", 0.9}, {"c-bad", 0.3}} {
+		spans = append(spans, span.Span{TraceID: fmt.Sprintf("t%d", i), SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1, Conversation: c.conv,
+			Evals: []span.Eval{{Name: "faithfulness", Score: c.score, HasScore: true}}})
+	}
+	r := evaluate(t, "assertions:\n  - name: x\n    each: conversation\n    expect: 'evals[\"faithfulness\"].min >= 0.5'\n", span.NewRun(spans))["x"]
+	require.Equal(t, Fail, r.Status, r.Message)
+	var failing []string
+	for _, row := range r.Rows {
+		if row.Status != Pass {
+			failing = append(failing, row.Group+": "+row.Message)
+		}
+	}
+	require.Len(t, failing, 1, "%v", r.Rows)
+	assert.Contains(t, failing[0], "c-bad")
+	assert.Contains(t, failing[0], `evals["faithfulness"].min = 0.3`)
+}

@@ -39,7 +39,12 @@ func percentileSorted(s []float64, q float64) (float64, error) {
 	if i+1 >= len(s) {
 		return s[len(s)-1], nil
 	}
-	return s[i] + (h-lo)*(s[i+1]-s[i]), nil
+	if d := s[i+1] - s[i]; !math.IsInf(d, 0) {
+		return s[i] + (h-lo)*d, nil
+	}
+	// Neighbours further apart than a float64 can hold (recorded numbers,
+	// such as evaluation scores, of opposite signs near the limits).
+	return s[i]*(1-(h-lo)) + s[i+1]*(h-lo), nil
 }
 
 // Latency summarises span durations in milliseconds.
@@ -62,11 +67,7 @@ func summariseOwned(s []float64) (Latency, error) {
 		return Latency{}, ErrNoData
 	}
 	slices.Sort(s)
-	var sum float64
-	for _, d := range s {
-		sum += d
-	}
-	l := Latency{Min: s[0], Max: s[len(s)-1], Avg: sum / float64(len(s)), N: len(s)}
+	l := Latency{Min: s[0], Max: s[len(s)-1], Avg: Mean(s), N: len(s)}
 	l.P50, _ = percentileSorted(s, 0.50)
 	l.P90, _ = percentileSorted(s, 0.90)
 	l.P95, _ = percentileSorted(s, 0.95)
@@ -388,4 +389,27 @@ func SpanCost(pricing map[string]Price) func(*span.Span) (float64, bool) {
 		usd, _, ok, err := CostOf(s, pricing)
 		return usd, ok && err == nil
 	}
+}
+
+// Mean is the arithmetic mean of xs (0 for none). A sum beyond float64
+// (recorded numbers, such as evaluation scores, near its limits) is
+// taken as the sum of the values divided first, so the mean of finite
+// values is finite.
+func Mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	n := float64(len(xs))
+	if !math.IsInf(sum, 0) && !math.IsNaN(sum) {
+		return sum / n
+	}
+	sum = 0
+	for _, x := range xs {
+		sum += x / n
+	}
+	return sum
 }

@@ -277,16 +277,7 @@ func (a *acc) errorSample() []float64 {
 	return s
 }
 
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	var sum float64
-	for _, x := range xs {
-		sum += x
-	}
-	return sum / float64(len(xs))
-}
+func mean(xs []float64) float64 { return assert.Mean(xs) }
 
 func compareGroups(base, head map[signature]*acc, opts Options) ([]Group, []*Test) {
 	sigs := make(map[signature]bool, len(base)+len(head))

@@ -476,3 +476,12 @@ func (r *Report) mdEvals(order []*Group) []*mdBlock {
 	}
 	return out
 }
+
+// fmtScore formats a score with three significant digits; very large or
+// small ones (scores are recorded numbers) with an exponent.
+func fmtScore(x float64) string {
+	if a := math.Abs(x); a != 0 && !math.IsInf(a, 0) && !math.IsNaN(a) && (a >= 1e6 || a < 1e-3) {
+		return strconv.FormatFloat(x, 'g', 3, 64)
+	}
+	return sig3(x)
+}

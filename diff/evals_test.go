@@ -314,3 +314,24 @@ func TestEvalsLongNames(t *testing.T) {
 	assert.Less(t, b.Len(), 20_000)
 	assert.Less(t, len(r.Markdown(MaxCommentBytes)), 20_000)
 }
+
+// TestEvalsExtremeScores: recorded scores of any magnitude give short
+// rows and no panic.
+func TestEvalsExtremeScores(t *testing.T) {
+	mk := func(x float64) *span.Run {
+		var spans []span.Span
+		for i := range 8 {
+			spans = append(spans, span.Span{TraceID: fmt.Sprintf("t%d", i), SpanID: "s", Name: "chat", Operation: "chat", DurationMS: 1,
+				Evals: []span.Eval{{Name: "wide", Score: x * float64(i%2*2-1), HasScore: true}, {Name: "huge", Score: x, HasScore: true}}})
+		}
+		return span.NewRun(spans)
+	}
+	r := Compare(mk(1.7e308), mk(1e300), Options{})
+	var b strings.Builder
+	r.Text(&b)
+	assert.Less(t, b.Len(), 5000)
+	assert.Regexp(t, `"huge" score +1\.7e\+308 +1e\+300 +↓ -1\.7e\+308`, b.String())
+	md := r.Markdown(0)
+	checkMarkdown(t, md)
+	assert.Less(t, len(md), 5000)
+}

@@ -115,7 +115,7 @@ func (m *Metric) value(v float64) string {
 	case "ratio":
 		return fmtPercent(v)
 	case "score":
-		return sig3(v)
+		return fmtScore(v)
 	}
 	return fmtCount(v)
 }
@@ -134,9 +134,9 @@ func (m *Metric) change() string {
 		return fmt.Sprintf("%+.1f pp", m.Delta*100)
 	case "score":
 		if m.Delta >= 0 {
-			return "+" + sig3(m.Delta)
+			return "+" + fmtScore(m.Delta)
 		}
-		return sig3(m.Delta)
+		return fmtScore(m.Delta)
 	}
 	if m.Rel == nil {
 		if m.Name == MetricCost {

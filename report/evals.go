@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,7 +79,11 @@ func evalCharts(rows []EvalRow) []string {
 		if i == maxEvalCharts {
 			break
 		}
-		out = append(out, evalChart(&rows[i]))
+		c := evalChart(&rows[i])
+		if c == "" {
+			c = fmt.Sprintf("_%s: its scores span too wide a range to chart._\n", mdText(rows[i].Name, maxLabelRunes))
+		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -92,7 +97,10 @@ func evalChart(r *EvalRow) string {
 	var counts []int
 	var title, axis, unit string
 	if len(r.scores) > 0 {
-		labels, counts = histogram(r.scores, maxEvalChartBars)
+		labels, counts = histogramFmt(r.scores, maxEvalChartBars, fmtBound)
+		if len(labels) == 0 {
+			return ""
+		}
 		title = fmt.Sprintf("%s scores, %d %s", name, len(r.scores), plural(len(r.scores), "result", "results"))
 		axis, unit = "score", "results"
 	} else {
@@ -148,7 +156,7 @@ func (m *mdModel) writeEvals(b *strings.Builder, lim mdLimits) {
 		if s := r.Scores; s != nil {
 			row[2] = strconv.Itoa(s.N)
 			for j, v := range []float64{s.Avg, s.Min, s.P50, s.P95, s.Max} {
-				row[3+j] = assert.Sig3(v)
+				row[3+j] = fmtScore(v)
 			}
 		}
 		if r.Labelled > 0 {
@@ -181,4 +189,23 @@ func (m *mdModel) writeEvals(b *strings.Builder, lim mdLimits) {
 	} else if len(m.evalCharts) > 0 {
 		b.WriteString("_Evaluation charts left out to keep the report short._\n\n")
 	}
+}
+
+// fmtScore formats a score with three significant digits; scores are
+// recorded numbers of any magnitude, so very large and very small ones
+// take an exponent (1.00e+300) rather than hundreds of digits.
+func fmtScore(x float64) string {
+	if a := math.Abs(x); a != 0 && !math.IsInf(a, 0) && !math.IsNaN(a) && (a >= 1e6 || a < 1e-3) {
+		return strconv.FormatFloat(x, 'g', 3, 64)
+	}
+	return assert.Sig3(x)
+}
+
+// fmtBound formats a bound of a histogram bar of scores: as the latency
+// bars (assert.FormatFloat) unless very large or small (see fmtScore).
+func fmtBound(x float64) string {
+	if a := math.Abs(x); a != 0 && !math.IsInf(a, 0) && !math.IsNaN(a) && (a >= 1e6 || a < 1e-3) {
+		return strconv.FormatFloat(x, 'g', 3, 64)
+	}
+	return assert.FormatFloat(x)
 }

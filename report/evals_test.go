@@ -85,3 +85,22 @@ func TestEvalChartBounded(t *testing.T) {
 	assert.Equal(t, maxEvalChartBars, strings.Count(strings.Split(c[0], "bar [")[1], ",")+1)
 	checkMermaid(t, "```mermaid\n"+strings.SplitN(c[0], "```mermaid\n", 2)[1])
 }
+
+// TestEvalChartExtremeScores: scores are recorded numbers; a range too
+// wide for a histogram (its width overflows) draws no chart and says so,
+// never a panic.
+func TestEvalChartExtremeScores(t *testing.T) {
+	run := span.NewRun([]span.Span{{TraceID: "t", SpanID: "s", Name: "x", DurationMS: 1, Evals: []span.Eval{
+		{Name: "wide", Score: -1.7e308, HasScore: true}, {Name: "wide", Score: 1.7e308, HasScore: true},
+		{Name: "huge", Score: 1e300, HasScore: true}, {Name: "huge", Score: 1e300 + 1e285, HasScore: true},
+		{Name: "tiny", Score: 1, HasScore: true}, {Name: "tiny", Score: math.Nextafter(1, 2), HasScore: true},
+	}}})
+	md := Markdown(nil, run, Meta{}, MarkdownOptions{})
+	checkMarkdown(t, md)
+	h, _ := checkMermaid(t, md)
+	assert.Equal(t, 2, h, "huge and tiny are charted, wide is not (and the span has no model: no latency chart)")
+	assert.Contains(t, md, "_wide: its scores span too wide a range to chart._")
+	assert.Contains(t, md, "| huge | 2 | 2 | 1e+300 | 1e+300 | 1e+300 | 1e+300 | 1e+300 | – |")
+	assert.Contains(t, md, "| wide | 2 | 2 | 0 | -1.7e+308 | 0 | 1.53e+308 | 1.7e+308 | – |")
+	assert.Less(t, len(md), 5000)
+}

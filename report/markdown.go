@@ -926,12 +926,20 @@ func histogramChart(model string, durs []float64) string {
 // histogram buckets values into at most maxBars bars of a round width
 // (1, 2 or 5 × 10^k), labelled "lo-hi".
 func histogram(values []float64, maxBars int) ([]string, []int) {
+	return histogramFmt(values, maxBars, assert.FormatFloat)
+}
+
+// histogramFmt is histogram with the bar bounds formatted by format.
+func histogramFmt(values []float64, maxBars int, format func(float64) string) ([]string, []int) {
 	if len(values) == 0 {
 		return nil, nil
 	}
 	lo, hi := values[0], values[0]
 	for _, v := range values {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if math.IsInf(hi-lo, 0) || math.IsNaN(hi-lo) {
+		return nil, nil // recorded numbers (evaluation scores) too far apart for bars
 	}
 	want := int(math.Ceil(math.Sqrt(float64(len(values)))))
 	want = min(max(want, 5), maxBars)
@@ -943,7 +951,11 @@ func histogram(values []float64, maxBars int) ([]string, []int) {
 	var n int
 	for {
 		start = math.Floor(lo/w) * w
-		n = int(math.Floor((hi-start)/w)) + 1
+		bars := math.Floor((hi-start)/w) + 1
+		if math.IsInf(w, 0) || math.IsNaN(bars) || bars < 1 {
+			return nil, nil // no finite width fits: see above
+		}
+		n = int(min(bars, float64(maxBars+1)))
 		if n <= maxBars {
 			break
 		}
@@ -957,7 +969,7 @@ func histogram(values []float64, maxBars int) ([]string, []int) {
 	labels := make([]string, n)
 	for i := range labels {
 		a := start + float64(i)*w
-		labels[i] = assert.FormatFloat(a) + "-" + assert.FormatFloat(a+w)
+		labels[i] = format(a) + "-" + format(a+w)
 	}
 	return labels, counts
 }

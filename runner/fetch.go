@@ -107,7 +107,7 @@ func Fetch(ctx context.Context, opts FetchOptions) (int, error) {
 	if maxSpans <= 0 {
 		maxSpans = DefaultMaxSpans
 	}
-	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Headers: opts.Headers, MaxResponseBytes: opts.MaxResponseBytes, Retries: opts.Retries})
+	store := tracestore.NewJaeger(spec, tracestore.ClientOptions{Headers: opts.Headers, MaxResponseBytes: opts.MaxResponseBytes, LimitFlag: "--max-response-bytes", Retries: opts.Retries})
 	// The file appears under its name only once complete: an interrupted
 	// or failed fetch never leaves a partial file that reads as a run.
 	tmp := filepath.Join(filepath.Dir(opts.Out), "."+filepath.Base(opts.Out)+".fetching")

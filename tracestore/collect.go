@@ -16,8 +16,14 @@ type CollectOptions struct {
 	// Settle is how long a trace's span count in the store must stay the
 	// same before the trace is complete; Timeout bounds the whole wait.
 	Settle, Timeout time.Duration
-	Parallel        int // requests at once (default 4)
+	// LastPoll bounds the poll at the timeout (default 10s): the whole
+	// wait ends by Timeout+LastPoll, even when the store never answers.
+	LastPoll time.Duration
+	Parallel int // requests at once (default 4)
 }
+
+// DefaultLastPoll is CollectOptions.LastPoll when not set.
+const DefaultLastPoll = 10 * time.Second
 
 // Incomplete is a trace that was not complete when the wait ended.
 type Incomplete struct {
@@ -52,8 +58,16 @@ func Collect(ctx context.Context, store *Jaeger, ids []pcommon.TraceID, opts Col
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
 	}
+	if opts.LastPoll <= 0 {
+		opts.LastPoll = DefaultLastPoll
+	}
 	poll := min(max(opts.Settle/4, 50*time.Millisecond), time.Second)
 	deadline := time.Now().Add(opts.Timeout)
+	// Requests end by the deadline plus the last poll's bound: a store that
+	// never answers does not hold the run.
+	reqCtx, cancel := context.WithDeadline(ctx, deadline.Add(opts.LastPoll))
+	defer cancel()
+	late := fmt.Errorf("no answer from %s within --collect-timeout %s (and %s for the last poll)", store.URL(), opts.Timeout, opts.LastPoll)
 	states := make([]*traceState, len(ids))
 	for i, id := range ids {
 		states[i] = &traceState{id: id, count: -1}
@@ -75,7 +89,7 @@ func Collect(ctx context.Context, store *Jaeger, ids []pcommon.TraceID, opts Col
 		// only the answers in flight, whatever the number of traces.
 		var mu sync.Mutex
 		var sinkErr error
-		err := pollAll(ctx, store, open, opts.Parallel, func(s *traceState, td ptrace.Traces) {
+		err := pollAll(ctx, reqCtx, late, store, open, opts.Parallel, func(s *traceState, td ptrace.Traces) {
 			mu.Lock()
 			defer mu.Unlock()
 			settled := s.err == nil && s.count >= 0 && time.Since(s.changed) >= opts.Settle
@@ -121,8 +135,9 @@ func (s *traceState) reason(settle time.Duration) string {
 }
 
 // pollAll asks the store for each open trace, Parallel at a time, updates
-// its state and hands the answer (empty after an error) to handle.
-func pollAll(ctx context.Context, store *Jaeger, open []*traceState, parallel int, handle func(*traceState, ptrace.Traces)) error {
+// its state and hands the answer (empty after an error) to handle. The
+// requests run under reqCtx; one it cuts off fails with late.
+func pollAll(ctx, reqCtx context.Context, late error, store *Jaeger, open []*traceState, parallel int, handle func(*traceState, ptrace.Traces)) error {
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -135,8 +150,11 @@ func pollAll(ctx context.Context, store *Jaeger, open []*traceState, parallel in
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			td, err := store.Trace(ctx, s.id)
+			td, err := store.Trace(reqCtx, s.id)
 			if err != nil {
+				if reqCtx.Err() != nil && ctx.Err() == nil {
+					err = late
+				}
 				s.err = err
 				handle(s, ptrace.NewTraces())
 				return

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -186,6 +188,10 @@ func (j *Jaeger) do(ctx context.Context, jb job, opts FetchOptions) result {
 		r.split = splitWindow(jb.w, splitParts)
 		return r
 	}
+	var se *StatusError
+	if errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Status == http.StatusInternalServerError) {
+		err = fmt.Errorf("%w (the search asked for --page-size %d traces: lower it if the store allows fewer, e.g. below the memory store's max_traces)", err, opts.PageSize)
+	}
 	if err != nil {
 		r.err = err
 		return r
@@ -196,6 +202,21 @@ func (j *Jaeger) do(ctx context.Context, jb job, opts FetchOptions) result {
 	}
 	if len(traces) >= opts.PageSize {
 		if jb.w.max.Sub(jb.w.min) <= time.Microsecond {
+			// A full page says the store may hold more, not that it does:
+			// one trace more is asked for to tell.
+			tds, err := j.search(ctx, opts.Query, jb.w, opts.PageSize+1)
+			if err != nil {
+				r.err = err
+				return r
+			}
+			traces = traces[:0]
+			for _, td := range tds {
+				traces = append(traces, byTrace(td)...)
+			}
+			if len(traces) <= opts.PageSize {
+				r.traces = traces
+				return r
+			}
 			r.err = fmt.Errorf("%s: more than --page-size %d traces start within %s of %s; raise --page-size (within the store's own limit)", j.URL(), opts.PageSize, jb.w.max.Sub(jb.w.min), jb.w.min.UTC().Format(time.RFC3339Nano))
 			return r
 		}
@@ -335,12 +356,27 @@ func matches(td ptrace.Traces, q Query) bool {
 
 func hasAttrs(want map[string]string, s ptrace.Span, scope, res pcommon.Map) bool {
 	for k, v := range want {
+		if k == errorAttr {
+			// Jaeger's rule: error=true is the status Error, anything
+			// else the status Ok; not an attribute.
+			code := ptrace.StatusCodeOk
+			if v == "true" {
+				code = ptrace.StatusCodeError
+			}
+			if s.Status().Code() != code {
+				return false
+			}
+			continue
+		}
 		if !attrIs(s.Attributes(), k, v) && !attrIs(scope, k, v) && !attrIs(res, k, v) && !eventAttr(s, k, v) {
 			return false
 		}
 	}
 	return true
 }
+
+// errorAttr is the attribute Jaeger's search reads as the span's status.
+const errorAttr = "error"
 
 func eventAttr(s ptrace.Span, k, v string) bool {
 	for _, e := range s.Events().All() {
@@ -356,12 +392,17 @@ func attrIs(m pcommon.Map, k, v string) bool {
 	return ok && got.AsString() == v
 }
 
-// ParseTraceID parses a trace id of 32 hex digits.
+// ParseTraceID parses a trace id of up to 32 hex digits, in either case;
+// a shorter one is left-padded with zeros, as Jaeger reads it (its UI shows
+// a 64-bit id, whose high half is zero, as 16 digits).
 func ParseTraceID(s string) (pcommon.TraceID, error) {
 	var id pcommon.TraceID
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(id) {
-		return id, fmt.Errorf("%q is not a trace id (32 hex digits)", s)
+	if s == "" || len(s) > 2*len(id) {
+		return id, fmt.Errorf("%q is not a trace id (up to 32 hex digits)", s)
+	}
+	b, err := hex.DecodeString(strings.Repeat("0", 2*len(id)-len(s)) + s)
+	if err != nil {
+		return id, fmt.Errorf("%q is not a trace id (up to 32 hex digits)", s)
 	}
 	copy(id[:], b)
 	if id.IsEmpty() {

@@ -35,8 +35,9 @@ type Spec struct {
 	URL  *url.URL
 }
 
-// String is the spec as given, KIND=URL.
-func (s Spec) String() string { return s.Kind + "=" + s.URL.String() }
+// String is the spec as given, KIND=URL, with a password in the URL
+// replaced by xxxxx (it is printed and written to reports).
+func (s Spec) String() string { return s.Kind + "=" + s.URL.Redacted() }
 
 // ParseSpec parses a store given as KIND=URL (jaeger=http://localhost:16686,
 // the address of Jaeger's query service). flag names the flag in errors.
@@ -50,6 +51,10 @@ func ParseSpec(flag, s string) (Spec, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err == nil { // a password in it is not printed
+			raw = u.Redacted()
+			s = kind + "=" + raw
+		}
 		return Spec{}, fmt.Errorf("%s %q: %q is not an http:// or https:// URL of Jaeger's query service, e.g. http://localhost:16686", flag, s, raw)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -64,6 +69,9 @@ type ClientOptions struct {
 	// DefaultMaxResponseBytes); a larger answer to a search splits the
 	// window, to a trace is an error naming the flag.
 	MaxResponseBytes int64
+	// LimitFlag is the flag that sets MaxResponseBytes, named in errors;
+	// empty: the limit is given in bytes (run --collect-from has no flag).
+	LimitFlag string
 	// Retries is how often a 429, a 5xx or a failed connection is retried,
 	// with exponential backoff from RetryWait (defaults 4 and 250ms);
 	// negative: never.
@@ -99,11 +107,27 @@ func NewJaeger(spec Spec, opts ClientOptions) *Jaeger {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32 // the parallel requests reuse their connections
-	return &Jaeger{spec: spec, opts: opts, client: &http.Client{Timeout: opts.Timeout, Transport: tr}}
+	return &Jaeger{spec: spec, opts: opts, client: &http.Client{Timeout: opts.Timeout, Transport: tr, CheckRedirect: opts.checkRedirect}}
 }
 
-// URL is the store's base URL.
-func (j *Jaeger) URL() string { return j.spec.URL.String() }
+// checkRedirect follows a redirect, but one to another scheme, host or
+// port does not get the --header values: they are credentials for the
+// store, not for whoever it redirects to (Go's client forwards all but
+// Authorization and Cookie, and those too within the same domain).
+func (o ClientOptions) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		for k := range o.Headers {
+			req.Header.Del(k)
+		}
+	}
+	return nil
+}
+
+// URL is the store's base URL, a password in it replaced by xxxxx.
+func (j *Jaeger) URL() string { return j.spec.URL.Redacted() }
 
 // StatusError is a store's refusal: a status other than 200 (and other than
 // 404, which means nothing found) after the retries.
@@ -137,12 +161,16 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // TooLargeError is an answer larger than ClientOptions.MaxResponseBytes.
 type TooLargeError struct {
-	URL string
-	Max int64
+	URL  string
+	Max  int64
+	Flag string // ClientOptions.LimitFlag
 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s: the answer is larger than --max-response-bytes %d", e.URL, e.Max)
+	if e.Flag == "" {
+		return fmt.Sprintf("%s: the answer is larger than %d bytes, the most one answer may hold", e.URL, e.Max)
+	}
+	return fmt.Sprintf("%s: the answer is larger than %s %d", e.URL, e.Flag, e.Max)
 }
 
 // BadAnswerError is an answer that is not the OTLP JSON expected.
@@ -200,6 +228,15 @@ func (j *Jaeger) Trace(ctx context.Context, id pcommon.TraceID) (ptrace.Traces, 
 	for _, td := range tds {
 		td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
 	}
+	// Only the trace asked for: spans of other traces in the answer are
+	// not this trace's, whatever the store sends.
+	out.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(s ptrace.Span) bool { return s.TraceID() != id })
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
 	return out, nil
 }
 
@@ -208,7 +245,7 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 	u := *j.spec.URL
 	u.Path += path
 	u.RawQuery = v.Encode()
-	where := u.String()
+	target, where := u.String(), u.Redacted() // where names the request in messages
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -217,7 +254,7 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 			if errors.As(lastErr, &se) && se.retryAfter > 0 {
 				wait = se.retryAfter
 			}
-			wait = min(wait, 30*time.Second)
+			wait = min(wait, maxRetryWait)
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -226,7 +263,7 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 			case <-t.C:
 			}
 		}
-		body, status, retry, err := j.once(ctx, where)
+		body, status, retry, err := j.once(ctx, target, where)
 		if err == nil {
 			if status == http.StatusNotFound {
 				return nil, nil
@@ -243,13 +280,35 @@ func (j *Jaeger) get(ctx context.Context, path string, v url.Values) ([]ptrace.T
 	}
 }
 
+// maxRetryWait bounds one wait before a retry, whatever the store's
+// Retry-After asks.
+const maxRetryWait = 30 * time.Second
+
+// retryAfter is the wait a Retry-After header asks for (seconds or an HTTP
+// date), at most maxRetryWait; 0 when absent or bad.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.ParseUint(h, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || s > uint64(maxRetryWait/time.Second) {
+			return maxRetryWait
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(t.Sub(now), 0), maxRetryWait)
+	}
+	return 0
+}
+
 // retryStatus says whether a status is worth another try.
 func retryStatus(s int) bool { return s == http.StatusTooManyRequests || s >= 500 }
 
-// once makes one request: the body of a 200 or 404, or an error that says
-// whether to retry.
-func (j *Jaeger) once(ctx context.Context, where string) (body []byte, status int, retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, where, nil)
+// once makes one request for target: the body of a 200 or 404, or an
+// error naming where that says whether to retry.
+func (j *Jaeger) once(ctx context.Context, target, where string) (body []byte, status int, retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, 0, false, &UnreachableError{URL: where, Err: err}
 	}
@@ -269,9 +328,7 @@ func (j *Jaeger) once(ctx context.Context, where string) (body []byte, status in
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		se := &StatusError{URL: where, Status: resp.StatusCode, Message: gatewayMessage(msg)}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			se.retryAfter = time.Duration(s) * time.Second
-		}
+		se.retryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return nil, resp.StatusCode, retryStatus(resp.StatusCode), se
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, j.opts.MaxResponseBytes+1))
@@ -279,7 +336,7 @@ func (j *Jaeger) once(ctx context.Context, where string) (body []byte, status in
 		return nil, resp.StatusCode, true, &UnreachableError{URL: where, Err: fmt.Errorf("reading the answer: %w", err)}
 	}
 	if int64(len(body)) > j.opts.MaxResponseBytes {
-		return nil, resp.StatusCode, false, &TooLargeError{URL: where, Max: j.opts.MaxResponseBytes}
+		return nil, resp.StatusCode, false, &TooLargeError{URL: where, Max: j.opts.MaxResponseBytes, Flag: j.opts.LimitFlag}
 	}
 	return body, resp.StatusCode, false, nil
 }
@@ -309,7 +366,9 @@ func decode(where string, body []byte) ([]ptrace.Traces, error) {
 	// Jaeger answers one {"result": TracesData}: decoded in place, without
 	// a first pass of encoding/json (half the time of a large answer).
 	// Anything else takes the general path below.
-	if t := bytes.TrimSpace(body); bytes.HasPrefix(t, []byte(`{"result":`)) && bytes.HasSuffix(t, []byte("}")) {
+	// The unmarshaler stops after one value, so an answer with a second
+	// "result" key (more chunks) takes the general path.
+	if t := bytes.TrimSpace(body); bytes.HasPrefix(t, []byte(`{"result":`)) && bytes.HasSuffix(t, []byte("}")) && !hasKey(t[len(`{"result":`):], `"result"`) {
 		if td, err := um.UnmarshalTraces(t[len(`{"result":`) : len(t)-1]); err == nil {
 			return []ptrace.Traces{td}, nil
 		}
@@ -345,5 +404,20 @@ func decode(where string, body []byte) ([]ptrace.Traces, error) {
 			return nil, &BadAnswerError{URL: where, Err: err}
 		}
 		out = append(out, td)
+	}
+}
+
+// hasKey reports whether b holds key (quoted) followed by a colon: an
+// object key, never the text of a string, where quotes are escaped.
+func hasKey(b []byte, key string) bool {
+	for {
+		i := bytes.Index(b, []byte(key))
+		if i < 0 {
+			return false
+		}
+		b = bytes.TrimLeft(b[i+len(key):], " \t\r\n")
+		if len(b) > 0 && b[0] == ':' {
+			return true
+		}
 	}
 }
