@@ -49,6 +49,9 @@ llmcheck. One request per recorded batch; retryable failures (429, 502,
 			Headers:  headers,
 			Gzip:     v.GetBool("gzip"),
 			Timeout:  v.GetDuration("timeout"),
+			Warn: func(m string) {
+				fmt.Fprintf(s.err, "llmcheck: warning: %s\n", safetext.Lines(m))
+			},
 		})
 		if err != nil {
 			return exitcode.New(exitcode.Usage, err)

@@ -55,7 +55,10 @@ without running the tests.`,
 	fs.Int64("max-request-bytes", 64<<20, "largest accepted OTLP request, after decompression")
 	fs.Int64("max-inflight-bytes", 0, "request bytes (decompressed) held in memory at once across all clients; over it requests get a retryable 503 / UNAVAILABLE (0: 2 × --max-request-bytes)")
 	fs.Var(&runIDValue{}, "run-id", "the run's `ID`, added to every span as the resource attribute llmcheck.run.id and written to results.json; default: the start time and a random part (with the workflow run on GitHub Actions)")
-	fs.Var(&repeatValue{n: 1}, "repeat", "run CMD `N` times (1 to 1000), one after the other, into one run; each repetition's spans carry llmcheck.repeat = 1..N")
+	fs.Var(&repeatValue{n: 1}, "repeat", "run CMD `N` times (1 to 1000), one after the other, into one run; each repetition's spans carry llmcheck.repeat = 1..N (no variable sets it: LLMCHECK_REPEAT is the repetition under way)")
+	// LLMCHECK_REPEAT is what run gives CMD (the repetition K under way),
+	// so a llmcheck run inside CMD must not read it as --repeat K.
+	_ = fs.SetAnnotation("repeat", noEnv, []string{"true"})
 	collectFlags(fs)
 	fs.Bool("redact", false, "remove prompt and completion content attributes (gen_ai.input.messages, input.value, llm.input_messages.*, evaluation explanations, …) from the stored trace file, and bodies and content attributes from the stored log records")
 	c.RunE = func(c *cobra.Command, args []string) error {

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+
+	"github.com/llmcheck/llmcheck/internal/otlpcount"
 )
 
 // signal is the OTLP signal of a service.
@@ -188,6 +190,9 @@ func (r *Receiver) exportTraces(ctx context.Context, req []byte) error {
 // exportLogs stores a logs request in its protobuf encoding, decoded
 // with pdata, answering as exportTraces does.
 func (r *Receiver) exportLogs(ctx context.Context, req []byte) error {
+	if otlpcount.LogRecordsProto(req) > r.maxLogRecords() {
+		return r.grpcReject(ctx, codes.ResourceExhausted, r.tooManyLogRecords())
+	}
 	el := plogotlp.NewExportRequest()
 	if err := el.UnmarshalProto(req); err != nil {
 		return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)

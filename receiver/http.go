@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/llmcheck/llmcheck/internal/jsondepth"
+	"github.com/llmcheck/llmcheck/internal/otlpcount"
 )
 
 // OTLP/HTTP media types.
@@ -150,6 +151,16 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.URL.Path == "/v1/logs" && r.logs != nil {
 		el := plogotlp.NewExportRequest()
 		if buf.Len() > 0 { // an empty body is an empty request
+			var n int64
+			if enc == encJSON {
+				n = otlpcount.LogRecordsJSON(buf.Bytes())
+			} else {
+				n = otlpcount.LogRecordsProto(buf.Bytes())
+			}
+			if n > r.maxLogRecords() {
+				r.httpError(w, enc, http.StatusRequestEntityTooLarge, r.tooManyLogRecords())
+				return
+			}
 			var err error
 			if enc == encJSON {
 				// pdata's decoder recurses once per level: bound the nesting first

@@ -221,3 +221,54 @@ func TestLogsRefused(t *testing.T) {
 		})
 	}
 }
+
+// A logs request holds at most MaxRequestBytes/64 log records, counted
+// before it is decoded: an empty record is 2 bytes of JSON or protobuf and
+// about 100 once decoded, so 75 MB of them took a record process to 4 GB.
+// Over it is HTTP 413 and gRPC RESOURCE_EXHAUSTED, whatever the encoding.
+func TestLogsRecordBomb(t *testing.T) {
+	const maxBytes = 64 << 10 // 1024 records
+	logs := func(n int) *plogotlp.ExportRequest {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for range n {
+			lrs.AppendEmpty()
+		}
+		req := plogotlp.NewExportRequestFromLogs(ld)
+		return &req
+	}
+	for _, tc := range []struct {
+		records  int
+		httpCode int
+		grpcCode codes.Code
+	}{
+		{1024, http.StatusOK, codes.OK},
+		{1025, http.StatusRequestEntityTooLarge, codes.ResourceExhausted},
+	} {
+		req := logs(tc.records)
+		js, err := req.MarshalJSON()
+		require.NoError(t, err)
+		pb, err := req.MarshalProto()
+		require.NoError(t, err)
+		lw, err := replay.CreateLogs(filepath.Join(t.TempDir(), "logs.jsonl"))
+		require.NoError(t, err)
+		r := startReceiver(t, Options{Logs: lw, MaxRequestBytes: maxBytes}, &memSink{})
+		for _, body := range []struct {
+			ct   string
+			data []byte
+		}{{"application/json", js}, {"application/x-protobuf", pb}} {
+			resp, msg := post(t, http.DefaultClient, r.Endpoint()+"/v1/logs", body.ct, "", bytes.NewReader(body.data))
+			assert.Equal(t, tc.httpCode, resp.StatusCode, "%d records, %s", tc.records, body.ct)
+			if tc.httpCode != http.StatusOK {
+				assert.Contains(t, string(msg), "more than 1024 log records in one request")
+			}
+		}
+		_, err = plogotlp.NewGRPCClient(grpcConn(t, r)).Export(context.Background(), *req)
+		assert.Equal(t, tc.grpcCode, status.Code(err), "%v", err)
+		if tc.httpCode == http.StatusOK {
+			assert.Equal(t, int64(3*tc.records), r.Stats().LogRecords)
+		} else {
+			assert.Equal(t, int64(0), r.Stats().LogRecords)
+		}
+	}
+}

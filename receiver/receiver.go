@@ -579,6 +579,19 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// logRecordBytes is the request bytes a log record takes at the least in
+// the bound on the records of one request: an empty record is 2 bytes of
+// JSON or protobuf and some 100 bytes decoded, so a request of MaxRequestBytes
+// holds at most MaxRequestBytes/64 records (1,048,576 at 64 MiB), counted
+// before it is decoded, and decodes to about 1.7 × MaxRequestBytes at most.
+const logRecordBytes = 64
+
+func (r *Receiver) maxLogRecords() int64 { return r.limit / logRecordBytes }
+
+func (r *Receiver) tooManyLogRecords() string {
+	return fmt.Sprintf("more than %d log records in one request (one per %d bytes of the %d-byte request limit); send smaller batches", r.maxLogRecords(), logRecordBytes, r.limit)
+}
+
 // consumeLogs passes a non-empty logs batch to the LogSink and counts it
 // if accepted, as consume does for traces.
 func (r *Receiver) consumeLogs(ctx context.Context, ld plog.Logs) error {

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/llmcheck/llmcheck/internal/jsondepth"
+	"github.com/llmcheck/llmcheck/internal/otlpcount"
 )
 
 // Logs files hold OTLP log records (LogsData), as `run` and `record` write
@@ -66,24 +67,43 @@ func firstKeyIsLogs(b []byte) bool {
 // bounds the lines and records, MaxRecordBytes one line, MaxBytes all of
 // them) and the handling of an interrupted writer's last line are those of
 // Read. The first error from fn stops the read and is returned unchanged.
+//
+// The log records are bounded too, by MaxSpans (DefaultMaxRecords when not
+// set), over all the files: a JSON line's records are counted before pdata
+// decodes it, since a line of empty records ({}) takes some 35 times its
+// size in memory once decoded.
 func ReadLogs(paths []string, opts ReadOptions, fn func(ld plog.Logs, where string) error) error {
-	return runPipeline(paths, opts, logStage{}, func(j *job) error {
+	maxRecords := opts.MaxSpans
+	if maxRecords <= 0 {
+		maxRecords = DefaultMaxRecords
+	}
+	var n int64
+	return runPipeline(paths, opts, logStage{maxRecords: maxRecords}, func(j *job) error {
 		where := fmt.Sprintf("%s:%d", j.path, j.line)
 		if j.kind == protoRecord {
 			where = recordWhere(j.path, j.line, j.offset)
+		}
+		if n += int64(j.ld.LogRecordCount()); n > maxRecords {
+			return tooManyLogRecords(where, maxRecords)
 		}
 		return fn(j.ld, where)
 	})
 }
 
+func tooManyLogRecords(where string, max int64) error {
+	return fmt.Errorf("%s: more than %d log records (--max-spans bounds them); raise --max-spans if this run is meant to be that large", where, max)
+}
+
 // logStage decodes log batches with pdata.
-type logStage struct{}
+type logStage struct {
+	maxRecords int64 // log records of one read
+}
 
 func (logStage) buffer(n int) []byte { return make([]byte, n) }
 
 func (logStage) workers() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
-func (logStage) newWorker() func(j *job) {
+func (st logStage) newWorker() func(j *job) {
 	var (
 		ju plog.JSONUnmarshaler
 		pu plog.ProtoUnmarshaler
@@ -100,6 +120,10 @@ func (logStage) newWorker() func(j *job) {
 		}
 		// pdata's decoder recurses once per level
 		if j.derr = jsondepth.Check(j.data, jsondepth.Max); j.derr != nil {
+			return
+		}
+		if otlpcount.LogRecordsJSON(j.data) > st.maxRecords {
+			j.lineErr = tooManyLogRecords(fmt.Sprintf("%s:%d", j.path, j.line), st.maxRecords)
 			return
 		}
 		j.ld, j.derr = ju.UnmarshalLogs(j.data)

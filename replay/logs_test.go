@@ -90,3 +90,62 @@ func TestReadLogsBounds(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "bad.jsonl:1: invalid OTLP JSON")
 }
+
+// --max-spans bounds the log records of a logs file, counted before a line
+// is decoded: 60 MB of empty records ({}) decoded to 2 GB before, since
+// only the lines and the evaluation results were bounded.
+func TestReadLogsRecordBound(t *testing.T) {
+	dir := t.TempDir()
+	records := func(n int) string {
+		return `{"resourceLogs":[{"resource":{"attributes":[{"key":"logRecords","value":{"kvlistValue":{"values":[{"key":"a","value":{"stringValue":"logRecords"}}]}}},{"key":"b","value":{"stringValue":"{\"logRecords\":[{},{}]}"}}]},"scopeLogs":[{"scope":{"name":"logRecords"},"logRecords":[` +
+			strings.TrimSuffix(strings.Repeat(`{"body":{"kvlistValue":{"values":[{"key":"k","value":{}}]}}},`, n), ",") + `]}]}]}`
+	}
+	read := func(p string, maxSpans int64) (int, error) {
+		n := 0
+		err := ReadLogs([]string{p}, ReadOptions{MaxSpans: maxSpans, Warn: func(string) {}}, func(ld plog.Logs, where string) error {
+			n += ld.LogRecordCount()
+			return nil
+		})
+		return n, err
+	}
+	for _, tc := range []struct {
+		name     string
+		lines    []int // records per line
+		maxSpans int64
+		err      string // "": read whole
+	}{
+		{"at the bound", []int{4}, 4, ""},
+		{"one line over", []int{5}, 4, "one.jsonl:1: more than 4 log records (--max-spans bounds them)"},
+		{"lines add up", []int{2, 2, 2}, 5, "add.jsonl:3: more than 5 log records (--max-spans bounds them)"},
+		{"lines at the bound", []int{2, 2, 1}, 5, ""},
+		{"empty records count", []int{0}, 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			want := 0
+			for _, n := range tc.lines {
+				b.WriteString(records(n) + "\n")
+				want += n
+			}
+			name := "ok.jsonl"
+			if tc.err != "" {
+				name = strings.SplitN(tc.err, ":", 2)[0]
+			}
+			n, err := read(writeFile(t, dir, name, []byte(b.String())), tc.maxSpans)
+			if tc.err == "" {
+				require.NoError(t, err)
+				assert.Equal(t, want, n)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.err)
+		})
+	}
+
+	// the default bound applies without --max-spans: a line of many empty
+	// records is refused before pdata builds them
+	many := `{"resourceLogs":[{"scopeLogs":[{"logRecords":[` + strings.TrimSuffix(strings.Repeat(`{},`, DefaultMaxRecords+1), ",") + `]}]}]}`
+	_, err := read(writeFile(t, dir, "many.jsonl", []byte(many+"\n")), 0)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "many.jsonl:1: more than 5000000 log records")
+}

@@ -2,7 +2,10 @@ package runner
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,4 +80,30 @@ func TestLogLimitSink(t *testing.T) {
 	assert.True(t, l.exceeded.Load())
 	require.NoError(t, l.ConsumeLogs(context.Background(), evalLogs(2)))
 	assert.Equal(t, 5, next.n)
+}
+
+// A logs file in protobuf (the fileexporter's length-prefixed records) is
+// not recognised as logs: it is read as a trace file, and a log record's
+// fields do not decode as a span's, so it is an error naming the file and
+// the record, never a run without its results (README: Files).
+func TestLoadRunProtobufLogsFile(t *testing.T) {
+	dir := t.TempDir()
+	tp := filepath.Join(dir, "traces.jsonl")
+	traces, err := os.ReadFile(filepath.Join("..", "span", "testdata", "evals", "traces.jsonl"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(tp, traces, 0o644))
+	ld := evalLogs(1)
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	lr.SetTimestamp(1700000000000000000)
+	lr.SetTraceID([16]byte{1})
+	lr.SetSpanID([8]byte{2})
+	var m plog.ProtoMarshaler
+	b, err := m.MarshalLogs(ld)
+	require.NoError(t, err)
+	rec := binary.BigEndian.AppendUint32(nil, uint32(len(b)))
+	lp := filepath.Join(dir, "logs.pb")
+	require.NoError(t, os.WriteFile(lp, append(rec, b...), 0o644))
+	_, err = LoadRun([]string{tp, lp}, func(string) {})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "logs.pb: record 1 at byte 0: invalid OTLP protobuf")
 }

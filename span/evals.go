@@ -192,7 +192,11 @@ func evalFields(a attrSource, nameKey, scoreKey, labelKey, explKey, what string,
 		} else if x, isFloat := v.(float64); isFloat {
 			warn(fmt.Sprintf("%s (evaluation %s): %s is %v, not a finite number; the result has no score", what, quoteName(name), scoreKey, x))
 		} else {
-			warn(fmt.Sprintf("%s (evaluation %s): %s is %s, not a number; the result has no score", what, quoteName(name), scoreKey, describeValue(v)))
+			notA := "not a number"
+			if f, ok := v.(float64); ok && math.IsInf(f, 0) {
+				notA = "not a finite number"
+			}
+			warn(fmt.Sprintf("%s (evaluation %s): %s is %s, %s; the result has no score", what, quoteName(name), scoreKey, describeValue(v), notA))
 		}
 	}
 	if v, ok := a.get(labelKey); ok {
@@ -239,6 +243,8 @@ func describeValue(v any) string {
 		return "a map"
 	case []byte:
 		return "bytes"
+	case float64: // NaN or ±Inf, the only doubles that are not scores
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
 	return fmt.Sprintf("%T", v)
 }

@@ -135,6 +135,35 @@ func TestEvalsOddInput(t *testing.T) {
 	assert.Contains(t, warns, `span "judge" (0200000000000000): annotations.0.annotation.name is not a non-empty string; result ignored`)
 }
 
+// A NaN or infinite score (OTLP JSON has "NaN", "Infinity") has no score,
+// and the warning says which it was rather than "float64, not a number".
+func TestEvalsNonFiniteScore(t *testing.T) {
+	for _, tc := range []struct {
+		score float64
+		want  string
+	}{
+		{math.NaN(), "is NaN, not a number"},
+		{math.Inf(1), "is +Inf, not a finite number"},
+		{math.Inf(-1), "is -Inf, not a finite number"},
+	} {
+		td := ptrace.NewTraces()
+		s := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetName("chat")
+		s.SetTraceID([16]byte{1})
+		s.SetSpanID([8]byte{2})
+		ev := s.Events().AppendEmpty()
+		ev.SetName(EvalEventName)
+		ev.Attributes().PutStr(attrEvalName, "relevance")
+		ev.Attributes().PutDouble(attrEvalScore, tc.score)
+		run := NewRun(FromTraces(nil, td))
+		var warns []string
+		AttachEvals(run, nil, func(m string) { warns = append(warns, m) })
+		require.Len(t, run.Spans[0].Evals, 1)
+		assert.False(t, run.Spans[0].Evals[0].HasScore)
+		assert.Equal(t, []string{`span "chat" (0200000000000000): event gen_ai.evaluation.result (evaluation "relevance"): gen_ai.evaluation.score.value ` + tc.want + `; the result has no score`}, warns)
+	}
+}
+
 func spanByID(t *testing.T, r *Run, id string) *Span {
 	t.Helper()
 	for _, s := range r.Spans {
