@@ -20,8 +20,9 @@ OUT/results.json. Several files form one run (sharded CI jobs merged).
 Files may be OTLP JSON lines, one OTLP JSON document, the Collector file
 exporter's length-prefixed protobuf, or any of these gzipped. Logs files
 (OTLP log records, such as OUT/logs.jsonl) among them are recognised by
-content and give the evaluation results (span.evals). Without TRACES it
-checks OUT/traces.jsonl and OUT/logs.jsonl, the files llmcheck run wrote. Without an
+content and give the evaluation results (span.evals); when none is named,
+a file named traces.jsonl brings the logs.jsonl beside it. Without TRACES
+it checks OUT/traces.jsonl and OUT/logs.jsonl, the files llmcheck run wrote. Without an
 assertions file (and without --config) it summarises the run as llmcheck
 run does and says how to get a starter file.`,
 		Example: `  llmcheck check
