@@ -51,11 +51,9 @@ func trajectoryOf(run *span.Run, t *span.Trace) *trajectory {
 	names := func(spans []*span.Span, name func(s *span.Span) string) []string {
 		out := make([]string, 0, len(spans))
 		run.CausalSteps(t, spans, func(step []*span.Span) {
-			from := len(out)
-			for _, s := range step {
-				out = append(out, name(s))
+			for _, i := range stepOrder(run, step, name) {
+				out = append(out, name(step[i]))
 			}
-			sort.Strings(out[from:])
 		})
 		return out
 	}
@@ -63,6 +61,47 @@ func trajectoryOf(run *span.Run, t *span.Trace) *trajectory {
 	tr.agents = names(agents, func(s *span.Span) string { return s.Agent })
 	tr.models = names(models, func(s *span.Span) string { return s.Model })
 	return tr
+}
+
+// stepOrder orders a step of concurrent calls (in causal order) for a
+// trajectory: the outermost calls by name, each followed by the calls of
+// the step nested in it (a tool called by a sub-agent that runs as a
+// tool, concurrently with another tool) in causal order, so that a call
+// never comes before the call that contains it.
+func stepOrder(run *span.Run, step []*span.Span, name func(s *span.Span) string) []int {
+	order := make([]int, len(step))
+	for i := range order {
+		order[i] = i
+	}
+	if len(step) < 2 {
+		return order
+	}
+	pos := make(map[*span.Span]int, len(step))
+	for i, s := range step {
+		pos[s] = i
+	}
+	head := make([]int, len(step)) // the outermost call of the step containing step[i], or i
+	names := make([]string, len(step))
+	for i, s := range step {
+		head[i] = i
+		for cur, d := run.Parent(s), 0; cur != nil && d < 1000; cur, d = run.Parent(cur), d+1 {
+			if j, in := pos[cur]; in {
+				head[i] = j
+			}
+		}
+		names[i] = name(s)
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ha, hb := head[order[a]], head[order[b]]
+		if ha != hb {
+			if names[ha] != names[hb] {
+				return names[ha] < names[hb]
+			}
+			return ha < hb
+		}
+		return order[a] < order[b]
+	})
+	return order
 }
 
 func isLLMOp(op string) bool {

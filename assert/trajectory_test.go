@@ -63,6 +63,23 @@ func trajectoryRun() *span.Run {
 	})
 }
 
+// agentAsToolRun is one trace of an agent that runs two tools in
+// parallel, one of them a sub-agent used as a tool (the OpenAI Agents
+// SDK's Agent.as_tool) that calls a tool of its own while the other tool
+// still runs: the nested calls come after the calls that contain them.
+func agentAsToolRun() *span.Run {
+	sp := func(id, parent, op, tool, agent string, start, end uint64) span.Span {
+		return span.Span{TraceID: "a2", SpanID: id, ParentSpanID: parent, Name: op + " " + tool + agent, Operation: op, Tool: tool, Agent: agent, StartUnixNano: start * ms, EndUnixNano: end * ms}
+	}
+	return span.NewRun([]span.Span{
+		sp("root", "", span.OpInvokeAgent, "", "zeta", 0, 100),
+		sp("research", "root", span.OpExecuteTool, "research", "", 10, 80),
+		sp("sub", "research", span.OpInvokeAgent, "", "alpha", 15, 75),
+		sp("lookup", "sub", span.OpExecuteTool, "a_lookup", "", 20, 30),
+		sp("fetch", "root", span.OpExecuteTool, "z_fetch", "", 11, 40),
+	})
+}
+
 func TestTrajectories(t *testing.T) {
 	type want struct{ tools, agents, models []string }
 	cases := []struct {
@@ -75,6 +92,15 @@ func TestTrajectories(t *testing.T) {
 			tools:  []string{"fetch_order", "get_weather", "search_docs", "answer"},
 			agents: []string{"triage", "refunds"},
 			models: []string{"gpt-4o-mini", "gpt-4o"},
+		}}},
+		{"a sub-agent as a tool, in parallel with another tool", agentAsToolRun(), map[string]want{"a2": {
+			// research and z_fetch ran concurrently: name order, each
+			// followed by the calls nested in it (a_lookup ran inside
+			// research); before, a_lookup came first, before the call
+			// that contains it
+			tools:  []string{"research", "a_lookup", "z_fetch"},
+			agents: []string{"zeta", "alpha"},
+			models: []string{},
 		}}},
 		{"OpenAI Agents SDK (OpenInference)", recordedRun(t, "../span/testdata/frameworks/openai-agents-0.20.0-openinference-0.2.15.jsonl"), map[string]want{
 			"362d4435ef2a6f4a58a6c1037ca16596": {[]string{"get_weather"}, []string{"Weather agent"}, []string{"gpt-4o-mini", "gpt-4o-mini"}},
