@@ -395,7 +395,8 @@ func (c *check) evaluateRows(rc *runCtx, g *group, r *Result) {
 		if rs.traces != nil {
 			r.Message += fmt.Sprintf("; first: %s (trace %s): %s", safetext.Clip(firstBad.Name, safetext.MaxRunes), firstBad.TraceID, firstBad.Message)
 		} else {
-			r.Message += fmt.Sprintf("; first: %s: %s", GroupLabel(c.a.Each, firstBad.Group), firstBad.Message)
+			r.firstLabel = GroupLabel(c.a.Each, firstBad.Group)
+			r.Message += fmt.Sprintf("; first: %s: %s", r.firstLabel, firstBad.Message)
 		}
 	} else if rng := ranges(r.Rows, "in every "+noun); rng != "" {
 		r.Message += "; " + rng
@@ -552,7 +553,12 @@ func elideContent(r *Result) {
 			}
 		}
 	}
-	r.Message = clean(r.Message)
+	if i := strings.Index(r.Message, r.firstLabel); r.firstLabel != "" && i >= 0 {
+		// the failing group's name is a name, not content
+		r.Message = clean(r.Message[:i]) + r.firstLabel + clean(r.Message[i+len(r.firstLabel):])
+	} else {
+		r.Message = clean(r.Message)
+	}
 	observed(r.Observed)
 	for i := range r.Offenders {
 		r.Offenders[i].Detail = clean(r.Offenders[i].Detail)

@@ -259,3 +259,24 @@ func TestGroupNearestAncestor(t *testing.T) {
 	assert.Equal(t, 1, rows[NoGroup].Spans)
 	assert.Equal(t, Pass, r.Status, r.Message)
 }
+
+// The failing group named in the message keeps its whole name: a test or
+// team name longer than the 32 characters content elision keeps
+// (TestCheckoutFlow/refund_over_the_limit_fails) was shown as
+// "…(44 characters elided; …)" in the message, while the rows showed it.
+func TestGroupLongNameNotElided(t *testing.T) {
+	long := "TestCheckoutFlow/refund_over_the_limit_fails"
+	run := span.NewRun([]span.Span{
+		{TraceID: "t1", SpanID: "a", Name: "chat", Operation: span.OpChat, StartUnixNano: 1, EndUnixNano: 10,
+			Attrs: span.AttrsOf(map[string]any{"test.name": long, "app.out": "a secret prompt"})},
+	})
+	for _, each := range []string{"test", `span.attrs["test.name"]`} {
+		y := "assertions:\n  - name: x\n    each: '" + each + "'\n    expect: count > 1\n" +
+			"  - name: y\n    each: '" + each + "'\n    expect: spans.all(s, int(s.attrs[\"app.out\"]) > 0)\n"
+		r := evaluate(t, y, run)
+		assert.Contains(t, r["x"].Message, "; first: "+GroupLabel(each, long)+": count = 1", each)
+		// an error row names the group too
+		assert.Contains(t, r["y"].Message, "; first: "+GroupLabel(each, long)+": ", each)
+		assert.NotContains(t, r["y"].Message, "secret prompt", each)
+	}
+}
