@@ -27,8 +27,8 @@ type trajectory struct {
 	tools, agents, models []string
 }
 
-// trajectoryOf lists the names of t's tool calls (execute_tool spans: the
-// tool name, else the span name), agents (invoke_agent spans that name
+// trajectoryOf lists the names of t's tool calls (execute_tool spans:
+// toolName), agents (invoke_agent spans that name
 // an agent) and model calls (chat, text_completion, generate_content:
 // the model, empty when the call names none) in causal
 // order (span.Run.CausalSteps, the order diff compares structures in):
@@ -57,7 +57,7 @@ func trajectoryOf(run *span.Run, t *span.Trace) *trajectory {
 		})
 		return out
 	}
-	tr.tools = names(tools, func(s *span.Span) string { return firstNonEmpty(s.Tool, s.Name) })
+	tr.tools = names(tools, toolName)
 	tr.agents = names(agents, func(s *span.Span) string { return s.Agent })
 	tr.models = names(models, func(s *span.Span) string { return s.Model })
 	return tr
@@ -104,6 +104,19 @@ func stepOrder(run *span.Run, step []*span.Span, name func(s *span.Span) string)
 	return order
 }
 
+// toolName names a tool call: span.tool, else the span name without the
+// "execute_tool " the GenAI conventions put before the tool's name
+// (OpenLLMetry's LangChain.js tool spans name the tool only there).
+func toolName(s *span.Span) string {
+	if s.Tool != "" {
+		return s.Tool
+	}
+	if n, ok := strings.CutPrefix(s.Name, span.OpExecuteTool+" "); ok && strings.TrimSpace(n) != "" {
+		return n
+	}
+	return s.Name
+}
+
 func isLLMOp(op string) bool {
 	for _, o := range llmOps {
 		if op == o {
@@ -111,13 +124,6 @@ func isLLMOp(op string) bool {
 		}
 	}
 	return false
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // traj returns the trace's trajectory, computed on first use.

@@ -102,6 +102,16 @@ func TestTrajectories(t *testing.T) {
 			agents: []string{"zeta", "alpha"},
 			models: []string{},
 		}}},
+		// OpenLLMetry's LangChain.js instrumentation (interop/langchain
+		// traceloop): gen_ai.operation.name execute_tool on a
+		// traceloop.span.kind=task span, no tool name attribute. The
+		// name was the span name, "execute_tool DynamicStructuredTool",
+		// 34 characters and elided from messages as content.
+		{"a tool span named only by its span name", span.NewRun([]span.Span{
+			{TraceID: "a3", SpanID: "q", Name: "question", StartUnixNano: 1 * ms, EndUnixNano: 50 * ms},
+			{TraceID: "a3", SpanID: "t", ParentSpanID: "q", Name: "execute_tool DynamicStructuredTool", Operation: span.OpExecuteTool, StartUnixNano: 2 * ms, EndUnixNano: 10 * ms},
+			{TraceID: "a3", SpanID: "u", ParentSpanID: "q", Name: "lookup", Operation: span.OpExecuteTool, StartUnixNano: 11 * ms, EndUnixNano: 20 * ms},
+		}), map[string]want{"a3": {tools: []string{"DynamicStructuredTool", "lookup"}, agents: []string{}, models: []string{}}}},
 		{"OpenAI Agents SDK (OpenInference)", recordedRun(t, "../span/testdata/frameworks/openai-agents-0.20.0-openinference-0.2.15.jsonl"), map[string]want{
 			"362d4435ef2a6f4a58a6c1037ca16596": {[]string{"get_weather"}, []string{"Weather agent"}, []string{"gpt-4o-mini", "gpt-4o-mini"}},
 		}},
