@@ -237,11 +237,7 @@ func toolArgs(s *span.Span) ref.Val {
 			}
 		}
 		if key == "traceloop.entity.input" {
-			if m, isMap := v.(map[string]any); isMap {
-				if kw, has := m["kwargs"].(map[string]any); has {
-					v = kw
-				}
-			}
+			v = traceloopArgs(v)
 		}
 	default:
 		return errVal("span.tool_args: span %q (%s): %s is a %T, not a JSON object", s.Name, s.SpanID, key, raw)
@@ -251,6 +247,36 @@ func toolArgs(s *span.Span) ref.Val {
 		return errVal("span.tool_args: span %q (%s): %s is JSON but not an object (a %s)", s.Name, s.SpanID, key, jsonKind(v))
 	}
 	return types.NewStringInterfaceMap(theProvider, m)
+}
+
+// traceloopArgs picks the arguments out of OpenLLMetry's entity input,
+// {"args": [...], "kwargs": {...}}: the keyword arguments when there are
+// any, else a single positional argument that is an object or JSON text
+// of one (LangChain.js tools get their arguments that way).
+func traceloopArgs(v any) any {
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return v
+	}
+	if kw, has := m["kwargs"].(map[string]any); has && len(kw) > 0 {
+		return kw
+	}
+	if args, has := m["args"].([]any); has && len(args) == 1 {
+		switch a := args[0].(type) {
+		case map[string]any:
+			return a
+		case string:
+			if inner, err := parseArgs(a); err == nil {
+				if im, ok := inner.(map[string]any); ok {
+					return im
+				}
+			}
+		}
+	}
+	if kw, has := m["kwargs"].(map[string]any); has {
+		return kw
+	}
+	return v
 }
 
 func toolArgsRaw(s *span.Span) (key string, raw any, ok bool) {

@@ -233,6 +233,12 @@ func TestToolArgs(t *testing.T) {
 		{"OpenInference tool call, encoded twice", "", map[string]any{"tool_call.function.arguments": `"{\"order\":\"A1\"}"`}, `span.tool_args.order == "A1"`, ""},
 		{"OpenInference input.value of a TOOL span", "execute_tool", map[string]any{"input.value": `{"city":"Paris"}`}, `span.tool_args.city == "Paris"`, ""},
 		{"OpenLLMetry kwargs", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":[],"kwargs":{"city":"Paris"}}`}, `span.tool_args.city == "Paris"`, ""},
+		// OpenLLMetry's LangChain.js instrumentation (interop/langchain
+		// traceloop) passes the arguments as the one positional argument,
+		// itself JSON text; before, tool_args was {"args": [...]}
+		{"OpenLLMetry LangChain.js: one positional argument, JSON text", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":["{\"order\":\"A1\"}"]}`}, `span.tool_args.order == "A1"`, ""},
+		{"OpenLLMetry: one positional argument, an object", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":[{"order":"A1"}],"kwargs":{}}`}, `span.tool_args.order == "A1"`, ""},
+		{"OpenLLMetry: two positional arguments are no map", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":["a","b"]}`}, `span.tool_args.args[1] == "b"`, ""},
 		{"nested values and floats", "execute_tool", map[string]any{"gen_ai.tool.call.arguments": `{"filter":{"tags":["a","b"]},"t":0.5}`}, `span.tool_args.filter.tags[1] == "b" && span.tool_args.t == 0.5`, ""},
 		{"an attribute map (not text)", "execute_tool", map[string]any{"gen_ai.tool.call.arguments": map[string]any{"q": "x"}}, `span.tool_args.q == "x"`, ""},
 		{"has() on a present key", "execute_tool", map[string]any{"gen_ai.tool.call.arguments": `{"q":"x"}`}, `has(span.tool_args.q)`, ""},
