@@ -51,6 +51,10 @@ func trajectoryOf(run *span.Run, t *span.Trace) *trajectory {
 	names := func(spans []*span.Span, name func(s *span.Span) string) []string {
 		out := make([]string, 0, len(spans))
 		run.CausalSteps(t, spans, func(step []*span.Span) {
+			if len(step) == 1 {
+				out = append(out, name(step[0]))
+				return
+			}
 			for _, i := range stepOrder(run, step, name) {
 				out = append(out, name(step[i]))
 			}
