@@ -140,6 +140,10 @@ func (tv *traceVal) traj() *trajectory {
 	return tv.trajectory
 }
 
+// trajectoryExprs are the observed expressions whose values are
+// trajectory names (kept whole in messages, see elideContent).
+var trajectoryExprs = map[string]bool{"trace.tools": true, "trace.agents": true, "trace.models": true}
+
 // traceTrajectoryFields are the trace fields of this file.
 func traceTrajectoryFields() []field {
 	list := cel.ListType(cel.StringType)

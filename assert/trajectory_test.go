@@ -290,3 +290,28 @@ func FuzzToolArgs(f *testing.F) {
 		}
 	})
 }
+
+// Tool, agent and model names in trace.tools, .agents and .models are
+// names, not content: an MCP tool's name is often longer than the 32
+// characters content elision keeps, and was shown as
+// ["…(36 characters elided; --include-content shows them)"] in every
+// message, row and observed value. A name longer than safetext.MaxRunes
+// (untrusted span content) is still elided.
+func TestTrajectoryLongNamesNotElided(t *testing.T) {
+	long := "mcp__filesystem__read_multiple_files"
+	huge := strings.Repeat("x", 300)
+	run := span.NewRun([]span.Span{
+		{TraceID: "t1", SpanID: "a", Name: "invoke_agent a", Operation: span.OpInvokeAgent, Agent: "a", StartUnixNano: 1 * ms, EndUnixNano: 100 * ms},
+		{TraceID: "t1", SpanID: "b", ParentSpanID: "a", Name: "execute_tool " + long, Operation: span.OpExecuteTool, Tool: long, StartUnixNano: 2 * ms, EndUnixNano: 10 * ms},
+		{TraceID: "t1", SpanID: "c", ParentSpanID: "a", Name: "execute_tool x", Operation: span.OpExecuteTool, Tool: huge, StartUnixNano: 11 * ms, EndUnixNano: 20 * ms},
+	})
+	r := evaluate(t, "assertions:\n  - name: x\n    each: trace\n    expect: in_order(trace.tools, [\"search\"])\n", run)["x"]
+	require.Equal(t, Fail, r.Status, r.Message)
+	shown := `trace.tools = ["` + long + `", "…(300 characters elided; --include-content shows them)"]`
+	assert.Contains(t, r.Message, shown)
+	require.Len(t, r.Rows, 1)
+	assert.Contains(t, r.Rows[0].Message, shown)
+	require.Len(t, r.Rows[0].Observed, 1)
+	assert.Equal(t, []string{long, "…(300 characters elided; --include-content shows them)"}, r.Rows[0].Observed[0].Value)
+	assert.NotContains(t, r.Message, huge)
+}
