@@ -112,6 +112,13 @@ func TestTrajectories(t *testing.T) {
 			{TraceID: "a3", SpanID: "t", ParentSpanID: "q", Name: "execute_tool DynamicStructuredTool", Operation: span.OpExecuteTool, StartUnixNano: 2 * ms, EndUnixNano: 10 * ms},
 			{TraceID: "a3", SpanID: "u", ParentSpanID: "q", Name: "lookup", Operation: span.OpExecuteTool, StartUnixNano: 11 * ms, EndUnixNano: 20 * ms},
 		}), map[string]want{"a3": {tools: []string{"DynamicStructuredTool", "lookup"}, agents: []string{}, models: []string{}}}},
+		// a tool call that failed and its retry: both are calls
+		{"a failed tool call and its retry", span.NewRun([]span.Span{
+			{TraceID: "a4", SpanID: "q", Name: "invoke_agent a", Operation: span.OpInvokeAgent, Agent: "a", StartUnixNano: 1 * ms, EndUnixNano: 50 * ms},
+			{TraceID: "a4", SpanID: "t1", ParentSpanID: "q", Name: "execute_tool search_docs", Operation: span.OpExecuteTool, Tool: "search_docs", Status: "error", StartUnixNano: 2 * ms, EndUnixNano: 10 * ms},
+			{TraceID: "a4", SpanID: "t2", ParentSpanID: "q", Name: "execute_tool search_docs", Operation: span.OpExecuteTool, Tool: "search_docs", StartUnixNano: 11 * ms, EndUnixNano: 20 * ms},
+			{TraceID: "a4", SpanID: "t3", ParentSpanID: "q", Name: "execute_tool answer", Operation: span.OpExecuteTool, Tool: "answer", StartUnixNano: 21 * ms, EndUnixNano: 30 * ms},
+		}), map[string]want{"a4": {tools: []string{"search_docs", "search_docs", "answer"}, agents: []string{"a"}, models: []string{}}}},
 		{"OpenAI Agents SDK (OpenInference)", recordedRun(t, "../span/testdata/frameworks/openai-agents-0.20.0-openinference-0.2.15.jsonl"), map[string]want{
 			"362d4435ef2a6f4a58a6c1037ca16596": {[]string{"get_weather"}, []string{"Weather agent"}, []string{"gpt-4o-mini", "gpt-4o-mini"}},
 		}},
