@@ -406,7 +406,8 @@ func (c *check) evaluateRows(rc *runCtx, g *group, r *Result) {
 		if rs.traces != nil {
 			r.Message += fmt.Sprintf("; first: %s (trace %s): %s", safetext.Clip(firstBad.Name, safetext.MaxRunes), firstBad.TraceID, firstBad.Message)
 		} else {
-			r.Message += fmt.Sprintf("; first: %s: %s", GroupLabel(c.a.Each, firstBad.Group), firstBad.Message)
+			r.firstLabel = GroupLabel(c.a.Each, firstBad.Group)
+			r.Message += fmt.Sprintf("; first: %s: %s", r.firstLabel, firstBad.Message)
 		}
 	} else if rng := ranges(r.Rows, "in every "+noun); rng != "" {
 		r.Message += "; " + rng
@@ -500,7 +501,11 @@ func mayHaveLongQuote(s string) bool {
 // the unquoted text between two quoted values (an observed number) is
 // never taken for one. A ' opens a value only after a space, (, [, {, :,
 // = or , (an apostrophe inside a word does not).
-func elideQuoted(s string) string {
+func elideQuoted(s string) string { return elideQuotedKeep(s, nil) }
+
+// elideQuotedKeep is elideQuoted keeping the quoted values in keep (their
+// text between the quotes, as strconv.Quote writes it).
+func elideQuotedKeep(s string, keep map[string]bool) string {
 	var b strings.Builder
 	last := 0
 	for i := 0; i < len(s); i++ {
@@ -525,7 +530,7 @@ func elideQuoted(s string) string {
 		if end < 0 {
 			break
 		}
-		if n := end - i - 1; n > maxQuoted {
+		if n := end - i - 1; n > maxQuoted && !keep[s[i+1:end]] {
 			b.WriteString(s[last:i])
 			fmt.Fprintf(&b, "%c…(%d characters elided; --include-content shows them)%c", q, n, q)
 			last = end + 1
@@ -541,12 +546,37 @@ func elideQuoted(s string) string {
 
 // elideContent removes long quoted values from messages: a CEL error such
 // as a failed conversion quotes the attribute value it was given.
+//
+// The tool, agent and model names of trace.tools, .agents and .models
+// are names, not content: kept whole up to safetext.MaxRunes bytes.
 func elideContent(r *Result) {
+	var names, quoted map[string]bool // names kept, and as messages quote them
+	collect := func(obs []Observed) {
+		for _, o := range obs {
+			l, ok := o.Value.([]string)
+			if !ok || !trajectoryExprs[o.Expr] {
+				continue
+			}
+			for _, v := range l {
+				if len(v) > maxQuoted && len(v) <= safetext.MaxRunes && !names[v] {
+					if names == nil {
+						names, quoted = map[string]bool{}, map[string]bool{}
+					}
+					q := strconv.Quote(v)
+					names[v], quoted[q[1:len(q)-1]] = true, true
+				}
+			}
+		}
+	}
+	collect(r.Observed)
+	for i := range r.Rows {
+		collect(r.Rows[i].Observed)
+	}
 	clean := func(s string) string {
 		if !mayHaveLongQuote(s) {
 			return s
 		}
-		return elideQuoted(s)
+		return elideQuotedKeep(s, quoted)
 	}
 	observed := func(obs []Observed) {
 		for i := range obs {
@@ -556,14 +586,19 @@ func elideContent(r *Result) {
 			}
 			if l, ok := obs[i].Value.([]string); ok {
 				for j, v := range l {
-					if len(v) > maxQuoted {
+					if len(v) > maxQuoted && !(names[v] && trajectoryExprs[obs[i].Expr]) {
 						l[j] = strings.Trim(clean(strconv.Quote(v)), `"`)
 					}
 				}
 			}
 		}
 	}
-	r.Message = clean(r.Message)
+	if i := strings.Index(r.Message, r.firstLabel); r.firstLabel != "" && i >= 0 {
+		// the failing group's name is a name, not content
+		r.Message = clean(r.Message[:i]) + r.firstLabel + clean(r.Message[i+len(r.firstLabel):])
+	} else {
+		r.Message = clean(r.Message)
+	}
 	observed(r.Observed)
 	for i := range r.Offenders {
 		r.Offenders[i].Detail = clean(r.Offenders[i].Detail)

@@ -84,10 +84,20 @@ func compileEach(env *cel.Env, a Assertion) (*cel.Ast, cel.Program, []Diagnostic
 // grouping is the group value of every span of a run for one each:,
 // computed once per run.
 type grouping struct {
-	once   sync.Once
-	key    []int32  // per entry: index into values, or -1 (no value)
-	values []string // distinct values
-	err    error
+	once sync.Once
+	// per entry: index into values, -1 (no value), or -2-j when the
+	// expression failed on entry j, which the entry takes its value from
+	key    []int32
+	values []string        // distinct values
+	errs   map[int32]error // by entry: the expression's error on it
+}
+
+// keyErr is the error behind key k, or nil for a value or no value.
+func (gr *grouping) keyErr(k int32) error {
+	if k > -2 {
+		return nil
+	}
+	return gr.errs[-k-2]
 }
 
 // groupingOf returns the grouping of the run by c's each:.
@@ -142,13 +152,13 @@ func (gr *grouping) compute(rc *runCtx, c *check) {
 					own[i] = -1 // an absent attribute: no value
 					continue
 				}
-				gr.err = fmt.Errorf("each: span %q (trace %s, span %s): %v", e.s.Name, e.s.TraceID, e.s.SpanID, err)
-				return
+				gr.fail(own, i, fmt.Errorf("each: span %q (trace %s, span %s): %v", e.s.Name, e.s.TraceID, e.s.SpanID, err))
+				continue
 			}
 			s, ok := val.(types.String)
 			if !ok {
-				gr.err = fmt.Errorf("each: span %q (trace %s, span %s): expected a string, got %s (convert with string(...))", e.s.Name, e.s.TraceID, e.s.SpanID, val.Type().TypeName())
-				return
+				gr.fail(own, i, fmt.Errorf("each: span %q (trace %s, span %s): expected a string, got %s (convert with string(...))", e.s.Name, e.s.TraceID, e.s.SpanID, val.Type().TypeName()))
+				continue
 			}
 			v = string(s)
 		}
@@ -160,7 +170,7 @@ func (gr *grouping) compute(rc *runCtx, c *check) {
 	}
 	for i := range rc.entries {
 		k := own[i]
-		for cur, d := rc.run.Parent(rc.entries[i].s), 0; k < 0 && cur != nil && d < 1000; cur, d = rc.run.Parent(cur), d+1 {
+		for cur, d := rc.run.Parent(rc.entries[i].s), 0; k == -1 && cur != nil && d < 1000; cur, d = rc.run.Parent(cur), d+1 {
 			j, ok := rc.indexOf(cur)
 			if !ok {
 				break
@@ -169,6 +179,18 @@ func (gr *grouping) compute(rc *runCtx, c *check) {
 		}
 		gr.key[i] = k
 	}
+}
+
+// fail records that the each: expression failed on entry i: an error for
+// the rows whose spans take their value from it (a span that is not
+// selected and not an ancestor a selected span takes its value from
+// does not matter).
+func (gr *grouping) fail(own []int32, i int, err error) {
+	if gr.errs == nil {
+		gr.errs = map[int32]error{}
+	}
+	gr.errs[int32(i)] = err
+	own[i] = -2 - int32(i)
 }
 
 // indexOf is the index of the run's span s in rc.entries; ok is false
@@ -195,9 +217,6 @@ type rowSet struct {
 // without a value form a last row, NoGroup.
 func (c *check) groupRows(rc *runCtx, g *group) (rowSet, error) {
 	gr := rc.groupingOf(c)
-	if gr.err != nil {
-		return rowSet{}, gr.err
-	}
 	count := make([]int, len(gr.values)+1) // last: no value
 	base := rc.entries
 	idx := func(e *entry) int {
@@ -209,6 +228,9 @@ func (c *check) groupRows(rc *runCtx, g *group) (rowSet, error) {
 		return int(k)
 	}
 	for _, e := range g.spans {
+		if err := gr.keyErr(gr.key[entryIndex(base, e)]); err != nil {
+			return rowSet{}, err
+		}
 		count[idx(e)]++
 	}
 	all := c.a.Each == EachConversation || c.a.Each == EachTest

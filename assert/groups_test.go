@@ -259,3 +259,49 @@ func TestGroupNearestAncestor(t *testing.T) {
 	assert.Equal(t, 1, rows[NoGroup].Spans)
 	assert.Equal(t, Pass, r.Status, r.Message)
 }
+
+// The failing group named in the message keeps its whole name: a test or
+// team name longer than the 32 characters content elision keeps
+// (TestCheckoutFlow/refund_over_the_limit_fails) was shown as
+// "…(44 characters elided; …)" in the message, while the rows showed it.
+func TestGroupLongNameNotElided(t *testing.T) {
+	long := "TestCheckoutFlow/refund_over_the_limit_fails"
+	run := span.NewRun([]span.Span{
+		{TraceID: "t1", SpanID: "a", Name: "chat", Operation: span.OpChat, StartUnixNano: 1, EndUnixNano: 10,
+			Attrs: span.AttrsOf(map[string]any{"test.name": long, "app.out": "a secret prompt"})},
+	})
+	for _, each := range []string{"test", `span.attrs["test.name"]`} {
+		y := "assertions:\n  - name: x\n    each: '" + each + "'\n    expect: count > 1\n" +
+			"  - name: y\n    each: '" + each + "'\n    expect: spans.all(s, int(s.attrs[\"app.out\"]) > 0)\n"
+		r := evaluate(t, y, run)
+		assert.Contains(t, r["x"].Message, "; first: "+GroupLabel(each, long)+": count = 1", each)
+		// an error row names the group too
+		assert.Contains(t, r["y"].Message, "; first: "+GroupLabel(each, long)+": ", each)
+		assert.NotContains(t, r["y"].Message, "secret prompt", each)
+	}
+}
+
+// An each: expression is evaluated on the spans whose group is needed:
+// the selected spans and the ancestors they take a value from. Before,
+// it failed the assertion on any span of the run: `each:
+// span.tool_args.order` with `where: span.operation == "execute_tool"`
+// was an error on the model call beside the tool call, which has no
+// tool-call arguments.
+func TestGroupErrorOnlyWhereNeeded(t *testing.T) {
+	args := func(v string) span.Attrs { return span.AttrsOf(map[string]any{"gen_ai.tool.call.arguments": v}) }
+	run := span.NewRun([]span.Span{
+		{TraceID: "t", SpanID: "root", Name: "invoke_agent a", Operation: span.OpInvokeAgent, StartUnixNano: 1, EndUnixNano: 100},
+		{TraceID: "t", SpanID: "chat", ParentSpanID: "root", Name: "chat", Operation: span.OpChat, StartUnixNano: 2, EndUnixNano: 10},
+		{TraceID: "t", SpanID: "t1", ParentSpanID: "root", Name: "execute_tool lookup", Operation: span.OpExecuteTool, Tool: "lookup", StartUnixNano: 11, EndUnixNano: 20, Attrs: args(`{"order":"A1"}`)},
+		{TraceID: "t", SpanID: "t2", ParentSpanID: "root", Name: "execute_tool lookup", Operation: span.OpExecuteTool, Tool: "lookup", StartUnixNano: 21, EndUnixNano: 30, Attrs: args(`{"order":"B2"}`)},
+		{TraceID: "t", SpanID: "t3", ParentSpanID: "root", Name: "execute_tool lookup", Operation: span.OpExecuteTool, Tool: "lookup", StartUnixNano: 31, EndUnixNano: 40, Attrs: args(`{"order":"A1"}`)},
+	})
+	y := "assertions:\n  - name: tools\n    each: span.tool_args.order\n    where: span.operation == \"execute_tool\"\n    expect: count <= 1\n" +
+		"  - name: chats\n    each: span.tool_args.order\n    where: span.operation == \"chat\"\n    expect: count >= 1\n"
+	r := evaluate(t, y, run)
+	assert.Equal(t, Fail, r["tools"].Status, r["tools"].Message)
+	assert.Equal(t, []string{"A1", "B2"}, groupNames(r["tools"]))
+	// a selected span whose value cannot be computed is still an error
+	assert.Equal(t, Error, r["chats"].Status, r["chats"].Message)
+	assert.Contains(t, r["chats"].Message, `each: span "chat" (trace t, span chat): span.tool_args`)
+}

@@ -137,6 +137,9 @@ type Result struct {
 	pending     bool
 	observedMsg string
 	offenders   []Offender
+	// firstLabel is the label of the failing group Message names
+	// ("test \"NAME\""): a name, kept whole when content is elided.
+	firstLabel string
 }
 
 // Observed is the value of one statistic or aggregate the expression used.

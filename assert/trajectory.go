@@ -27,8 +27,8 @@ type trajectory struct {
 	tools, agents, models []string
 }
 
-// trajectoryOf lists the names of t's tool calls (execute_tool spans: the
-// tool name, else the span name), agents (invoke_agent spans that name
+// trajectoryOf lists the names of t's tool calls (execute_tool spans:
+// toolName), agents (invoke_agent spans that name
 // an agent) and model calls (chat, text_completion, generate_content:
 // the model, empty when the call names none) in causal
 // order (span.Run.CausalSteps, the order diff compares structures in):
@@ -51,18 +51,74 @@ func trajectoryOf(run *span.Run, t *span.Trace) *trajectory {
 	names := func(spans []*span.Span, name func(s *span.Span) string) []string {
 		out := make([]string, 0, len(spans))
 		run.CausalSteps(t, spans, func(step []*span.Span) {
-			from := len(out)
-			for _, s := range step {
-				out = append(out, name(s))
+			if len(step) == 1 {
+				out = append(out, name(step[0]))
+				return
 			}
-			sort.Strings(out[from:])
+			for _, i := range stepOrder(run, step, name) {
+				out = append(out, name(step[i]))
+			}
 		})
 		return out
 	}
-	tr.tools = names(tools, func(s *span.Span) string { return firstNonEmpty(s.Tool, s.Name) })
+	tr.tools = names(tools, toolName)
 	tr.agents = names(agents, func(s *span.Span) string { return s.Agent })
 	tr.models = names(models, func(s *span.Span) string { return s.Model })
 	return tr
+}
+
+// stepOrder orders a step of concurrent calls (in causal order) for a
+// trajectory: the outermost calls by name, each followed by the calls of
+// the step nested in it (a tool called by a sub-agent that runs as a
+// tool, concurrently with another tool) in causal order, so that a call
+// never comes before the call that contains it.
+func stepOrder(run *span.Run, step []*span.Span, name func(s *span.Span) string) []int {
+	order := make([]int, len(step))
+	for i := range order {
+		order[i] = i
+	}
+	if len(step) < 2 {
+		return order
+	}
+	pos := make(map[*span.Span]int, len(step))
+	for i, s := range step {
+		pos[s] = i
+	}
+	head := make([]int, len(step)) // the outermost call of the step containing step[i], or i
+	names := make([]string, len(step))
+	for i, s := range step {
+		head[i] = i
+		for cur, d := run.Parent(s), 0; cur != nil && d < 1000; cur, d = run.Parent(cur), d+1 {
+			if j, in := pos[cur]; in {
+				head[i] = j
+			}
+		}
+		names[i] = name(s)
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ha, hb := head[order[a]], head[order[b]]
+		if ha != hb {
+			if names[ha] != names[hb] {
+				return names[ha] < names[hb]
+			}
+			return ha < hb
+		}
+		return order[a] < order[b]
+	})
+	return order
+}
+
+// toolName names a tool call: span.tool, else the span name without the
+// "execute_tool " the GenAI conventions put before the tool's name
+// (OpenLLMetry's LangChain.js tool spans name the tool only there).
+func toolName(s *span.Span) string {
+	if s.Tool != "" {
+		return s.Tool
+	}
+	if n, ok := strings.CutPrefix(s.Name, span.OpExecuteTool+" "); ok && strings.TrimSpace(n) != "" {
+		return n
+	}
+	return s.Name
 }
 
 func isLLMOp(op string) bool {
@@ -74,13 +130,6 @@ func isLLMOp(op string) bool {
 	return false
 }
 
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // traj returns the trace's trajectory, computed on first use.
 func (tv *traceVal) traj() *trajectory {
 	tv.mu.Lock()
@@ -90,6 +139,10 @@ func (tv *traceVal) traj() *trajectory {
 	}
 	return tv.trajectory
 }
+
+// trajectoryExprs are the observed expressions whose values are
+// trajectory names (kept whole in messages, see elideContent).
+var trajectoryExprs = map[string]bool{"trace.tools": true, "trace.agents": true, "trace.models": true}
 
 // traceTrajectoryFields are the trace fields of this file.
 func traceTrajectoryFields() []field {
@@ -192,11 +245,7 @@ func toolArgs(s *span.Span) ref.Val {
 			}
 		}
 		if key == "traceloop.entity.input" {
-			if m, isMap := v.(map[string]any); isMap {
-				if kw, has := m["kwargs"].(map[string]any); has {
-					v = kw
-				}
-			}
+			v = traceloopArgs(v)
 		}
 	default:
 		return errVal("span.tool_args: span %q (%s): %s is a %T, not a JSON object", s.Name, s.SpanID, key, raw)
@@ -206,6 +255,36 @@ func toolArgs(s *span.Span) ref.Val {
 		return errVal("span.tool_args: span %q (%s): %s is JSON but not an object (a %s)", s.Name, s.SpanID, key, jsonKind(v))
 	}
 	return types.NewStringInterfaceMap(theProvider, m)
+}
+
+// traceloopArgs picks the arguments out of OpenLLMetry's entity input,
+// {"args": [...], "kwargs": {...}}: the keyword arguments when there are
+// any, else a single positional argument that is an object or JSON text
+// of one (LangChain.js tools get their arguments that way).
+func traceloopArgs(v any) any {
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return v
+	}
+	if kw, has := m["kwargs"].(map[string]any); has && len(kw) > 0 {
+		return kw
+	}
+	if args, has := m["args"].([]any); has && len(args) == 1 {
+		switch a := args[0].(type) {
+		case map[string]any:
+			return a
+		case string:
+			if inner, err := parseArgs(a); err == nil {
+				if im, ok := inner.(map[string]any); ok {
+					return im
+				}
+			}
+		}
+	}
+	if kw, has := m["kwargs"].(map[string]any); has {
+		return kw
+	}
+	return v
 }
 
 func toolArgsRaw(s *span.Span) (key string, raw any, ok bool) {

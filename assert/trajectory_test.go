@@ -63,6 +63,23 @@ func trajectoryRun() *span.Run {
 	})
 }
 
+// agentAsToolRun is one trace of an agent that runs two tools in
+// parallel, one of them a sub-agent used as a tool (the OpenAI Agents
+// SDK's Agent.as_tool) that calls a tool of its own while the other tool
+// still runs: the nested calls come after the calls that contain them.
+func agentAsToolRun() *span.Run {
+	sp := func(id, parent, op, tool, agent string, start, end uint64) span.Span {
+		return span.Span{TraceID: "a2", SpanID: id, ParentSpanID: parent, Name: op + " " + tool + agent, Operation: op, Tool: tool, Agent: agent, StartUnixNano: start * ms, EndUnixNano: end * ms}
+	}
+	return span.NewRun([]span.Span{
+		sp("root", "", span.OpInvokeAgent, "", "zeta", 0, 100),
+		sp("research", "root", span.OpExecuteTool, "research", "", 10, 80),
+		sp("sub", "research", span.OpInvokeAgent, "", "alpha", 15, 75),
+		sp("lookup", "sub", span.OpExecuteTool, "a_lookup", "", 20, 30),
+		sp("fetch", "root", span.OpExecuteTool, "z_fetch", "", 11, 40),
+	})
+}
+
 func TestTrajectories(t *testing.T) {
 	type want struct{ tools, agents, models []string }
 	cases := []struct {
@@ -76,6 +93,32 @@ func TestTrajectories(t *testing.T) {
 			agents: []string{"triage", "refunds"},
 			models: []string{"gpt-4o-mini", "gpt-4o"},
 		}}},
+		{"a sub-agent as a tool, in parallel with another tool", agentAsToolRun(), map[string]want{"a2": {
+			// research and z_fetch ran concurrently: name order, each
+			// followed by the calls nested in it (a_lookup ran inside
+			// research); before, a_lookup came first, before the call
+			// that contains it
+			tools:  []string{"research", "a_lookup", "z_fetch"},
+			agents: []string{"zeta", "alpha"},
+			models: []string{},
+		}}},
+		// OpenLLMetry's LangChain.js instrumentation (interop/langchain
+		// traceloop): gen_ai.operation.name execute_tool on a
+		// traceloop.span.kind=task span, no tool name attribute. The
+		// name was the span name, "execute_tool DynamicStructuredTool",
+		// 34 characters and elided from messages as content.
+		{"a tool span named only by its span name", span.NewRun([]span.Span{
+			{TraceID: "a3", SpanID: "q", Name: "question", StartUnixNano: 1 * ms, EndUnixNano: 50 * ms},
+			{TraceID: "a3", SpanID: "t", ParentSpanID: "q", Name: "execute_tool DynamicStructuredTool", Operation: span.OpExecuteTool, StartUnixNano: 2 * ms, EndUnixNano: 10 * ms},
+			{TraceID: "a3", SpanID: "u", ParentSpanID: "q", Name: "lookup", Operation: span.OpExecuteTool, StartUnixNano: 11 * ms, EndUnixNano: 20 * ms},
+		}), map[string]want{"a3": {tools: []string{"DynamicStructuredTool", "lookup"}, agents: []string{}, models: []string{}}}},
+		// a tool call that failed and its retry: both are calls
+		{"a failed tool call and its retry", span.NewRun([]span.Span{
+			{TraceID: "a4", SpanID: "q", Name: "invoke_agent a", Operation: span.OpInvokeAgent, Agent: "a", StartUnixNano: 1 * ms, EndUnixNano: 50 * ms},
+			{TraceID: "a4", SpanID: "t1", ParentSpanID: "q", Name: "execute_tool search_docs", Operation: span.OpExecuteTool, Tool: "search_docs", Status: "error", StartUnixNano: 2 * ms, EndUnixNano: 10 * ms},
+			{TraceID: "a4", SpanID: "t2", ParentSpanID: "q", Name: "execute_tool search_docs", Operation: span.OpExecuteTool, Tool: "search_docs", StartUnixNano: 11 * ms, EndUnixNano: 20 * ms},
+			{TraceID: "a4", SpanID: "t3", ParentSpanID: "q", Name: "execute_tool answer", Operation: span.OpExecuteTool, Tool: "answer", StartUnixNano: 21 * ms, EndUnixNano: 30 * ms},
+		}), map[string]want{"a4": {tools: []string{"search_docs", "search_docs", "answer"}, agents: []string{"a"}, models: []string{}}}},
 		{"OpenAI Agents SDK (OpenInference)", recordedRun(t, "../span/testdata/frameworks/openai-agents-0.20.0-openinference-0.2.15.jsonl"), map[string]want{
 			"362d4435ef2a6f4a58a6c1037ca16596": {[]string{"get_weather"}, []string{"Weather agent"}, []string{"gpt-4o-mini", "gpt-4o-mini"}},
 		}},
@@ -197,6 +240,12 @@ func TestToolArgs(t *testing.T) {
 		{"OpenInference tool call, encoded twice", "", map[string]any{"tool_call.function.arguments": `"{\"order\":\"A1\"}"`}, `span.tool_args.order == "A1"`, ""},
 		{"OpenInference input.value of a TOOL span", "execute_tool", map[string]any{"input.value": `{"city":"Paris"}`}, `span.tool_args.city == "Paris"`, ""},
 		{"OpenLLMetry kwargs", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":[],"kwargs":{"city":"Paris"}}`}, `span.tool_args.city == "Paris"`, ""},
+		// OpenLLMetry's LangChain.js instrumentation (interop/langchain
+		// traceloop) passes the arguments as the one positional argument,
+		// itself JSON text; before, tool_args was {"args": [...]}
+		{"OpenLLMetry LangChain.js: one positional argument, JSON text", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":["{\"order\":\"A1\"}"]}`}, `span.tool_args.order == "A1"`, ""},
+		{"OpenLLMetry: one positional argument, an object", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":[{"order":"A1"}],"kwargs":{}}`}, `span.tool_args.order == "A1"`, ""},
+		{"OpenLLMetry: two positional arguments are no map", "execute_tool", map[string]any{"traceloop.entity.input": `{"args":["a","b"]}`}, `span.tool_args.args[1] == "b"`, ""},
 		{"nested values and floats", "execute_tool", map[string]any{"gen_ai.tool.call.arguments": `{"filter":{"tags":["a","b"]},"t":0.5}`}, `span.tool_args.filter.tags[1] == "b" && span.tool_args.t == 0.5`, ""},
 		{"an attribute map (not text)", "execute_tool", map[string]any{"gen_ai.tool.call.arguments": map[string]any{"q": "x"}}, `span.tool_args.q == "x"`, ""},
 		{"has() on a present key", "execute_tool", map[string]any{"gen_ai.tool.call.arguments": `{"q":"x"}`}, `has(span.tool_args.q)`, ""},
@@ -247,4 +296,29 @@ func FuzzToolArgs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Tool, agent and model names in trace.tools, .agents and .models are
+// names, not content: an MCP tool's name is often longer than the 32
+// characters content elision keeps, and was shown as
+// ["…(36 characters elided; --include-content shows them)"] in every
+// message, row and observed value. A name longer than safetext.MaxRunes
+// (untrusted span content) is still elided.
+func TestTrajectoryLongNamesNotElided(t *testing.T) {
+	long := "mcp__filesystem__read_multiple_files"
+	huge := strings.Repeat("x", 300)
+	run := span.NewRun([]span.Span{
+		{TraceID: "t1", SpanID: "a", Name: "invoke_agent a", Operation: span.OpInvokeAgent, Agent: "a", StartUnixNano: 1 * ms, EndUnixNano: 100 * ms},
+		{TraceID: "t1", SpanID: "b", ParentSpanID: "a", Name: "execute_tool " + long, Operation: span.OpExecuteTool, Tool: long, StartUnixNano: 2 * ms, EndUnixNano: 10 * ms},
+		{TraceID: "t1", SpanID: "c", ParentSpanID: "a", Name: "execute_tool x", Operation: span.OpExecuteTool, Tool: huge, StartUnixNano: 11 * ms, EndUnixNano: 20 * ms},
+	})
+	r := evaluate(t, "assertions:\n  - name: x\n    each: trace\n    expect: in_order(trace.tools, [\"search\"])\n", run)["x"]
+	require.Equal(t, Fail, r.Status, r.Message)
+	shown := `trace.tools = ["` + long + `", "…(300 characters elided; --include-content shows them)"]`
+	assert.Contains(t, r.Message, shown)
+	require.Len(t, r.Rows, 1)
+	assert.Contains(t, r.Rows[0].Message, shown)
+	require.Len(t, r.Rows[0].Observed, 1)
+	assert.Equal(t, []string{long, "…(300 characters elided; --include-content shows them)"}, r.Rows[0].Observed[0].Value)
+	assert.NotContains(t, r.Message, huge)
 }
