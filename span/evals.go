@@ -189,8 +189,6 @@ func evalFields(a attrSource, nameKey, scoreKey, labelKey, explKey, what string,
 	if v, ok := a.get(scoreKey); ok {
 		if f, ok := scoreOf(v); ok {
 			e.Score, e.HasScore = f, true
-		} else if x, isFloat := v.(float64); isFloat {
-			warn(fmt.Sprintf("%s (evaluation %s): %s is %v, not a finite number; the result has no score", what, quoteName(name), scoreKey, x))
 		} else {
 			notA := "not a number"
 			if f, ok := v.(float64); ok && math.IsInf(f, 0) {

@@ -210,7 +210,7 @@ func TestEvalScoreNotFinite(t *testing.T) {
 	}{
 		{math.Inf(1), `gen_ai.evaluation.score.value is +Inf, not a finite number; the result has no score`},
 		{math.Inf(-1), `gen_ai.evaluation.score.value is -Inf, not a finite number; the result has no score`},
-		{math.NaN(), `gen_ai.evaluation.score.value is NaN, not a finite number; the result has no score`},
+		{math.NaN(), `gen_ai.evaluation.score.value is NaN, not a number; the result has no score`},
 		{"NaN", `gen_ai.evaluation.score.value is the string "NaN", not a number; the result has no score`},
 	} {
 		var warns []string
