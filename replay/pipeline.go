@@ -55,6 +55,8 @@ type job struct {
 	ld       plog.Logs // logStage
 	spans    []span.Span
 	warnings []string
+	// spans the Decoder skipped for invalid ids (span.Decoder.TakeSkipped)
+	badIDs int
 }
 
 // stage is the decoding a pipeline does: newWorker returns the decode
@@ -172,6 +174,7 @@ func (st spanStage) newWorker() func(j *job) {
 				}
 			}()
 		}
+		defer func() { j.badIDs = d.TakeSkipped() }()
 		if j.kind == protoRecord {
 			j.spans, j.derr = d.DecodeProto(dst, j.data, warn)
 			return
@@ -292,8 +295,25 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 	}
 
 	warnedEmpty := -1 // file index of the last "without resourceSpans" warning
+	// spans skipped for invalid ids: one warning per file, at the first
+	// place, once the file is done
+	var (
+		badIDs   int
+		badWhere string
+	)
+	flushBad := func() {
+		if badIDs > 0 {
+			warn(badWhere + ": " + span.SkippedWarning(badIDs))
+		}
+		badIDs, badWhere = 0, ""
+	}
+	lastFile := -1
 	for j := range order {
 		<-j.done
+		if j.file != lastFile && j.path != "" {
+			flushBad()
+			lastFile = j.file
+		}
 		switch {
 		case j.warn != "":
 			warn(j.warn)
@@ -314,6 +334,15 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 		for _, w := range j.warnings {
 			warn(w)
 		}
+		if j.badIDs > 0 {
+			if badIDs == 0 {
+				badWhere = fmt.Sprintf("%s:%d", j.path, j.line)
+				if j.kind == protoRecord {
+					badWhere = recordWhere(j.path, j.line, j.offset)
+				}
+			}
+			badIDs += j.badIDs
+		}
 		if j.empty {
 			switch {
 			case j.kind == jsonDoc:
@@ -328,6 +357,7 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 			return err
 		}
 	}
+	flushBad()
 	wg.Wait()
 	return nil
 }

@@ -1,6 +1,8 @@
 package span
 
 import (
+	"fmt"
+
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llmcheck/llmcheck/internal/jsondepth"
@@ -94,12 +96,14 @@ func (d *Decoder) DecodeProto(dst []Span, data []byte, warn func(string)) ([]Spa
 // take the batch, dst comes back unchanged (the spare capacity cleared).
 func (d *Decoder) tryFast(dst []Span, data []byte, warn func(string), fast func([]Span, []byte) ([]Span, bool)) ([]Span, bool) {
 	n0 := len(dst)
+	bad0 := d.n.badIDs
 	d.pending = d.pending[:0]
 	d.n.warn = d.fastWarn
 	out, ok := fast(dst, data)
 	d.n.warn = nil
 	if !ok {
 		clear(out[n0:len(out)])
+		d.n.badIDs = bad0 // the slow path counts them again
 		return out[:n0], false
 	}
 	d.flush(warn)
@@ -121,6 +125,43 @@ func (d *Decoder) slow(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 	dst = d.n.fromTraces(dst, td)
 	d.n.warn = nil
 	return dst
+}
+
+// keep normalises the span in d.r onto dst, unless its trace id or span
+// id is missing or all zeros: such a span is invalid OTLP and belongs to no
+// trace, so it is only counted (see TakeSkipped), never materialised. ok is
+// false when the span must be decoded by the slow path.
+func (d *Decoder) keep(dst []Span) ([]Span, bool) {
+	r := &d.r
+	if r.traceID == zeroIDs32 || r.spanID == zeroIDs16 {
+		d.n.badIDs++
+		return dst, true
+	}
+	dst = append(dst, Span{})
+	return dst, d.n.finish(&dst[len(dst)-1], r)
+}
+
+// TakeSkipped returns the number of spans the Decoder skipped since the
+// last call because their trace id or span id was missing or all zeros
+// (invalid OTLP: no trace can hold them), and resets it. Callers report
+// it once per file or stream; SkippedWarning words it.
+func (d *Decoder) TakeSkipped() int {
+	n := d.n.badIDs
+	d.n.badIDs = 0
+	return n
+}
+
+// SkippedWarning words a count of TakeSkipped, without a location; it is
+// "" for zero.
+func SkippedWarning(spans int) string {
+	if spans == 0 {
+		return ""
+	}
+	noun := "spans"
+	if spans == 1 {
+		noun = "span"
+	}
+	return fmt.Sprintf("%d %s without a valid trace id or span id skipped (OTLP requires non-zero ids)", spans, noun)
 }
 
 // kv is one decoded attribute.

@@ -92,6 +92,9 @@ func compareDecoders(td ptrace.Traces, want []Span, wantWarns []string, d *Decod
 		if err != nil {
 			return fmt.Sprintf("%s: %v\n  input %s", c.name, err, js)
 		}
+		if w := SkippedWarning(c.dec.TakeSkipped()); w != "" {
+			warns = append(warns, w)
+		}
 		if g := fmt.Sprintf("%#v", got); g != wantS {
 			return fmt.Sprintf("%s: spans differ\n  got  %s\n  want %s\n  input %s", c.name, g, wantS, js)
 		}
@@ -120,10 +123,14 @@ func decodeBoth(t testing.TB, data []byte) (want, got string) {
 		want = fmt.Sprintf("%#v %q", spans, warns)
 	}
 	var warns []string
-	spans, err := NewDecoder().DecodeJSON(nil, data, func(w string) { warns = append(warns, w) })
+	d := NewDecoder()
+	spans, err := d.DecodeJSON(nil, data, func(w string) { warns = append(warns, w) })
 	if err != nil {
 		got = "error: " + err.Error()
 	} else {
+		if w := SkippedWarning(d.TakeSkipped()); w != "" {
+			warns = append(warns, w)
+		}
 		got = fmt.Sprintf("%#v %q", spans, warns)
 	}
 	return want, got
@@ -270,10 +277,14 @@ func decodeBothProto(t testing.TB, data []byte) (want, got string) {
 		want = fmt.Sprintf("%#v %q", spans, warns)
 	}
 	var warns []string
-	spans, err := NewDecoder().DecodeProto(nil, data, func(w string) { warns = append(warns, w) })
+	d := NewDecoder()
+	spans, err := d.DecodeProto(nil, data, func(w string) { warns = append(warns, w) })
 	if err != nil {
 		got = "error: " + err.Error()
 	} else {
+		if w := SkippedWarning(d.TakeSkipped()); w != "" {
+			warns = append(warns, w)
+		}
 		got = fmt.Sprintf("%#v %q", spans, warns)
 	}
 	return want, got

@@ -70,13 +70,27 @@ func fromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 	n.warn = warn
 	defer func() {
 		n.warn = nil
+		n.badIDs = 0
 		normalisers.Put(n)
 	}()
-	return n.fromTraces(dst, td)
+	n.badIDs = 0
+	dst = n.fromTraces(dst, td)
+	if w := SkippedWarning(n.badIDs); w != "" && warn != nil {
+		warn(w)
+	}
+	return dst
 }
 
+// validIDs reports whether a span has the non-zero trace and span ids
+// OTLP requires; a span without them belongs to no trace and is skipped.
+func validIDs(sp ptrace.Span) bool {
+	return !sp.TraceID().IsEmpty() && !sp.SpanID().IsEmpty()
+}
+
+// fromTraces appends td's spans with valid ids (see validIDs) to dst,
+// counting the others in n.badIDs.
 func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
-	if c := td.SpanCount(); cap(dst)-len(dst) < c {
+	if c := validSpanCount(td); cap(dst)-len(dst) < c {
 		grown := make([]Span, len(dst), max(2*cap(dst), len(dst)+c))
 		copy(grown, dst)
 		dst = grown
@@ -97,12 +111,35 @@ func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
 			scope := n.in.str(ss.Scope().Name())
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
+				sp := spans.At(k)
+				if !validIDs(sp) {
+					n.badIDs++
+					continue
+				}
 				dst = append(dst, Span{Service: service, Resource: res, Scope: scope})
-				n.span(&dst[len(dst)-1], spans.At(k))
+				n.span(&dst[len(dst)-1], sp)
 			}
 		}
 	}
 	return dst
+}
+
+// validSpanCount is the number of td's spans with valid ids.
+func validSpanCount(td ptrace.Traces) int {
+	c := 0
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				if validIDs(spans.At(k)) {
+					c++
+				}
+			}
+		}
+	}
+	return c
 }
 
 // normalisers keeps normalisers, and so their intern tables, from batch to
@@ -111,6 +148,8 @@ var normalisers = sync.Pool{New: func() any { return new(normaliser) }}
 
 type normaliser struct {
 	warn func(string)
+	// spans skipped for a missing or all-zero trace or span id
+	badIDs int
 	l    lookup
 	in   interner
 	ab   attrsBuilder

@@ -647,8 +647,10 @@ func (d *Decoder) jsonScopeSpans(dst []Span) ([]Span, bool) {
 				if !more {
 					break
 				}
-				dst = append(dst, Span{})
-				if !d.jsonSpan(&dst[len(dst)-1]) {
+				if !d.jsonSpan() {
+					return dst, false
+				}
+				if dst, ok = d.keep(dst); !ok {
 					return dst, false
 				}
 			}
@@ -709,8 +711,8 @@ func (d *Decoder) jsonScope() (string, bool) {
 	return name, true
 }
 
-// jsonSpan reads one span object into s.
-func (d *Decoder) jsonSpan(s *Span) bool {
+// jsonSpan reads one span object into d.r.
+func (d *Decoder) jsonSpan() bool {
 	p := &d.j
 	r := &d.r
 	r.reset()
@@ -797,7 +799,7 @@ func (d *Decoder) jsonSpan(s *Span) bool {
 	if seen&2 == 0 {
 		r.spanID = zeroIDs[8]
 	}
-	return d.n.finish(s, r)
+	return true
 }
 
 func (d *Decoder) jsonStatus() bool {

@@ -207,8 +207,10 @@ func (d *Decoder) protoScopeSpans(dst []Span, b []byte) ([]Span, bool) {
 				return dst, false
 			}
 		case 2: // spans
-			dst = append(dst, Span{})
-			if !d.protoSpan(&dst[len(dst)-1], m) {
+			if !d.protoSpan(m) {
+				return dst, false
+			}
+			if dst, ok = d.keep(dst); !ok {
 				return dst, false
 			}
 		case 3: // schema_url
@@ -298,7 +300,7 @@ func (d *Decoder) protoID(b []byte, size int) (s string, zero, ok bool) {
 	return id, zero, true
 }
 
-func (d *Decoder) protoSpan(s *Span, b []byte) bool {
+func (d *Decoder) protoSpan(b []byte) bool {
 	rs := &d.r
 	rs.reset()
 	r := protoReader{b: b}
@@ -408,7 +410,7 @@ func (d *Decoder) protoSpan(s *Span, b []byte) bool {
 	if seen&(1<<2) == 0 {
 		rs.spanID = zeroIDs[8]
 	}
-	return d.n.finish(s, rs)
+	return true
 }
 
 func (d *Decoder) protoStatus(b []byte) bool {
