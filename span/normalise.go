@@ -150,9 +150,9 @@ type normaliser struct {
 	warn func(string)
 	// spans skipped for a missing or all-zero trace or span id
 	badIDs int
-	l    lookup
-	in   interner
-	ab   attrsBuilder
+	l      lookup
+	in     interner
+	ab     attrsBuilder
 	// documents from db.query.result / db.search.result events of the
 	// current span
 	evDocs []Document
