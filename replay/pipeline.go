@@ -55,8 +55,9 @@ type job struct {
 	ld       plog.Logs // logStage
 	spans    []span.Span
 	warnings []string
-	// spans the Decoder skipped for invalid ids (span.Decoder.TakeSkipped)
-	badIDs int
+	// spans and attributes the Decoder skipped for invalid ids or empty
+	// keys (span.Decoder.TakeSkipped)
+	badIDs, emptyKeys int
 }
 
 // stage is the decoding a pipeline does: newWorker returns the decode
@@ -174,7 +175,7 @@ func (st spanStage) newWorker() func(j *job) {
 				}
 			}()
 		}
-		defer func() { j.badIDs = d.TakeSkipped() }()
+		defer func() { j.badIDs, j.emptyKeys = d.TakeSkipped() }()
 		if j.kind == protoRecord {
 			j.spans, j.derr = d.DecodeProto(dst, j.data, warn)
 			return
@@ -295,17 +296,17 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 	}
 
 	warnedEmpty := -1 // file index of the last "without resourceSpans" warning
-	// spans skipped for invalid ids: one warning per file, at the first
-	// place, once the file is done
+	// spans skipped for invalid ids and attributes for empty keys: one
+	// warning per file, at the first place, once the file is done
 	var (
-		badIDs   int
-		badWhere string
+		badIDs, emptyKeys int
+		badWhere          string
 	)
 	flushBad := func() {
-		if badIDs > 0 {
-			warn(badWhere + ": " + span.SkippedWarning(badIDs))
+		if w := span.SkippedWarning(badIDs, emptyKeys); w != "" {
+			warn(badWhere + ": " + w)
 		}
-		badIDs, badWhere = 0, ""
+		badIDs, emptyKeys, badWhere = 0, 0, ""
 	}
 	lastFile := -1
 	for j := range order {
@@ -334,14 +335,15 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 		for _, w := range j.warnings {
 			warn(w)
 		}
-		if j.badIDs > 0 {
-			if badIDs == 0 {
+		if j.badIDs > 0 || j.emptyKeys > 0 {
+			if badWhere == "" {
 				badWhere = fmt.Sprintf("%s:%d", j.path, j.line)
 				if j.kind == protoRecord {
 					badWhere = recordWhere(j.path, j.line, j.offset)
 				}
 			}
 			badIDs += j.badIDs
+			emptyKeys += j.emptyKeys
 		}
 		if j.empty {
 			switch {

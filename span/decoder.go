@@ -2,6 +2,7 @@ package span
 
 import (
 	"fmt"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -96,14 +97,14 @@ func (d *Decoder) DecodeProto(dst []Span, data []byte, warn func(string)) ([]Spa
 // take the batch, dst comes back unchanged (the spare capacity cleared).
 func (d *Decoder) tryFast(dst []Span, data []byte, warn func(string), fast func([]Span, []byte) ([]Span, bool)) ([]Span, bool) {
 	n0 := len(dst)
-	bad0 := d.n.badIDs
+	bad0, keys0 := d.n.badIDs, d.n.emptyKeys
 	d.pending = d.pending[:0]
 	d.n.warn = d.fastWarn
 	out, ok := fast(dst, data)
 	d.n.warn = nil
 	if !ok {
 		clear(out[n0:len(out)])
-		d.n.badIDs = bad0 // the slow path counts them again
+		d.n.badIDs, d.n.emptyKeys = bad0, keys0 // the slow path counts them again
 		return out[:n0], false
 	}
 	d.flush(warn)
@@ -137,31 +138,40 @@ func (d *Decoder) keep(dst []Span) ([]Span, bool) {
 		d.n.badIDs++
 		return dst, true
 	}
+	d.n.emptyKeys += r.emptyKeys
 	dst = append(dst, Span{})
 	return dst, d.n.finish(&dst[len(dst)-1], r)
 }
 
-// TakeSkipped returns the number of spans the Decoder skipped since the
-// last call because their trace id or span id was missing or all zeros
-// (invalid OTLP: no trace can hold them), and resets it. Callers report
-// it once per file or stream; SkippedWarning words it.
-func (d *Decoder) TakeSkipped() int {
-	n := d.n.badIDs
-	d.n.badIDs = 0
-	return n
+// TakeSkipped returns what the Decoder skipped since the last call, and
+// resets the counts: spans whose trace id or span id was missing or all
+// zeros (invalid OTLP: no trace can hold them), and attributes with an
+// empty key (invalid too; of resources, kept spans and their events).
+// Callers report them once per file or stream; SkippedWarning words them.
+func (d *Decoder) TakeSkipped() (spans, emptyKeys int) {
+	spans, emptyKeys = d.n.badIDs, d.n.emptyKeys
+	d.n.badIDs, d.n.emptyKeys = 0, 0
+	return spans, emptyKeys
 }
 
-// SkippedWarning words a count of TakeSkipped, without a location; it is
-// "" for zero.
-func SkippedWarning(spans int) string {
-	if spans == 0 {
-		return ""
+// SkippedWarning words the counts of TakeSkipped, without a location; it
+// is "" when both are zero.
+func SkippedWarning(spans, emptyKeys int) string {
+	var parts []string
+	if spans > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s without a valid trace id or span id skipped (OTLP requires non-zero ids)", spans, plural(spans, "span", "spans")))
 	}
-	noun := "spans"
-	if spans == 1 {
-		noun = "span"
+	if emptyKeys > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s with an empty key skipped (OTLP requires a key)", emptyKeys, plural(emptyKeys, "attribute", "attributes")))
 	}
-	return fmt.Sprintf("%d %s without a valid trace id or span id skipped (OTLP requires non-zero ids)", spans, noun)
+	return strings.Join(parts, "; ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // kv is one decoded attribute.
@@ -188,6 +198,7 @@ type rawSpan struct {
 	attrs                     []kv // span attributes
 	evKVs                     []kv // event attributes
 	events                    []rawEvent
+	emptyKeys                 int // attributes skipped for an empty key
 }
 
 func (r *rawSpan) reset() {

@@ -72,8 +72,8 @@ func TestDecodeSkipsSpansWithoutValidIDs(t *testing.T) {
 				assert.Equal(t, "sc", s.Scope)
 			}
 			assert.Equal(t, tc.want, names)
-			assert.Equal(t, n, d.TakeSkipped(), "skipped count")
-			assert.Equal(t, 0, d.TakeSkipped(), "TakeSkipped resets")
+			assertSkipped(t, d, n, 0)
+			assertSkipped(t, d, 0, 0) // TakeSkipped resets
 
 			// the same batch through pdata, in protobuf: fast and slow
 			// protobuf paths and FromTracesWarn agree
@@ -86,7 +86,7 @@ func TestDecodeSkipsSpansWithoutValidIDs(t *testing.T) {
 			spans, err = d.DecodeProto(nil, pb, nil)
 			require.NoError(t, err)
 			assert.Len(t, spans, len(tc.want))
-			assert.Equal(t, n, d.TakeSkipped(), "protobuf skipped count")
+			assertSkipped(t, d, n, 0)
 
 			warns = nil
 			spans = fromTracesWarn(nil, td, func(w string) { warns = append(warns, w) })
@@ -96,10 +96,84 @@ func TestDecodeSkipsSpansWithoutValidIDs(t *testing.T) {
 	}
 }
 
+func assertSkipped(t *testing.T, d *Decoder, spans, emptyKeys int) {
+	t.Helper()
+	s, k := d.TakeSkipped()
+	assert.Equal(t, spans, s, "spans skipped")
+	assert.Equal(t, emptyKeys, k, "attributes with an empty key skipped")
+}
+
 func TestSkippedWarning(t *testing.T) {
-	assert.Equal(t, "", SkippedWarning(0))
-	assert.Equal(t, "1 span without a valid trace id or span id skipped (OTLP requires non-zero ids)", SkippedWarning(1))
-	assert.Equal(t, "2 spans without a valid trace id or span id skipped (OTLP requires non-zero ids)", SkippedWarning(2))
+	assert.Equal(t, "", SkippedWarning(0, 0))
+	assert.Equal(t, "1 span without a valid trace id or span id skipped (OTLP requires non-zero ids)", SkippedWarning(1, 0))
+	assert.Equal(t, "2 spans without a valid trace id or span id skipped (OTLP requires non-zero ids)", SkippedWarning(2, 0))
+	assert.Equal(t, "1 attribute with an empty key skipped (OTLP requires a key)", SkippedWarning(0, 1))
+	assert.Equal(t, "3 spans without a valid trace id or span id skipped (OTLP requires non-zero ids); 2 attributes with an empty key skipped (OTLP requires a key)", SkippedWarning(3, 2))
+}
+
+// Attributes with an empty key ({} in an attributes list) are invalid
+// OTLP: skipped and counted on every path, for the resource, the spans
+// and their events (not for the spans skipped for their ids).
+func TestDecodeSkipsEmptyKeys(t *testing.T) {
+	const n = 10_000
+	empties := strings.TrimSuffix(strings.Repeat(`{},`, n), ",")
+	for _, tc := range []struct {
+		name      string
+		line      string
+		fast      bool
+		attrs     int // attributes of the first span
+		events    int // attributes of its first event
+		service   string
+		emptyKeys int
+		badIDs    int
+	}{
+		{"span", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"00000000000000a1","attributes":[` + empties + `,{"key":"k","value":{"intValue":"1"}}]}]}]}]}`, true, 1, 0, "", n, 0},
+		{"event", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"00000000000000a1","events":[{"name":"e","attributes":[` + empties + `]}]}]}]}]}`, true, 0, 0, "", n, 0},
+		{"resource", `{"resourceSpans":[{"resource":{"attributes":[` + empties + `,{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"00000000000000a1"}]}]}]}`, true, 0, 0, "svc", n, 0},
+		{"span of an invalid id", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[` + empties + `]},{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"00000000000000a1"}]}]}]}`, true, 0, 0, "", 0, 1},
+		{"slow path", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"00000000000000a1","attributes":[` + empties + `,{"key":"k","value":{"intValue":"1"}}],"events":[{"name":"e","attributes":[{},{"key":"x","value":{"intValue":"1"}}]}],"links":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"00000000000000a2"}]}]}]}]}`, false, 1, 1, "", n + 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.line)
+			d := NewDecoder()
+			_, fast := d.DecodeJSONFast(nil, data, nil)
+			assert.Equal(t, tc.fast, fast, "taken by the fast path")
+			d.TakeSkipped()
+
+			var ju ptrace.JSONUnmarshaler
+			td, err := ju.UnmarshalTraces(data)
+			require.NoError(t, err)
+			var pm ptrace.ProtoMarshaler
+			pb, err := pm.MarshalTraces(td)
+			require.NoError(t, err)
+			for _, c := range []struct {
+				name   string
+				decode func() ([]Span, error)
+			}{
+				{"json", func() ([]Span, error) { return d.DecodeJSON(nil, data, nil) }},
+				{"proto", func() ([]Span, error) { return d.DecodeProto(nil, pb, nil) }},
+			} {
+				spans, err := c.decode()
+				require.NoError(t, err, c.name)
+				require.Len(t, spans, 1, c.name)
+				s := spans[0]
+				assert.Len(t, s.Attrs, tc.attrs, c.name)
+				_, has := s.Attrs.Get("")
+				assert.False(t, has, c.name)
+				if len(s.Events) > 0 {
+					assert.Len(t, s.Events[0].Attrs, tc.events, c.name)
+				}
+				assert.Equal(t, tc.service, s.Service, c.name)
+				_, has = s.Resource[""]
+				assert.False(t, has, c.name)
+				assertSkipped(t, d, tc.badIDs, tc.emptyKeys)
+			}
+			var warns []string
+			spans := fromTracesWarn(nil, td, func(w string) { warns = append(warns, w) })
+			assert.Len(t, spans, 1)
+			assert.Equal(t, []string{SkippedWarning(tc.badIDs, tc.emptyKeys)}, warns)
+		})
+	}
 }
 
 // The 3-bytes-a-span amplifier (issue hardspan: 1M "{}" spans, 3 MB,
@@ -137,7 +211,7 @@ func TestDecodeEmptySpansBounded(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			require.NoError(t, err)
 			assert.Empty(t, spans)
-			assert.Equal(t, n, d.TakeSkipped())
+			assertSkipped(t, d, n, 0)
 			bytes := after.TotalAlloc - before.TotalAlloc
 			assert.LessOrEqual(t, bytes, uint64(16<<10), "bytes allocated decoding %d empty spans", n)
 			t.Logf("%s: %.0f allocs, %d bytes for %d empty spans", c.name, allocs, bytes, n)

@@ -70,12 +70,12 @@ func fromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 	n.warn = warn
 	defer func() {
 		n.warn = nil
-		n.badIDs = 0
+		n.badIDs, n.emptyKeys = 0, 0
 		normalisers.Put(n)
 	}()
-	n.badIDs = 0
+	n.badIDs, n.emptyKeys = 0, 0
 	dst = n.fromTraces(dst, td)
-	if w := SkippedWarning(n.badIDs); w != "" && warn != nil {
+	if w := SkippedWarning(n.badIDs, n.emptyKeys); w != "" && warn != nil {
 		warn(w)
 	}
 	return dst
@@ -99,7 +99,7 @@ func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		resAttrs := rs.Resource().Attributes()
-		res := convertMap(resAttrs)
+		res := n.resourceMap(resAttrs)
 		service := ""
 		if v, ok := resAttrs.Get("service.name"); ok {
 			service = v.AsString()
@@ -122,6 +122,23 @@ func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
 		}
 	}
 	return dst
+}
+
+// resourceMap converts resource attributes as convertMap, skipping (and
+// counting) those with an empty key.
+func (n *normaliser) resourceMap(m pcommon.Map) map[string]any {
+	var out map[string]any
+	for k, v := range m.All() {
+		if k == "" {
+			n.emptyKeys++
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, m.Len())
+		}
+		out[k] = convertValue(v)
+	}
+	return out
 }
 
 // validSpanCount is the number of td's spans with valid ids.
@@ -148,11 +165,13 @@ var normalisers = sync.Pool{New: func() any { return new(normaliser) }}
 
 type normaliser struct {
 	warn func(string)
-	// spans skipped for a missing or all-zero trace or span id
-	badIDs int
-	l      lookup
-	in     interner
-	ab     attrsBuilder
+	// spans skipped for a missing or all-zero trace or span id, and
+	// attributes (of the resource, the kept spans and their events)
+	// skipped for an empty key
+	badIDs, emptyKeys int
+	l                 lookup
+	in                interner
+	ab                attrsBuilder
 	// documents from db.query.result / db.search.result events of the
 	// current span
 	evDocs []Document
@@ -207,6 +226,10 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 	if attrs := sp.Attributes(); attrs.Len() > 0 {
 		m := n.ab.alloc(attrs.Len())
 		for k, v := range attrs.All() {
+			if k == "" {
+				n.emptyKeys++
+				continue
+			}
 			a := fromPdata(v)
 			if str, ok := a.v.(string); ok {
 				a.v = n.in.boxed(str)
@@ -214,7 +237,9 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 			m, _ = n.ab.add(m, n.in.str(k), a.v)
 			n.l.note(k, a)
 		}
-		s.Attrs = m
+		if len(m) > 0 {
+			s.Attrs = m
+		}
 	}
 
 	if evs := sp.Events(); evs.Len() > 0 {
@@ -255,12 +280,19 @@ func (n *normaliser) event(s *Span, e *Event, ev ptrace.SpanEvent) {
 	m := n.ab.alloc(attrs.Len())
 	sc := eventScan(e.Name)
 	for k, v := range attrs.All() {
+		if k == "" {
+			n.emptyKeys++
+			continue
+		}
 		a := fromPdata(v)
 		if str, ok := a.v.(string); ok {
 			a.v = n.in.boxed(str)
 		}
 		m, _ = n.ab.add(m, n.in.str(k), a.v)
 		sc.note(k, a)
+	}
+	if len(m) == 0 {
+		return
 	}
 	e.Attrs = m
 	n.eventDone(s, e, &sc)

@@ -598,7 +598,7 @@ func (d *Decoder) jsonResource() ([]kv, bool) {
 		switch string(k) {
 		case "attributes":
 			bit = 1
-			kvs, ok = d.jsonKVs(nil)
+			kvs, ok = d.jsonKVs(nil, &d.n.emptyKeys)
 		case "droppedAttributesCount":
 			bit = 2
 			_, ok = p.uint64Val(32)
@@ -696,7 +696,7 @@ func (d *Decoder) jsonScope() (string, bool) {
 			ok = p.skipStr()
 		case "attributes":
 			bit = 4
-			_, ok = d.jsonKVs(nil)
+			_, ok = d.jsonKVs(nil, nil)
 		case "droppedAttributesCount":
 			bit = 8
 			_, ok = p.uint64Val(32)
@@ -765,7 +765,7 @@ func (d *Decoder) jsonSpan() bool {
 			r.end, ok = p.uint64Val(64)
 		case "attributes":
 			bit = 512
-			r.attrs, ok = d.jsonKVs(r.attrs[:0])
+			r.attrs, ok = d.jsonKVs(r.attrs[:0], &r.emptyKeys)
 		case "droppedAttributesCount":
 			bit = 1024
 			_, ok = p.uint64Val(32)
@@ -876,7 +876,7 @@ func (d *Decoder) jsonEvents() bool {
 			case "attributes":
 				bit = 4
 				from := len(r.evKVs)
-				r.evKVs, ok = d.jsonKVs(r.evKVs)
+				r.evKVs, ok = d.jsonKVs(r.evKVs, &r.emptyKeys)
 				ev.from, ev.to = from, len(r.evKVs)
 			case "droppedAttributesCount":
 				bit = 8
@@ -893,8 +893,9 @@ func (d *Decoder) jsonEvents() bool {
 	}
 }
 
-// jsonKVs reads an array of KeyValue, appending to dst.
-func (d *Decoder) jsonKVs(dst []kv) ([]kv, bool) {
+// jsonKVs reads an array of KeyValue, appending to dst. When empty is
+// not nil, a KeyValue with an empty key is skipped and counted there.
+func (d *Decoder) jsonKVs(dst []kv, empty *int) ([]kv, bool) {
 	p := &d.j
 	if !p.open('[') {
 		return dst, false
@@ -910,6 +911,10 @@ func (d *Decoder) jsonKVs(dst []kv) ([]kv, bool) {
 		a, ok := d.jsonKV()
 		if !ok {
 			return dst, false
+		}
+		if a.key == "" && empty != nil {
+			*empty++
+			continue
 		}
 		dst = append(dst, a)
 	}

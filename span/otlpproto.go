@@ -166,6 +166,10 @@ func (d *Decoder) protoResource(b []byte) ([]kv, bool) {
 			if !ok {
 				return nil, false
 			}
+			if a.key == "" {
+				d.n.emptyKeys++
+				continue
+			}
 			kvs = append(kvs, a)
 		case f == 2 && w == wireVarint:
 			if _, ok := r.varint(); !ok {
@@ -385,6 +389,10 @@ func (d *Decoder) protoSpan(b []byte) bool {
 			if !ok {
 				return false
 			}
+			if a.key == "" {
+				rs.emptyKeys++
+				continue
+			}
 			rs.attrs = append(rs.attrs, a)
 		case (f == 10 || f == 12 || f == 14) && w == wireVarint: // dropped counts
 			if _, ok := r.varint(); !ok {
@@ -492,6 +500,10 @@ func (d *Decoder) protoEvent(b []byte) bool {
 			a, ok := d.protoKV(m, 0)
 			if !ok {
 				return false
+			}
+			if a.key == "" {
+				rs.emptyKeys++
+				continue
 			}
 			rs.evKVs = append(rs.evKVs, a)
 			ev.to = len(rs.evKVs)
