@@ -17,7 +17,11 @@ import (
 // first. Anything unusual (snake_case keys, enum names, escaped ids, a
 // duplicate attribute key, links, bytes values, …) goes through pdata, so
 // the result never depends on which path was taken. JSON nested more
-// than jsondepth.Max levels is an error on either path.
+// than jsondepth.Max levels is an error on either path. Spans without a
+// valid (non-zero) trace id or span id, and attributes with an empty key,
+// are invalid OTLP: both paths skip them before building anything and
+// count them (TakeSkipped) instead of warning, so that a reader can warn
+// once per file; FromTracesWarn warns once per call.
 //
 // A Decoder keeps intern tables so that the strings a run repeats (keys,
 // names, models, services) share memory across batches, and carves the

@@ -52,6 +52,11 @@ func FromTraces(dst []Span, td ptrace.Traces) []Span {
 //   - time to first token from OpenInference's and OpenLLMetry's
 //     first-chunk span events (span/streamevents.go).
 //
+// Spans without a valid (non-zero) trace id or span id are skipped, and so
+// are attributes with an empty key (of the resource, the kept spans and
+// their events): both are invalid OTLP. When any was skipped, warn gets
+// one SkippedWarning for the call.
+//
 // Attrs and Events[].Attrs are nil when empty. The Resource map is shared by
 // all spans of the same OTLP resource: treat it as read-only.
 func FromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
