@@ -73,6 +73,25 @@ func TestScripts(t *testing.T) {
 			// wideattrs ATTRS LINES FILE writes a gzipped OTLP JSON file of
 			// LINES lines, each one span with ATTRS string attributes (issue
 			// #16 item 6: memory that the span count does not see).
+			// emptyspans N FILE writes one OTLP JSON line of N empty span
+			// objects ({}: no trace or span id), the 3-byte amplifier of
+			// issue hardspan.
+			"emptyspans": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: emptyspans N FILE")
+				}
+				n, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				b := []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[`)
+				for i := range n {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, "{}"...)
+				}
+				b = append(b, "]}]}]}\n"...)
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+			},
 			"wideattrs": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 3 {
 					ts.Fatalf("usage: wideattrs ATTRS LINES FILE")

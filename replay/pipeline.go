@@ -55,6 +55,9 @@ type job struct {
 	ld       plog.Logs // logStage
 	spans    []span.Span
 	warnings []string
+	// spans and attributes the Decoder skipped for invalid ids or empty
+	// keys (span.Decoder.TakeSkipped)
+	badIDs, emptyKeys int
 }
 
 // stage is the decoding a pipeline does: newWorker returns the decode
@@ -172,6 +175,7 @@ func (st spanStage) newWorker() func(j *job) {
 				}
 			}()
 		}
+		defer func() { j.badIDs, j.emptyKeys = d.TakeSkipped() }()
 		if j.kind == protoRecord {
 			j.spans, j.derr = d.DecodeProto(dst, j.data, warn)
 			return
@@ -292,8 +296,25 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 	}
 
 	warnedEmpty := -1 // file index of the last "without resourceSpans" warning
+	// spans skipped for invalid ids and attributes for empty keys: one
+	// warning per file, at the first place, once the file is done
+	var (
+		badIDs, emptyKeys int
+		badWhere          string
+	)
+	flushBad := func() {
+		if w := span.SkippedWarning(badIDs, emptyKeys); w != "" {
+			warn(badWhere + ": " + w)
+		}
+		badIDs, emptyKeys, badWhere = 0, 0, ""
+	}
+	lastFile := -1
 	for j := range order {
 		<-j.done
+		if j.file != lastFile && j.path != "" {
+			flushBad()
+			lastFile = j.file
+		}
 		switch {
 		case j.warn != "":
 			warn(j.warn)
@@ -314,6 +335,16 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 		for _, w := range j.warnings {
 			warn(w)
 		}
+		if j.badIDs > 0 || j.emptyKeys > 0 {
+			if badWhere == "" {
+				badWhere = fmt.Sprintf("%s:%d", j.path, j.line)
+				if j.kind == protoRecord {
+					badWhere = recordWhere(j.path, j.line, j.offset)
+				}
+			}
+			badIDs += j.badIDs
+			emptyKeys += j.emptyKeys
+		}
 		if j.empty {
 			switch {
 			case j.kind == jsonDoc:
@@ -328,6 +359,7 @@ func runPipeline(paths []string, opts ReadOptions, st stage, deliver func(*job) 
 			return err
 		}
 	}
+	flushBad()
 	wg.Wait()
 	return nil
 }

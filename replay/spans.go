@@ -11,7 +11,11 @@ import (
 // ReadSpans is Read, delivering each batch as normalised spans instead of
 // ptrace.Traces: fn receives exactly what span.FromTracesWarn would append
 // for the batch, and opts.Warn also receives FromTracesWarn's warnings, in
-// file order among the reading warnings. fn owns the slice.
+// file order among the reading warnings. fn owns the slice. Spans without
+// a valid trace id or span id, and attributes with an empty key, are
+// skipped (span.Decoder.TakeSkipped): instead of FromTracesWarn's warning
+// per batch, opts.Warn gets one per file, "FILE:LINE: " (the first line or
+// record that held one) and span.SkippedWarning's text.
 //
 // The batches are decoded (see span.Decoder) on all cores, a bounded window
 // of them at a time; fn is called from the calling goroutine only, in file

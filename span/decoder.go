@@ -1,6 +1,9 @@
 package span
 
 import (
+	"fmt"
+	"strings"
+
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llmcheck/llmcheck/internal/jsondepth"
@@ -14,7 +17,11 @@ import (
 // first. Anything unusual (snake_case keys, enum names, escaped ids, a
 // duplicate attribute key, links, bytes values, …) goes through pdata, so
 // the result never depends on which path was taken. JSON nested more
-// than jsondepth.Max levels is an error on either path.
+// than jsondepth.Max levels is an error on either path. Spans without a
+// valid (non-zero) trace id or span id, and attributes with an empty key,
+// are invalid OTLP: both paths skip them before building anything and
+// count them (TakeSkipped) instead of warning, so that a reader can warn
+// once per file; FromTracesWarn warns once per call.
 //
 // A Decoder keeps intern tables so that the strings a run repeats (keys,
 // names, models, services) share memory across batches, and carves the
@@ -94,12 +101,14 @@ func (d *Decoder) DecodeProto(dst []Span, data []byte, warn func(string)) ([]Spa
 // take the batch, dst comes back unchanged (the spare capacity cleared).
 func (d *Decoder) tryFast(dst []Span, data []byte, warn func(string), fast func([]Span, []byte) ([]Span, bool)) ([]Span, bool) {
 	n0 := len(dst)
+	bad0, keys0 := d.n.badIDs, d.n.emptyKeys
 	d.pending = d.pending[:0]
 	d.n.warn = d.fastWarn
 	out, ok := fast(dst, data)
 	d.n.warn = nil
 	if !ok {
 		clear(out[n0:len(out)])
+		d.n.badIDs, d.n.emptyKeys = bad0, keys0 // the slow path counts them again
 		return out[:n0], false
 	}
 	d.flush(warn)
@@ -121,6 +130,52 @@ func (d *Decoder) slow(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 	dst = d.n.fromTraces(dst, td)
 	d.n.warn = nil
 	return dst
+}
+
+// keep normalises the span in d.r onto dst, unless its trace id or span
+// id is missing or all zeros: such a span is invalid OTLP and belongs to no
+// trace, so it is only counted (see TakeSkipped), never materialised. ok is
+// false when the span must be decoded by the slow path.
+func (d *Decoder) keep(dst []Span) ([]Span, bool) {
+	r := &d.r
+	if r.traceID == zeroIDs32 || r.spanID == zeroIDs16 {
+		d.n.badIDs++
+		return dst, true
+	}
+	d.n.emptyKeys += r.emptyKeys
+	dst = append(dst, Span{})
+	return dst, d.n.finish(&dst[len(dst)-1], r)
+}
+
+// TakeSkipped returns what the Decoder skipped since the last call, and
+// resets the counts: spans whose trace id or span id was missing or all
+// zeros (invalid OTLP: no trace can hold them), and attributes with an
+// empty key (invalid too; of resources, kept spans and their events).
+// Callers report them once per file or stream; SkippedWarning words them.
+func (d *Decoder) TakeSkipped() (spans, emptyKeys int) {
+	spans, emptyKeys = d.n.badIDs, d.n.emptyKeys
+	d.n.badIDs, d.n.emptyKeys = 0, 0
+	return spans, emptyKeys
+}
+
+// SkippedWarning words the counts of TakeSkipped, without a location; it
+// is "" when both are zero.
+func SkippedWarning(spans, emptyKeys int) string {
+	var parts []string
+	if spans > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s without a valid trace id or span id skipped (OTLP requires non-zero ids)", spans, plural(spans, "span", "spans")))
+	}
+	if emptyKeys > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s with an empty key skipped (OTLP requires a key)", emptyKeys, plural(emptyKeys, "attribute", "attributes")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // kv is one decoded attribute.
@@ -147,6 +202,7 @@ type rawSpan struct {
 	attrs                     []kv // span attributes
 	evKVs                     []kv // event attributes
 	events                    []rawEvent
+	emptyKeys                 int // attributes skipped for an empty key
 }
 
 func (r *rawSpan) reset() {

@@ -52,6 +52,11 @@ func FromTraces(dst []Span, td ptrace.Traces) []Span {
 //   - time to first token from OpenInference's and OpenLLMetry's
 //     first-chunk span events (span/streamevents.go).
 //
+// Spans without a valid (non-zero) trace id or span id are skipped, and so
+// are attributes with an empty key (of the resource, the kept spans and
+// their events): both are invalid OTLP. When any was skipped, warn gets
+// one SkippedWarning for the call.
+//
 // Attrs and Events[].Attrs are nil when empty. The Resource map is shared by
 // all spans of the same OTLP resource: treat it as read-only.
 func FromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
@@ -70,13 +75,27 @@ func fromTracesWarn(dst []Span, td ptrace.Traces, warn func(string)) []Span {
 	n.warn = warn
 	defer func() {
 		n.warn = nil
+		n.badIDs, n.emptyKeys = 0, 0
 		normalisers.Put(n)
 	}()
-	return n.fromTraces(dst, td)
+	n.badIDs, n.emptyKeys = 0, 0
+	dst = n.fromTraces(dst, td)
+	if w := SkippedWarning(n.badIDs, n.emptyKeys); w != "" && warn != nil {
+		warn(w)
+	}
+	return dst
 }
 
+// validIDs reports whether a span has the non-zero trace and span ids
+// OTLP requires; a span without them belongs to no trace and is skipped.
+func validIDs(sp ptrace.Span) bool {
+	return !sp.TraceID().IsEmpty() && !sp.SpanID().IsEmpty()
+}
+
+// fromTraces appends td's spans with valid ids (see validIDs) to dst,
+// counting the others in n.badIDs.
 func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
-	if c := td.SpanCount(); cap(dst)-len(dst) < c {
+	if c := validSpanCount(td); cap(dst)-len(dst) < c {
 		grown := make([]Span, len(dst), max(2*cap(dst), len(dst)+c))
 		copy(grown, dst)
 		dst = grown
@@ -85,7 +104,7 @@ func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		resAttrs := rs.Resource().Attributes()
-		res := convertMap(resAttrs)
+		res := n.resourceMap(resAttrs)
 		service := ""
 		if v, ok := resAttrs.Get("service.name"); ok {
 			service = v.AsString()
@@ -97,12 +116,52 @@ func (n *normaliser) fromTraces(dst []Span, td ptrace.Traces) []Span {
 			scope := n.in.str(ss.Scope().Name())
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
+				sp := spans.At(k)
+				if !validIDs(sp) {
+					n.badIDs++
+					continue
+				}
 				dst = append(dst, Span{Service: service, Resource: res, Scope: scope})
-				n.span(&dst[len(dst)-1], spans.At(k))
+				n.span(&dst[len(dst)-1], sp)
 			}
 		}
 	}
 	return dst
+}
+
+// resourceMap converts resource attributes as convertMap, skipping (and
+// counting) those with an empty key.
+func (n *normaliser) resourceMap(m pcommon.Map) map[string]any {
+	var out map[string]any
+	for k, v := range m.All() {
+		if k == "" {
+			n.emptyKeys++
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, m.Len())
+		}
+		out[k] = convertValue(v)
+	}
+	return out
+}
+
+// validSpanCount is the number of td's spans with valid ids.
+func validSpanCount(td ptrace.Traces) int {
+	c := 0
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				if validIDs(spans.At(k)) {
+					c++
+				}
+			}
+		}
+	}
+	return c
 }
 
 // normalisers keeps normalisers, and so their intern tables, from batch to
@@ -111,9 +170,13 @@ var normalisers = sync.Pool{New: func() any { return new(normaliser) }}
 
 type normaliser struct {
 	warn func(string)
-	l    lookup
-	in   interner
-	ab   attrsBuilder
+	// spans skipped for a missing or all-zero trace or span id, and
+	// attributes (of the resource, the kept spans and their events)
+	// skipped for an empty key
+	badIDs, emptyKeys int
+	l                 lookup
+	in                interner
+	ab                attrsBuilder
 	// documents from db.query.result / db.search.result events of the
 	// current span
 	evDocs []Document
@@ -168,6 +231,10 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 	if attrs := sp.Attributes(); attrs.Len() > 0 {
 		m := n.ab.alloc(attrs.Len())
 		for k, v := range attrs.All() {
+			if k == "" {
+				n.emptyKeys++
+				continue
+			}
 			a := fromPdata(v)
 			if str, ok := a.v.(string); ok {
 				a.v = n.in.boxed(str)
@@ -175,7 +242,9 @@ func (n *normaliser) span(s *Span, sp ptrace.Span) {
 			m, _ = n.ab.add(m, n.in.str(k), a.v)
 			n.l.note(k, a)
 		}
-		s.Attrs = m
+		if len(m) > 0 {
+			s.Attrs = m
+		}
 	}
 
 	if evs := sp.Events(); evs.Len() > 0 {
@@ -216,12 +285,19 @@ func (n *normaliser) event(s *Span, e *Event, ev ptrace.SpanEvent) {
 	m := n.ab.alloc(attrs.Len())
 	sc := eventScan(e.Name)
 	for k, v := range attrs.All() {
+		if k == "" {
+			n.emptyKeys++
+			continue
+		}
 		a := fromPdata(v)
 		if str, ok := a.v.(string); ok {
 			a.v = n.in.boxed(str)
 		}
 		m, _ = n.ab.add(m, n.in.str(k), a.v)
 		sc.note(k, a)
+	}
+	if len(m) == 0 {
+		return
 	}
 	e.Attrs = m
 	n.eventDone(s, e, &sc)

@@ -598,7 +598,7 @@ func (d *Decoder) jsonResource() ([]kv, bool) {
 		switch string(k) {
 		case "attributes":
 			bit = 1
-			kvs, ok = d.jsonKVs(nil)
+			kvs, ok = d.jsonKVs(nil, &d.n.emptyKeys)
 		case "droppedAttributesCount":
 			bit = 2
 			_, ok = p.uint64Val(32)
@@ -647,8 +647,10 @@ func (d *Decoder) jsonScopeSpans(dst []Span) ([]Span, bool) {
 				if !more {
 					break
 				}
-				dst = append(dst, Span{})
-				if !d.jsonSpan(&dst[len(dst)-1]) {
+				if !d.jsonSpan() {
+					return dst, false
+				}
+				if dst, ok = d.keep(dst); !ok {
 					return dst, false
 				}
 			}
@@ -694,7 +696,7 @@ func (d *Decoder) jsonScope() (string, bool) {
 			ok = p.skipStr()
 		case "attributes":
 			bit = 4
-			_, ok = d.jsonKVs(nil)
+			_, ok = d.jsonKVs(nil, nil)
 		case "droppedAttributesCount":
 			bit = 8
 			_, ok = p.uint64Val(32)
@@ -709,8 +711,8 @@ func (d *Decoder) jsonScope() (string, bool) {
 	return name, true
 }
 
-// jsonSpan reads one span object into s.
-func (d *Decoder) jsonSpan(s *Span) bool {
+// jsonSpan reads one span object into d.r.
+func (d *Decoder) jsonSpan() bool {
 	p := &d.j
 	r := &d.r
 	r.reset()
@@ -763,7 +765,7 @@ func (d *Decoder) jsonSpan(s *Span) bool {
 			r.end, ok = p.uint64Val(64)
 		case "attributes":
 			bit = 512
-			r.attrs, ok = d.jsonKVs(r.attrs[:0])
+			r.attrs, ok = d.jsonKVs(r.attrs[:0], &r.emptyKeys)
 		case "droppedAttributesCount":
 			bit = 1024
 			_, ok = p.uint64Val(32)
@@ -797,7 +799,7 @@ func (d *Decoder) jsonSpan(s *Span) bool {
 	if seen&2 == 0 {
 		r.spanID = zeroIDs[8]
 	}
-	return d.n.finish(s, r)
+	return true
 }
 
 func (d *Decoder) jsonStatus() bool {
@@ -874,7 +876,7 @@ func (d *Decoder) jsonEvents() bool {
 			case "attributes":
 				bit = 4
 				from := len(r.evKVs)
-				r.evKVs, ok = d.jsonKVs(r.evKVs)
+				r.evKVs, ok = d.jsonKVs(r.evKVs, &r.emptyKeys)
 				ev.from, ev.to = from, len(r.evKVs)
 			case "droppedAttributesCount":
 				bit = 8
@@ -891,8 +893,9 @@ func (d *Decoder) jsonEvents() bool {
 	}
 }
 
-// jsonKVs reads an array of KeyValue, appending to dst.
-func (d *Decoder) jsonKVs(dst []kv) ([]kv, bool) {
+// jsonKVs reads an array of KeyValue, appending to dst. When empty is
+// not nil, a KeyValue with an empty key is skipped and counted there.
+func (d *Decoder) jsonKVs(dst []kv, empty *int) ([]kv, bool) {
 	p := &d.j
 	if !p.open('[') {
 		return dst, false
@@ -908,6 +911,10 @@ func (d *Decoder) jsonKVs(dst []kv) ([]kv, bool) {
 		a, ok := d.jsonKV()
 		if !ok {
 			return dst, false
+		}
+		if a.key == "" && empty != nil {
+			*empty++
+			continue
 		}
 		dst = append(dst, a)
 	}

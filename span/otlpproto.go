@@ -166,6 +166,10 @@ func (d *Decoder) protoResource(b []byte) ([]kv, bool) {
 			if !ok {
 				return nil, false
 			}
+			if a.key == "" {
+				d.n.emptyKeys++
+				continue
+			}
 			kvs = append(kvs, a)
 		case f == 2 && w == wireVarint:
 			if _, ok := r.varint(); !ok {
@@ -207,8 +211,10 @@ func (d *Decoder) protoScopeSpans(dst []Span, b []byte) ([]Span, bool) {
 				return dst, false
 			}
 		case 2: // spans
-			dst = append(dst, Span{})
-			if !d.protoSpan(&dst[len(dst)-1], m) {
+			if !d.protoSpan(m) {
+				return dst, false
+			}
+			if dst, ok = d.keep(dst); !ok {
 				return dst, false
 			}
 		case 3: // schema_url
@@ -298,7 +304,7 @@ func (d *Decoder) protoID(b []byte, size int) (s string, zero, ok bool) {
 	return id, zero, true
 }
 
-func (d *Decoder) protoSpan(s *Span, b []byte) bool {
+func (d *Decoder) protoSpan(b []byte) bool {
 	rs := &d.r
 	rs.reset()
 	r := protoReader{b: b}
@@ -383,6 +389,10 @@ func (d *Decoder) protoSpan(s *Span, b []byte) bool {
 			if !ok {
 				return false
 			}
+			if a.key == "" {
+				rs.emptyKeys++
+				continue
+			}
 			rs.attrs = append(rs.attrs, a)
 		case (f == 10 || f == 12 || f == 14) && w == wireVarint: // dropped counts
 			if _, ok := r.varint(); !ok {
@@ -408,7 +418,7 @@ func (d *Decoder) protoSpan(s *Span, b []byte) bool {
 	if seen&(1<<2) == 0 {
 		rs.spanID = zeroIDs[8]
 	}
-	return d.n.finish(s, rs)
+	return true
 }
 
 func (d *Decoder) protoStatus(b []byte) bool {
@@ -490,6 +500,10 @@ func (d *Decoder) protoEvent(b []byte) bool {
 			a, ok := d.protoKV(m, 0)
 			if !ok {
 				return false
+			}
+			if a.key == "" {
+				rs.emptyKeys++
+				continue
 			}
 			rs.evKVs = append(rs.evKVs, a)
 			ev.to = len(rs.evKVs)
