@@ -43,17 +43,20 @@ if (which === 'genai') {
 OpenAI = OpenAI.default || OpenAI;
 
 // The fake OpenAI: every chat completion uses 120 prompt tokens (100 of them
-// cached) and 30 completion tokens.
+// cached) and 30 completion tokens, and takes at least 3 ms, as a real model
+// call takes more than the SDK's 1 ms clock tick: sequential calls shorter
+// than a tick that start in the same tick cannot be ordered from the data
+// (docs/statistics.md, "Structure").
 const server = http.createServer((req, res) => {
   req.resume();
-  req.on('end', () => {
+  req.on('end', () => setTimeout(() => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({
       id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-mini-2024-07-18',
       choices: [{ index: 0, message: { role: 'assistant', content: 'Refunds take 5 days.' }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 100 } },
     }));
-  });
+  }, 3));
 });
 
 server.listen(0, '127.0.0.1', async () => {
