@@ -476,18 +476,24 @@ func (r *Receiver) consume(ctx context.Context, td ptrace.Traces) error {
 	if n == 0 {
 		return nil
 	}
+	return r.deliver(&r.spans, &r.lastSpan, n, func() error { return r.sink.ConsumeTraces(ctx, td) })
+}
+
+// deliver runs put (a sink's consume) unless the sinks are closed, and
+// on success adds n to count and records the time in last.
+func (r *Receiver) deliver(count, last *atomic.Int64, n int, put func() error) error {
 	r.sinkMu.RLock()
 	if r.sinkClosed {
 		r.sinkMu.RUnlock()
 		return errSinkClosed
 	}
-	err := r.sink.ConsumeTraces(ctx, td)
+	err := put()
 	r.sinkMu.RUnlock()
 	if err != nil {
 		return err
 	}
-	r.spans.Add(int64(n))
-	r.lastSpan.Store(time.Now().UnixNano())
+	count.Add(int64(n))
+	last.Store(time.Now().UnixNano())
 	return nil
 }
 
@@ -525,19 +531,7 @@ func (r *Receiver) consumeJSON(ctx context.Context, line []byte, n int) error {
 	if n == 0 {
 		return nil
 	}
-	r.sinkMu.RLock()
-	if r.sinkClosed {
-		r.sinkMu.RUnlock()
-		return errSinkClosed
-	}
-	err := r.jsonSink.ConsumeTracesJSON(ctx, line, n)
-	r.sinkMu.RUnlock()
-	if err != nil {
-		return err
-	}
-	r.spans.Add(int64(n))
-	r.lastSpan.Store(time.Now().UnixNano())
-	return nil
+	return r.deliver(&r.spans, &r.lastSpan, n, func() error { return r.jsonSink.ConsumeTracesJSON(ctx, line, n) })
 }
 
 // lineBuf is a pooled buffer for transcoded lines.
@@ -599,17 +593,5 @@ func (r *Receiver) consumeLogs(ctx context.Context, ld plog.Logs) error {
 	if n == 0 {
 		return nil
 	}
-	r.sinkMu.RLock()
-	if r.sinkClosed {
-		r.sinkMu.RUnlock()
-		return errSinkClosed
-	}
-	err := r.logs.ConsumeLogs(ctx, ld)
-	r.sinkMu.RUnlock()
-	if err != nil {
-		return err
-	}
-	r.records.Add(int64(n))
-	r.lastLog.Store(time.Now().UnixNano())
-	return nil
+	return r.deliver(&r.records, &r.lastLog, n, func() error { return r.logs.ConsumeLogs(ctx, ld) })
 }
